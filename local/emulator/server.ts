@@ -1,0 +1,331 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { matchOperation, type OperationName } from '#shared/salescaling/operations.ts';
+import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
+import { ApiError, type ApiResult, handleApi } from './api.ts';
+import {
+  type FaultDecision,
+  FaultInjector,
+  type FaultSettingsInput,
+  faultSettingsSchema,
+  scriptedFaultSchema,
+} from './faults.ts';
+import { RequestLog, type RequestRecord } from './request-log.ts';
+import { type SeedOptions, type SeedSummary, seedOptionsSchema, seedStore } from './seed.ts';
+import { emulatorSemantics } from './semantics.ts';
+import { EmulatorStore } from './store.ts';
+
+/**
+ * The Salescaling emulator: a real HTTP server on loopback that answers Salescaling's paths with
+ * its envelope and `x-api-key` auth, keeps state in SQLite, injects faults and logs requests.
+ * Admin routes (no auth, loopback only) live under `/_emulator/`.
+ */
+export interface EmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string | undefined;
+  /** Default 0 (a free port). */
+  port?: number | undefined;
+  /** Keys accepted in `x-api-key`. Default `['local-dev-key']`. */
+  apiKeys?: readonly string[] | undefined;
+  /** SQLite file for state that survives a restart; in memory when absent. */
+  dbFile?: string | undefined;
+  faults?: FaultSettingsInput | undefined;
+  /** Generate data at start (only into an empty store). */
+  seed?: SeedOptions | undefined;
+  now?: (() => Date) | undefined;
+}
+
+export interface RunningEmulator {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `http://127.0.0.1:PORT/api/v1/`, what a Salescaling client takes as its base URL. */
+  apiBaseUrl: string;
+  port: number;
+  store: EmulatorStore;
+  faults: FaultInjector;
+  log: RequestLog;
+  setApiKeys(keys: readonly string[]): void;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_EMULATOR_API_KEY = 'local-dev-key';
+const API_PREFIX = '/api/v1';
+const ADMIN_PREFIX = '/_emulator';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const apiKeysSchema = z.object({ keys: z.array(z.string().min(1)).min(1) }).strict();
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const now = options.now ?? (() => new Date());
+  const store = new EmulatorStore({ file: options.dbFile, now });
+  const faults = new FaultInjector(options.faults);
+  const log = new RequestLog();
+  let apiKeys = new Set(options.apiKeys ?? [DEFAULT_EMULATOR_API_KEY]);
+
+  if (options.seed && store.stats().opportunities === 0) seedStore(store, options.seed, now());
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // A bug in the emulator itself: answer 500 rather than leave the client hanging.
+      if (!res.headersSent)
+        send(res, 500, envelope(500, `Emulator error: ${(error as Error).message}`, null, 0));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator.local');
+    const method = req.method ?? 'GET';
+    const raw = await readBody(req).catch(() => undefined);
+    if (raw === undefined) {
+      send(res, 413, envelope(413, 'Request body too large', null, 0));
+      return;
+    }
+    if (url.pathname === ADMIN_PREFIX || url.pathname.startsWith(`${ADMIN_PREFIX}/`)) {
+      await handleAdmin(method, url, raw, res);
+      return;
+    }
+
+    const path = url.pathname.startsWith(`${API_PREFIX}/`)
+      ? url.pathname.slice(API_PREFIX.length)
+      : undefined;
+    const match = path === undefined ? undefined : matchOperation(method, path);
+    const key = headerValue(req.headers['x-api-key']);
+    const record = log.start({
+      method,
+      path: url.pathname,
+      operation: match?.name ?? null,
+      keyId: key ? fingerprint(key) : null,
+    });
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}, fault?: string) => {
+      send(res, status, body, headers);
+      log.finish(record, { status, outcome: 'answered', fault: fault ?? null });
+    };
+
+    const latency = faults.latencyFor(match?.name);
+    if (latency > 0) await sleep(latency);
+
+    if (!key || !apiKeys.has(key)) {
+      answer(401, envelope(401, emulatorSemantics.unauthorizedMessage, null, 0));
+      return;
+    }
+    const admission = faults.admit(fingerprint(key), Date.now());
+    if (!admission.admitted) {
+      answer(
+        429,
+        envelope(429, 'Too many requests', null, 0),
+        { 'retry-after': String(admission.retryAfterSeconds) },
+        'rps-limit',
+      );
+      return;
+    }
+
+    const decision = faults.decide(match?.name);
+    if (applyFault(decision, 'before', res, record, answer)) return;
+
+    if (!match) {
+      answer(404, envelope(404, `No route for ${method} ${url.pathname}`, null, 0));
+      return;
+    }
+    let result: ApiResult;
+    try {
+      result = handleApi(store, match.name, {
+        params: match.params,
+        query: url.searchParams,
+        body: parseJson(raw),
+      });
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      answer(error.status, envelope(error.status, error.message, null, 0));
+      return;
+    }
+    if (applyFault(decision, 'after', res, record, answer)) return;
+    answer(result.status, envelope(result.status, null, result.data, result.count));
+  }
+
+  function applyFault(
+    decision: FaultDecision,
+    phase: 'before' | 'after',
+    res: ServerResponse,
+    record: RequestRecord,
+    answer: (status: number, body: unknown, headers?: Record<string, string>, fault?: string) => void,
+  ): boolean {
+    if (decision.kind === 'none') return false;
+    if (decision.kind === 'rate-limit') {
+      if (phase !== 'before') return false;
+      answer(
+        429,
+        envelope(429, 'Too many requests', null, 0),
+        { 'retry-after': String(decision.retryAfterSeconds) },
+        'rate-limit',
+      );
+      return true;
+    }
+    if (decision.when !== phase) return false;
+    const label = `${decision.kind}-${phase}`;
+    if (decision.kind === 'error') {
+      answer(decision.status, envelope(decision.status, 'Internal server error', null, 0), {}, label);
+    } else if (decision.kind === 'hang') {
+      // Never answer; the client's timeout (or the server closing) ends it.
+      log.finish(record, { status: null, outcome: 'hung', fault: label });
+    } else {
+      log.finish(record, { status: null, outcome: 'dropped', fault: label });
+      res.socket?.destroy();
+    }
+    return true;
+  }
+
+  async function handleAdmin(method: string, url: URL, raw: string, res: ServerResponse): Promise<void> {
+    const route = `${method} ${url.pathname.slice(ADMIN_PREFIX.length) || '/'}`;
+    const ok = (data: unknown) => send(res, 200, data);
+    try {
+      const body = () => parseJson(raw) ?? {};
+      switch (route) {
+        case 'GET /health':
+          return ok({ ok: true });
+        case 'GET /faults':
+          return ok(faults.snapshot());
+        case 'PUT /faults':
+          faults.configure(parseAdmin(faultSettingsSchema, body()));
+          return ok(faults.snapshot());
+        case 'POST /faults/script': {
+          const input = body();
+          const list = Array.isArray(input) ? input : [input];
+          faults.enqueue(parseAdmin(z.array(scriptedFaultSchema), list));
+          return ok(faults.snapshot());
+        }
+        case 'DELETE /faults':
+          faults.reset();
+          return ok(faults.snapshot());
+        case 'GET /requests': {
+          const since = url.searchParams.get('since');
+          return ok({
+            requests: log.list({
+              operation: url.searchParams.get('operation') ?? undefined,
+              since: since === null ? undefined : Number(since),
+            }),
+            stats: log.stats(),
+          });
+        }
+        case 'DELETE /requests':
+          log.clear();
+          return ok(log.stats());
+        case 'GET /stats':
+          return ok({ store: store.stats(), requests: log.stats() });
+        case 'POST /seed': {
+          const summary: SeedSummary = seedStore(store, parseAdmin(seedOptionsSchema, body()), now());
+          return ok(summary);
+        }
+        case 'POST /reset':
+          store.reset();
+          faults.reset();
+          log.clear();
+          return ok({ ok: true });
+        case 'PUT /api-keys':
+          apiKeys = new Set(parseAdmin(apiKeysSchema, body()).keys);
+          return ok({ keys: apiKeys.size });
+        case 'GET /semantics':
+          return ok(emulatorSemantics);
+        default:
+          return send(res, 404, { error: `No admin route ${route}` });
+      }
+    } catch (error) {
+      send(res, 400, { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url,
+    apiBaseUrl: `${url}${API_PREFIX}/`,
+    port,
+    store,
+    faults,
+    log,
+    setApiKeys: (keys) => {
+      apiKeys = new Set(keys);
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.close();
+    },
+  };
+}
+
+function envelope(statusCode: number, error: string | null, data: unknown, count: number) {
+  return { statusCode, count, error, data };
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('too large'));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Undefined for an empty body; throws an ApiError (400) for a body that is not JSON. */
+function parseJson(raw: string): unknown {
+  if (raw.trim() === '') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ApiError(emulatorSemantics.validationStatus, 'Invalid body: not valid JSON');
+  }
+}
+
+function parseAdmin<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new Error(describeFieldIssues(fieldIssues(result.error)));
+  return result.data;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Identifies a key in logs without revealing it. */
+export function fingerprint(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
+
+export type { OperationName };

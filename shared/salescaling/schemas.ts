@@ -1,0 +1,293 @@
+import { z } from 'zod';
+
+/**
+ * zod schemas for Salescaling requests and responses.
+ *
+ * Reading is tolerant: every record schema is a loose object (extra fields kept), enum-like fields
+ * (`status`, `risk`, `priority`) are any string, and everything but `id` may be missing or null,
+ * because the reference documents examples, not guarantees.
+ * Writing is strict about what it sends: write schemas are plain objects, so unknown keys are
+ * stripped and only documented fields leave the process; values are validated before any request.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+
+/** Salescaling ids are UUIDs; `guid` accepts any 8-4-4-4-12 hex form (no version check). */
+export const idSchema = z.guid({ error: 'must be a UUID' });
+
+/** Numbers sometimes arrive as numeric strings from JSON APIs; read them as numbers. */
+const readNumber = z.preprocess(
+  (value) =>
+    typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))
+      ? Number(value)
+      : value,
+  z.number().nullish(),
+);
+const readString = z.string().nullish();
+
+/** Writes dates the way the reference shows them: ISO-8601 UTC with milliseconds. */
+const writeDateTime = z
+  .union([z.date(), z.iso.datetime({ offset: true }), z.iso.date()], {
+    error: 'must be an ISO-8601 date or date-time',
+  })
+  .transform((value) => new Date(value).toISOString());
+
+const optionalText = z.string().nullable().optional();
+
+export const pageQuerySchema = z.object({
+  page: z.number().int().min(1).optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Envelope
+
+/**
+ * Every response is `{ statusCode, count, error, data }`. The documented success examples carry
+ * `"error": "text"`, so `error` is only meaningful on a non-2xx answer.
+ */
+export const envelopeSchema = z.looseObject({
+  statusCode: z.number().optional(),
+  count: z.number().nullish(),
+  error: z.string().nullish(),
+  data: z.unknown(),
+});
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Opportunities
+
+export const opportunitySchema = z.looseObject({
+  id: idSchema,
+  name: readString,
+  amount: readNumber,
+  finalAmount: readNumber,
+  risk: readString,
+  priority: readString,
+  description: readString,
+  featuredNotes: readString,
+  nextStep: readString,
+  closeDate: readString,
+  closeProbability: readNumber,
+  status: readString,
+  createdAt: readString,
+  updatedAt: readString,
+});
+export type Opportunity = z.infer<typeof opportunitySchema>;
+
+/** The fields a client may write; `PUT` may be a full replace, so updates send all of them. */
+export const opportunityWritableFields = [
+  'name',
+  'amount',
+  'finalAmount',
+  'risk',
+  'priority',
+  'description',
+  'featuredNotes',
+  'nextStep',
+  'closeDate',
+  'closeProbability',
+  'status',
+] as const;
+
+export const opportunityWriteSchema = z.object({
+  name: z.string().trim().min(1, { error: 'must not be empty' }),
+  amount: z.number().finite().nullable().optional(),
+  finalAmount: z.number().finite().nullable().optional(),
+  risk: z.string().min(1).nullable().optional(),
+  priority: z.string().min(1).nullable().optional(),
+  description: optionalText,
+  featuredNotes: optionalText,
+  nextStep: optionalText,
+  closeDate: writeDateTime.nullable().optional(),
+  closeProbability: z.number().min(0).max(100).nullable().optional(),
+  status: z.string().min(1).nullable().optional(),
+});
+export type OpportunityInput = z.input<typeof opportunityWriteSchema>;
+export type OpportunityWrite = z.output<typeof opportunityWriteSchema>;
+/** A partial change for the safe update (read, merge, write). */
+export type OpportunityChange = Partial<OpportunityInput>;
+
+export const opportunityListQuerySchema = pageQuerySchema.extend({
+  name: z.string().min(1).optional(),
+  contactId: idSchema.optional(),
+});
+export type OpportunityListQuery = z.input<typeof opportunityListQuerySchema>;
+
+export const integrationsSchema = z.looseObject({
+  opportunityId: readString,
+  integrations: z
+    .array(
+      z.looseObject({
+        integrationType: readString,
+        integrationName: readString,
+        integrationId: readString,
+      }),
+    )
+    .nullish()
+    .transform((list) => list ?? []),
+});
+export type OpportunityIntegrations = z.infer<typeof integrationsSchema>;
+
+export const opportunityContactSchema = z.looseObject({
+  contactId: idSchema,
+  contactFirstName: readString,
+  contactLastName: readString,
+  contactEmail: readString,
+  contactTitlePosition: readString,
+});
+export type OpportunityContact = z.infer<typeof opportunityContactSchema>;
+
+export const opportunityCompanySchema = z.looseObject({
+  companyId: idSchema,
+  companyName: readString,
+  companyDomain: readString,
+  isPrimary: z.boolean().nullish(),
+});
+export type OpportunityCompany = z.infer<typeof opportunityCompanySchema>;
+
+export const linkContactSchema = z.object({ contactId: idSchema });
+export const linkCompanySchema = z.object({ companyId: idSchema });
+
+// ---------------------------------------------------------------------------------------------
+// Contacts (documented in part)
+
+/** Contact fields from the public documentation; `titlePosition` is the job title. */
+export const contactWritableFields = [
+  'firstName',
+  'lastName',
+  'salutation',
+  'birthday',
+  'email',
+  'phone',
+  'genderIdentity',
+  'pronouns',
+  'fax',
+  'linkedinUrl',
+  'address',
+  'postalCode',
+  'city',
+  'state',
+  'country',
+  'currency',
+  'language',
+  'titlePosition',
+  'assistant',
+  'assistantPhone',
+  'division',
+  'department',
+  'description',
+  'leadSource',
+  'leadRecordType',
+  'reportsTo',
+] as const;
+
+const contactReadShape = Object.fromEntries(
+  contactWritableFields.map((field) => [field, readString]),
+) as Record<(typeof contactWritableFields)[number], typeof readString>;
+
+export const contactSchema = z.looseObject({
+  id: idSchema,
+  ...contactReadShape,
+  createdAt: readString,
+  updatedAt: readString,
+});
+export type Contact = z.infer<typeof contactSchema>;
+
+/**
+ * Every documented contact field is optional; we still refuse a contact with neither an email nor
+ * a name, because nothing could ever find it again.
+ */
+export const contactWriteSchema = z
+  .object({
+    firstName: optionalText,
+    lastName: optionalText,
+    salutation: optionalText,
+    birthday: z.iso.date({ error: 'must be a date (YYYY-MM-DD)' }).nullable().optional(),
+    email: z.email({ error: 'must be an email address' }).nullable().optional(),
+    phone: optionalText,
+    genderIdentity: optionalText,
+    pronouns: optionalText,
+    fax: optionalText,
+    linkedinUrl: z.url({ error: 'must be a URL' }).nullable().optional(),
+    address: optionalText,
+    postalCode: optionalText,
+    city: optionalText,
+    state: optionalText,
+    country: optionalText,
+    currency: optionalText,
+    language: optionalText,
+    titlePosition: optionalText,
+    assistant: optionalText,
+    assistantPhone: optionalText,
+    division: optionalText,
+    department: optionalText,
+    description: optionalText,
+    leadSource: optionalText,
+    leadRecordType: optionalText,
+    reportsTo: optionalText,
+  })
+  .refine((contact) => Boolean(contact.email || contact.firstName || contact.lastName), {
+    error: 'a contact needs an email, a first name or a last name',
+    path: ['email'],
+  });
+export type ContactInput = z.input<typeof contactWriteSchema>;
+
+export const contactListQuerySchema = pageQuerySchema.extend({
+  email: z.string().min(1).optional(),
+  name: z.string().min(1).optional(),
+  opportunityId: idSchema.optional(),
+  companyId: idSchema.optional(),
+});
+export type ContactListQuery = z.input<typeof contactListQuerySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Companies (assumed surface: not in the public reference, see operations.ts)
+
+export const companySchema = z.looseObject({
+  id: idSchema,
+  name: readString,
+  domain: readString,
+  createdAt: readString,
+  updatedAt: readString,
+});
+export type Company = z.infer<typeof companySchema>;
+
+const domainPattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+export const companyWriteSchema = z.object({
+  name: z.string().trim().min(1, { error: 'must not be empty' }),
+  domain: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(domainPattern, { error: 'must be a domain name such as acme.com' })
+    .nullable()
+    .optional(),
+});
+export type CompanyInput = z.input<typeof companyWriteSchema>;
+
+export const companyListQuerySchema = pageQuerySchema.extend({
+  name: z.string().min(1).optional(),
+});
+export type CompanyListQuery = z.input<typeof companyListQuerySchema>;
+
+// ---------------------------------------------------------------------------------------------
+
+/** Field-level problems of a failed parse: `[{ field: 'closeProbability', message: '...' }]`. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)',
+    message: issue.message,
+  }));
+}
+
+export function describeFieldIssues(issues: readonly FieldIssue[]): string {
+  return issues.map((issue) => `${issue.field}: ${issue.message}`).join('; ');
+}
