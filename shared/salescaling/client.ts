@@ -138,13 +138,19 @@ export class SalescalingClient {
    * Raw `PUT`: sends exactly the writable fields given. Salescaling does not say whether PUT is a
    * partial update or a full replace, so a field left out may be cleared: prefer `updateOpportunity`.
    */
-  async putOpportunity(
+  async putOpportunity(id: string, fields: OpportunityInput, options: CallOptions = {}): Promise<Opportunity> {
+    return this.#put(id, fields, fields, options);
+  }
+
+  /** `changed` is what the caller changes: only its enum values are checked against the allowlist. */
+  async #put(
     id: string,
     fields: OpportunityInput,
-    options: CallOptions = {},
+    changed: Partial<OpportunityInput>,
+    options: CallOptions,
   ): Promise<Opportunity> {
     const pathParams = { id: validateId('updateOpportunity', id) };
-    const body = this.#opportunityBody('updateOpportunity', fields, fields);
+    const body = this.#opportunityBody('updateOpportunity', fields, changed);
     const { data } = await this.#transport.request({
       operation: 'updateOpportunity',
       pathParams,
@@ -177,7 +183,7 @@ export class SalescalingClient {
       if (value !== null && value !== undefined) merged[field] = value;
     }
     Object.assign(merged, delta);
-    return this.putOpportunity(id, merged as OpportunityInput, options);
+    return this.#put(id, merged as OpportunityInput, delta, options);
   }
 
   async deleteOpportunity(id: string, options: CallOptions = {}): Promise<void> {

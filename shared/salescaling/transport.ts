@@ -170,8 +170,7 @@ export class SalescalingTransport {
     if (error instanceof SalescalingRateLimitedError && error.retryAfterMs !== undefined) {
       return error.retryAfterMs;
     }
-    const ceiling = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attemptNumber - 1));
-    return Math.floor(this.#random() * ceiling);
+    return fullJitterDelay(attemptNumber, this.#baseDelayMs, this.#maxDelayMs, this.#random);
   }
 
   async #attempt(spec: RequestSpec, method: string, url: string, attempt: number): Promise<TransportResult> {
@@ -324,6 +323,12 @@ function networkErrorCode(error: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** Exponential backoff with full jitter: a random wait in [0, min(max, base * 2^(attempt-1))). */
+export function fullJitterDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
 }
 
 /** `Retry-After` as delta-seconds or an HTTP date, in milliseconds from `now`; undefined if absent or bad. */
