@@ -45,7 +45,13 @@ export class EmulatorAdmin {
 
   stats(): Promise<{
     store: Record<string, number>;
-    requests: { total: number; lastSeq: number; inFlight: number; maxInFlight: number; byOperation: Record<string, number> };
+    requests: {
+      total: number;
+      lastSeq: number;
+      inFlight: number;
+      maxInFlight: number;
+      byOperation: Record<string, number>;
+    };
   }> {
     return this.#call('GET', '/stats');
   }
@@ -70,7 +76,8 @@ export class EmulatorAdmin {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = (await response.json()) as T & { error?: string };
-    if (!response.ok) throw new Error(`Emulator admin ${method} ${path} failed: ${response.status} ${data.error ?? ''}`);
+    if (!response.ok)
+      throw new Error(`Emulator admin ${method} ${path} failed: ${response.status} ${data.error ?? ''}`);
     return data;
   }
 }

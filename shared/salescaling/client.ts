@@ -138,7 +138,11 @@ export class SalescalingClient {
    * Raw `PUT`: sends exactly the writable fields given. Salescaling does not say whether PUT is a
    * partial update or a full replace, so a field left out may be cleared: prefer `updateOpportunity`.
    */
-  async putOpportunity(id: string, fields: OpportunityInput, options: CallOptions = {}): Promise<Opportunity> {
+  async putOpportunity(
+    id: string,
+    fields: OpportunityInput,
+    options: CallOptions = {},
+  ): Promise<Opportunity> {
     return this.#put(id, fields, fields, options);
   }
 

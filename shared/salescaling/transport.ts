@@ -326,7 +326,12 @@ function networkErrorCode(error: unknown): string | undefined {
 }
 
 /** Exponential backoff with full jitter: a random wait in [0, min(max, base * 2^(attempt-1))). */
-export function fullJitterDelay(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+export function fullJitterDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
   return Math.floor(random() * ceiling);
 }

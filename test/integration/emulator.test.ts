@@ -20,7 +20,9 @@ async function api(method: string, path: string, body?: unknown, key: string | n
     headers,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> & { data: any } };
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary JSON answers field by field
+  type Body = Record<string, unknown> & { data: any };
+  return { status: response.status, body: (await response.json()) as Body };
 }
 
 describe('auth', () => {
@@ -41,7 +43,11 @@ describe('auth', () => {
 
 describe('opportunities', () => {
   it('creates with the envelope, every writable field, and timestamps', async () => {
-    const { status, body } = await api('POST', '/opportunities', { name: 'Deal', amount: 10, bogus: 'ignored' });
+    const { status, body } = await api('POST', '/opportunities', {
+      name: 'Deal',
+      amount: 10,
+      bogus: 'ignored',
+    });
     expect(status).toBe(200);
     expect(body).toMatchObject({ statusCode: 200, count: 1, error: null });
     expect(body.data).toMatchObject({ name: 'Deal', amount: 10, status: null, closeDate: null });
@@ -58,7 +64,8 @@ describe('opportunities', () => {
       closeDate: 'next tuesday',
     });
     expect(status).toBe(400);
-    for (const field of ['name', 'amount', 'closeProbability', 'closeDate']) expect(body.error).toContain(field);
+    for (const field of ['name', 'amount', 'closeProbability', 'closeDate'])
+      expect(body.error).toContain(field);
     expect(ctx.emulator.store.stats().opportunities).toBe(0);
   });
 
@@ -78,11 +85,17 @@ describe('opportunities', () => {
   });
 
   it('PUT replaces every writable field and moves updatedAt forward', async () => {
-    const created = (await api('POST', '/opportunities', { name: 'Deal', amount: 10, nextStep: 'Demo' })).body.data;
+    const created = (await api('POST', '/opportunities', { name: 'Deal', amount: 10, nextStep: 'Demo' })).body
+      .data;
     const { status, body } = await api('PUT', `/opportunities/${created.id}`, { name: 'Renamed' });
     expect(status).toBe(200);
     expect(emulatorSemantics.putReplacesAllWritableFields).toBe(true);
-    expect(body.data).toMatchObject({ name: 'Renamed', amount: null, nextStep: null, createdAt: created.createdAt });
+    expect(body.data).toMatchObject({
+      name: 'Renamed',
+      amount: null,
+      nextStep: null,
+      createdAt: created.createdAt,
+    });
     expect(Date.parse(body.data.updatedAt)).toBeGreaterThan(Date.parse(created.updatedAt));
   });
 
@@ -103,12 +116,12 @@ describe('opportunities', () => {
     const opportunity = ctx.emulator.store.createOpportunity({ name: 'Linked' });
     const contact = ctx.emulator.store.createContact({ email: 'a@b.co' });
     const company = ctx.emulator.store.createCompany({ name: 'B Co' });
-    expect((await api('POST', `/opportunities/${opportunity.id}/contacts`, { contactId: contact.id })).status).toBe(
-      200,
-    );
-    expect((await api('POST', `/opportunities/${opportunity.id}/companies`, { companyId: company.id })).status).toBe(
-      200,
-    );
+    expect(
+      (await api('POST', `/opportunities/${opportunity.id}/contacts`, { contactId: contact.id })).status,
+    ).toBe(200);
+    expect(
+      (await api('POST', `/opportunities/${opportunity.id}/companies`, { companyId: company.id })).status,
+    ).toBe(200);
     expect(ctx.emulator.store.stats()).toMatchObject({ contactLinks: 1, companyLinks: 1 });
     const deleted = await api('DELETE', `/opportunities/${opportunity.id}`);
     expect(deleted.body).toMatchObject({ statusCode: 200, data: true });
@@ -122,7 +135,9 @@ describe('links', () => {
     const opportunity = ctx.emulator.store.createOpportunity({ name: 'Deal' });
     const contact = ctx.emulator.store.createContact({ firstName: 'Ann' });
     for (let i = 0; i < 2; i++) {
-      const linked = await api('POST', `/opportunities/${opportunity.id}/contacts`, { contactId: contact.id });
+      const linked = await api('POST', `/opportunities/${opportunity.id}/contacts`, {
+        contactId: contact.id,
+      });
       expect(linked.body).toMatchObject({ statusCode: 200, data: true });
     }
     expect((await api('GET', `/opportunities/${opportunity.id}/contacts`)).body.data).toHaveLength(1);
@@ -132,9 +147,9 @@ describe('links', () => {
 
   it('refuses links to unknown records and bodies without an id', async () => {
     const opportunity = ctx.emulator.store.createOpportunity({ name: 'Deal' });
-    expect((await api('POST', `/opportunities/${opportunity.id}/contacts`, { contactId: randomUUID() })).status).toBe(
-      404,
-    );
+    expect(
+      (await api('POST', `/opportunities/${opportunity.id}/contacts`, { contactId: randomUUID() })).status,
+    ).toBe(404);
     const bad = await api('POST', `/opportunities/${opportunity.id}/companies`, {});
     expect(bad.status).toBe(400);
     expect(bad.body.error).toContain('companyId');
@@ -143,11 +158,16 @@ describe('links', () => {
   it('marks the first linked company as primary and filters opportunities by contact', async () => {
     const opportunity = ctx.emulator.store.createOpportunity({ name: 'Deal' });
     const other = ctx.emulator.store.createOpportunity({ name: 'Other' });
-    const [a, b] = [ctx.emulator.store.createCompany({ name: 'A' }), ctx.emulator.store.createCompany({ name: 'B' })];
+    const [a, b] = [
+      ctx.emulator.store.createCompany({ name: 'A' }),
+      ctx.emulator.store.createCompany({ name: 'B' }),
+    ];
     ctx.emulator.store.linkCompany(opportunity.id, a.id);
     ctx.emulator.store.linkCompany(opportunity.id, b.id);
     const companies = (await api('GET', `/opportunities/${opportunity.id}/companies`)).body.data;
-    expect(companies.map((c: { companyName: string; isPrimary: boolean }) => [c.companyName, c.isPrimary])).toEqual([
+    expect(
+      companies.map((c: { companyName: string; isPrimary: boolean }) => [c.companyName, c.isPrimary]),
+    ).toEqual([
       ['A', true],
       ['B', false],
     ]);
@@ -211,7 +231,10 @@ describe('admin', () => {
     expect(requests.map((r) => r.operation)).toEqual(['listOpportunities', 'listContacts']);
     expect(JSON.stringify(requests)).not.toContain(TEST_API_KEY);
     expect(requests[0]?.keyId).toMatch(/^[0-9a-f]{12}$/);
-    expect((await ctx.admin.stats()).requests.byOperation).toMatchObject({ listOpportunities: 1, listContacts: 1 });
+    expect((await ctx.admin.stats()).requests.byOperation).toMatchObject({
+      listOpportunities: 1,
+      listContacts: 1,
+    });
   });
 
   it('rejects invalid fault settings with the field named', async () => {
@@ -224,7 +247,9 @@ describe('admin', () => {
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await api('GET', '/opportunities')).status);
     expect(statuses).toEqual([200, 200, 429]);
-    const response = await fetch(`${ctx.emulator.apiBaseUrl}opportunities`, { headers: { 'x-api-key': TEST_API_KEY } });
+    const response = await fetch(`${ctx.emulator.apiBaseUrl}opportunities`, {
+      headers: { 'x-api-key': TEST_API_KEY },
+    });
     expect(response.status).toBe(429);
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
@@ -260,7 +285,11 @@ describe('persistence', () => {
 
 describe('configuration from the environment', () => {
   it('uses the documented defaults', () => {
-    expect(emulatorOptionsFromEnv({})).toMatchObject({ port: 4010, host: '127.0.0.1', apiKeys: ['local-dev-key'] });
+    expect(emulatorOptionsFromEnv({})).toMatchObject({
+      port: 4010,
+      host: '127.0.0.1',
+      apiKeys: ['local-dev-key'],
+    });
   });
 
   it('names the variable that is wrong', () => {

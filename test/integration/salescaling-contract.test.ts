@@ -157,8 +157,10 @@ describe('read operations', () => {
   });
 });
 
-const runWrites = process.env.SALESCALING_BASE_URL === undefined || process.env.SALESCALING_CONTRACT_WRITES === 'true';
-if (!runWrites) console.info('Salescaling contract suite: live and read-only, write operations not exercised');
+const runWrites =
+  process.env.SALESCALING_BASE_URL === undefined || process.env.SALESCALING_CONTRACT_WRITES === 'true';
+if (!runWrites)
+  console.info('Salescaling contract suite: live and read-only, write operations not exercised');
 
 describe.runIf(runWrites)('write operations', () => {
   const created: string[] = [];
@@ -189,7 +191,11 @@ describe.runIf(runWrites)('write operations', () => {
       status: 'open',
     });
     created.push(opportunity.id);
-    expect(opportunity).toMatchObject({ name: `${tag} deal`, amount: 50_000, closeDate: '2030-03-10T00:00:00.000Z' });
+    expect(opportunity).toMatchObject({
+      name: `${tag} deal`,
+      amount: 50_000,
+      closeDate: '2030-03-10T00:00:00.000Z',
+    });
 
     const read = await client.getOpportunity(opportunity.id);
     expect(read.description).toBe('contract suite');
@@ -206,7 +212,9 @@ describe.runIf(runWrites)('write operations', () => {
       expect.objectContaining({ contactId: contact.id, contactEmail: `ada@${tag}.example` }),
     ]);
     const companies = await client.listOpportunityCompanies(opportunity.id);
-    expect(companies.items).toEqual([expect.objectContaining({ companyId: company.id, companyName: `${tag} Corp` })]);
+    expect(companies.items).toEqual([
+      expect.objectContaining({ companyId: company.id, companyName: `${tag} Corp` }),
+    ]);
     expect((await client.listOpportunities({ contactId: contact.id })).items.map((o) => o.id)).toEqual([
       opportunity.id,
     ]);
@@ -239,6 +247,11 @@ describe.runIf(runWrites)('write operations', () => {
     const updated = await client.updateOpportunity(opportunity.id, (current) => ({
       amount: (current.amount ?? 0) + 800,
     }));
-    expect(updated).toMatchObject({ amount: 2000, featuredNotes: 'keep me', nextStep: 'Demo', status: 'open' });
+    expect(updated).toMatchObject({
+      amount: 2000,
+      featuredNotes: 'keep me',
+      nextStep: 'Demo',
+      status: 'open',
+    });
   });
 });

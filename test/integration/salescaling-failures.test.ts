@@ -16,7 +16,8 @@ import { TEST_API_KEY, useEmulator } from '#test/support/emulator.ts';
 /** The client under failure, driven by the emulator's fault injection over real HTTP. */
 const ctx = useEmulator();
 
-const seedOne = () => ctx.emulator.store.createOpportunity({ name: 'Seeded deal', amount: 100, status: 'open' });
+const seedOne = () =>
+  ctx.emulator.store.createOpportunity({ name: 'Seeded deal', amount: 100, status: 'open' });
 
 describe('retries', () => {
   it('recovers from 5xx on GET, with one request per attempt', async () => {
@@ -29,7 +30,9 @@ describe('retries', () => {
   });
 
   it('gives up after the configured retries with a server error naming operation, status and attempts', async () => {
-    await ctx.admin.scriptFaults([{ fault: 'error', status: 500, operation: 'listOpportunities', times: 10 }]);
+    await ctx.admin.scriptFaults([
+      { fault: 'error', status: 500, operation: 'listOpportunities', times: 10 },
+    ]);
     const failure = ctx.client({ retries: 2 }).listOpportunities();
     await expect(failure).rejects.toBeInstanceOf(SalescalingServerError);
     await expect(failure).rejects.toMatchObject({ operation: 'listOpportunities', status: 500, attempts: 3 });
@@ -48,7 +51,9 @@ describe('retries', () => {
   });
 
   it('fails at once when Retry-After is longer than the client will wait, carrying the wait', async () => {
-    await ctx.admin.scriptFaults([{ fault: 'rate-limit', retryAfterSeconds: 120, operation: 'listCompanies' }]);
+    await ctx.admin.scriptFaults([
+      { fault: 'rate-limit', retryAfterSeconds: 120, operation: 'listCompanies' },
+    ]);
     const failure = ctx.client({ maxRetryAfterMs: 5_000 }).listCompanies();
     await expect(failure).rejects.toBeInstanceOf(SalescalingRateLimitedError);
     await expect(failure).rejects.toMatchObject({ status: 429, retryAfterMs: 120_000, retryable: true });
@@ -57,10 +62,14 @@ describe('retries', () => {
 
   it('retries a PUT whose answer was lost, and the result is as if it ran once', async () => {
     const { id } = seedOne();
-    await ctx.admin.scriptFaults([{ fault: 'error', status: 502, when: 'after', operation: 'updateOpportunity' }]);
+    await ctx.admin.scriptFaults([
+      { fault: 'error', status: 502, when: 'after', operation: 'updateOpportunity' },
+    ]);
     const updated = await ctx.client().updateOpportunity(id, { amount: 900 });
     expect(updated).toMatchObject({ amount: 900, name: 'Seeded deal', status: 'open' });
-    expect((await ctx.admin.requests({ operation: 'updateOpportunity' })).map((r) => r.status)).toEqual([502, 200]);
+    expect((await ctx.admin.requests({ operation: 'updateOpportunity' })).map((r) => r.status)).toEqual([
+      502, 200,
+    ]);
   });
 
   it('retries a DELETE after a dropped connection', async () => {
@@ -124,10 +133,14 @@ describe('POST is never duplicated', () => {
   });
 
   it('retries a create rejected with 429, which Salescaling did not apply', async () => {
-    await ctx.admin.scriptFaults([{ fault: 'rate-limit', retryAfterSeconds: 0, operation: 'createOpportunity' }]);
+    await ctx.admin.scriptFaults([
+      { fault: 'rate-limit', retryAfterSeconds: 0, operation: 'createOpportunity' },
+    ]);
     const created = await ctx.client().createOpportunity({ name: 'Rate limited deal' });
     expect(created.name).toBe('Rate limited deal');
-    expect((await ctx.admin.requests({ operation: 'createOpportunity' })).map((r) => r.status)).toEqual([429, 200]);
+    expect((await ctx.admin.requests({ operation: 'createOpportunity' })).map((r) => r.status)).toEqual([
+      429, 200,
+    ]);
     expect(countNamed('Rate limited deal')).toBe(1);
   });
 
@@ -266,7 +279,11 @@ describe('secrets', () => {
       .catch((e: unknown) => e);
     for (const error of [...errors, wrongKey]) {
       expect(error).toBeInstanceOf(SalescalingError);
-      const text = [JSON.stringify(error), inspect(error, { depth: 10, showHidden: true }), String(error)].join('\n');
+      const text = [
+        JSON.stringify(error),
+        inspect(error, { depth: 10, showHidden: true }),
+        String(error),
+      ].join('\n');
       expect(text).not.toContain(secret);
     }
   });

@@ -12,23 +12,32 @@ const ctx = useEmulator();
 const nameChar = fc.constantFrom(...'aAbBcCéÉöÖ xyZ-'.split(''));
 const nameArb = fc.string({ unit: nameChar, minLength: 1, maxLength: 8 });
 
-const includesFolded = (haystack: string, needle: string) => haystack.toLowerCase().includes(needle.toLowerCase());
+const includesFolded = (haystack: string, needle: string) =>
+  haystack.toLowerCase().includes(needle.toLowerCase());
 
 describe('pagination', () => {
   it('iterating every page yields each record exactly once, in creation order', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 45 }), fc.integer({ min: 1, max: 12 }), async (count, pageSize) => {
-        ctx.emulator.store.reset();
-        ctx.emulator.log.clear();
-        const ids = Array.from({ length: count }, (_, i) => ctx.emulator.store.createOpportunity({ name: `o${i}` }).id);
-        const seen: string[] = [];
-        for await (const opportunity of ctx.client().iterateOpportunities({}, { pageSize })) seen.push(opportunity.id);
-        expect(seen).toEqual(ids);
-        // A short page ends the walk: exactly one request per full page, plus the short one.
-        expect(ctx.emulator.log.list({ operation: 'listOpportunities' })).toHaveLength(
-          Math.floor(count / pageSize) + 1,
-        );
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 45 }),
+        fc.integer({ min: 1, max: 12 }),
+        async (count, pageSize) => {
+          ctx.emulator.store.reset();
+          ctx.emulator.log.clear();
+          const ids = Array.from(
+            { length: count },
+            (_, i) => ctx.emulator.store.createOpportunity({ name: `o${i}` }).id,
+          );
+          const seen: string[] = [];
+          for await (const opportunity of ctx.client().iterateOpportunities({}, { pageSize }))
+            seen.push(opportunity.id);
+          expect(seen).toEqual(ids);
+          // A short page ends the walk: exactly one request per full page, plus the short one.
+          expect(ctx.emulator.log.list({ operation: 'listOpportunities' })).toHaveLength(
+            Math.floor(count / pageSize) + 1,
+          );
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -41,7 +50,10 @@ describe('pagination', () => {
         fc.integer({ min: 1, max: 6 }),
         async (count, limit, page) => {
           ctx.emulator.store.reset();
-          const ids = Array.from({ length: count }, (_, i) => ctx.emulator.store.createContact({ firstName: `c${i}` }).id);
+          const ids = Array.from(
+            { length: count },
+            (_, i) => ctx.emulator.store.createContact({ firstName: `c${i}` }).id,
+          );
           const result = await ctx.client().listContacts({ page, limit });
           expect(result.items.map((c) => c.id)).toEqual(ids.slice((page - 1) * limit, page * limit));
         },
@@ -58,7 +70,8 @@ describe('filters', () => {
         ctx.emulator.store.reset();
         const records = names.map((name) => ctx.emulator.store.createOpportunity({ name }));
         const found = [];
-        for await (const o of ctx.client().iterateOpportunities({ name: query }, { pageSize: 4 })) found.push(o.id);
+        for await (const o of ctx.client().iterateOpportunities({ name: query }, { pageSize: 4 }))
+          found.push(o.id);
         expect(found).toEqual(records.filter((r) => includesFolded(String(r.name), query)).map((r) => r.id));
       }),
       { numRuns: 40 },
@@ -70,8 +83,12 @@ describe('filters', () => {
     await fc.assert(
       fc.asyncProperty(links, fc.nat(5), fc.nat(4), async (pairs, oppIndex, contactIndex) => {
         ctx.emulator.store.reset();
-        const opportunities = Array.from({ length: 6 }, (_, i) => ctx.emulator.store.createOpportunity({ name: `o${i}` }));
-        const contacts = Array.from({ length: 5 }, (_, i) => ctx.emulator.store.createContact({ firstName: `c${i}` }));
+        const opportunities = Array.from({ length: 6 }, (_, i) =>
+          ctx.emulator.store.createOpportunity({ name: `o${i}` }),
+        );
+        const contacts = Array.from({ length: 5 }, (_, i) =>
+          ctx.emulator.store.createContact({ firstName: `c${i}` }),
+        );
         const linked = new Set<string>();
         for (const [o, c] of pairs) {
           ctx.emulator.store.linkContact(opportunities[o]?.id ?? '', contacts[c]?.id ?? '');
@@ -84,8 +101,12 @@ describe('filters', () => {
           opportunities.filter((_, o) => linked.has(`${o}:${contactIndex}`)).map((o) => o.id),
         );
         const opportunityId = opportunities[oppIndex]?.id ?? '';
-        const byOpportunity = (await client.listContacts({ opportunityId, limit: 100 })).items.map((c) => c.id);
-        expect(byOpportunity).toEqual(contacts.filter((_, c) => linked.has(`${oppIndex}:${c}`)).map((c) => c.id));
+        const byOpportunity = (await client.listContacts({ opportunityId, limit: 100 })).items.map(
+          (c) => c.id,
+        );
+        expect(byOpportunity).toEqual(
+          contacts.filter((_, c) => linked.has(`${oppIndex}:${c}`)).map((c) => c.id),
+        );
         const linkedContacts = [];
         for await (const link of client.iterateOpportunityContacts(opportunityId, { pageSize: 2 })) {
           linkedContacts.push(link.contactId);
@@ -103,12 +124,18 @@ describe('filters', () => {
       fc.asyncProperty(fc.array(person, { minLength: 1, maxLength: 8 }), nameArb, async (people, query) => {
         ctx.emulator.store.reset();
         const records = people.map((p, i) =>
-          ctx.emulator.store.createContact({ firstName: p.first, lastName: p.last, email: `${p.user}${i}@ex.com` }),
+          ctx.emulator.store.createContact({
+            firstName: p.first,
+            lastName: p.last,
+            email: `${p.user}${i}@ex.com`,
+          }),
         );
         const client = ctx.client();
         const byName = (await client.listContacts({ name: query, limit: 100 })).items.map((c) => c.id);
         const expected = records.filter((r) =>
-          [String(r.firstName), String(r.lastName), `${r.firstName} ${r.lastName}`].some((h) => includesFolded(h, query)),
+          [String(r.firstName), String(r.lastName), `${r.firstName} ${r.lastName}`].some((h) =>
+            includesFolded(h, query),
+          ),
         );
         expect(byName).toEqual(expected.map((r) => r.id));
         const target = records[0];

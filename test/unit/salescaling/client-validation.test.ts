@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
-import { SalescalingInvalidRequestError, SalescalingUnexpectedResponseError } from '#shared/salescaling/errors.ts';
+import {
+  SalescalingInvalidRequestError,
+  SalescalingUnexpectedResponseError,
+} from '#shared/salescaling/errors.ts';
 import { createRequestLimiter } from '#shared/salescaling/limiter.ts';
 
 const ID = '5516cd47-2bd0-4f4f-adc2-22524e54ba4d';
@@ -14,7 +17,11 @@ function clientWith(answers: Array<{ status: number; body: unknown }> = [], opti
     limiter: createRequestLimiter({ requestsPerSecond: 1000 }),
     retries: 0,
     fetch: async (url, init) => {
-      calls.push({ url: String(url), method: String(init?.method), body: init?.body ? JSON.parse(String(init.body)) : undefined });
+      calls.push({
+        url: String(url),
+        method: String(init?.method),
+        body: init?.body ? JSON.parse(String(init.body)) : undefined,
+      });
       const answer = answers.shift() ?? { status: 500, body: {} };
       return new Response(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body), {
         status: answer.status,
@@ -29,13 +36,25 @@ const ok = (data: unknown) => ({ status: 200, body: { statusCode: 200, count: 1,
 
 describe('invalid input is rejected before any request', () => {
   it.each([
-    ['createOpportunity', (c: SalescalingClient) => c.createOpportunity({ name: '', closeProbability: 200 }), ['name', 'closeProbability']],
+    [
+      'createOpportunity',
+      (c: SalescalingClient) => c.createOpportunity({ name: '', closeProbability: 200 }),
+      ['name', 'closeProbability'],
+    ],
     ['getOpportunity', (c: SalescalingClient) => c.getOpportunity('123'), ['id']],
-    ['updateOpportunity', (c: SalescalingClient) => c.updateOpportunity(ID, { closeDate: 'soon' }), ['closeDate']],
+    [
+      'updateOpportunity',
+      (c: SalescalingClient) => c.updateOpportunity(ID, { closeDate: 'soon' }),
+      ['closeDate'],
+    ],
     ['linkContact', (c: SalescalingClient) => c.linkContact(ID, 'nope'), ['contactId']],
     ['unlinkCompany', (c: SalescalingClient) => c.unlinkCompany(ID, 'nope'), ['companyId']],
     ['createContact', (c: SalescalingClient) => c.createContact({ email: 'not-an-email' }), ['email']],
-    ['createCompany', (c: SalescalingClient) => c.createCompany({ name: 'Acme', domain: 'acme' }), ['domain']],
+    [
+      'createCompany',
+      (c: SalescalingClient) => c.createCompany({ name: 'Acme', domain: 'acme' }),
+      ['domain'],
+    ],
     ['listContacts', (c: SalescalingClient) => c.listContacts({ page: 0 }), ['page']],
     ['findContactByEmail', (c: SalescalingClient) => c.findContactByEmail('nobody'), ['email']],
   ] as const)('%s', async (_, call, fields) => {
@@ -66,7 +85,10 @@ describe('configured values for status, risk and priority', () => {
     const current = { id: ID, name: 'Deal', status: 'legacy-stage', amount: 5 };
     const { client, calls } = clientWith([ok(current), ok({ ...current, amount: 6 })], { allowedValues });
     await client.updateOpportunity(ID, { amount: 6 });
-    expect(calls[1]).toMatchObject({ method: 'PUT', body: { name: 'Deal', status: 'legacy-stage', amount: 6 } });
+    expect(calls[1]).toMatchObject({
+      method: 'PUT',
+      body: { name: 'Deal', status: 'legacy-stage', amount: 6 },
+    });
   });
 });
 

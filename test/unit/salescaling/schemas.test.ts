@@ -42,9 +42,9 @@ describe('writing is strict about what it sends', () => {
   });
 
   it('accepts a date-time with an offset and a Date', () => {
-    expect(opportunityWriteSchema.parse({ name: 'x', closeDate: '2024-03-10T02:00:00+02:00' }).closeDate).toBe(
-      '2024-03-10T00:00:00.000Z',
-    );
+    expect(
+      opportunityWriteSchema.parse({ name: 'x', closeDate: '2024-03-10T02:00:00+02:00' }).closeDate,
+    ).toBe('2024-03-10T00:00:00.000Z');
     expect(opportunityWriteSchema.parse({ name: 'x', closeDate: new Date(0) }).closeDate).toBe(
       '1970-01-01T00:00:00.000Z',
     );
@@ -54,7 +54,11 @@ describe('writing is strict about what it sends', () => {
     const result = opportunityWriteSchema.safeParse({ name: '', closeProbability: 150, amount: Number.NaN });
     expect(result.success).toBe(false);
     if (result.success) return;
-    expect(fieldIssues(result.error).map((issue) => issue.field).sort()).toEqual(['amount', 'closeProbability', 'name']);
+    expect(
+      fieldIssues(result.error)
+        .map((issue) => issue.field)
+        .sort(),
+    ).toEqual(['amount', 'closeProbability', 'name']);
   });
 
   it('refuses a contact with neither email nor name', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fullJitterDelay, parseRetryAfter } from '#shared/salescaling/transport.ts';
 import { paginate } from '#shared/salescaling/pagination.ts';
+import { fullJitterDelay, parseRetryAfter } from '#shared/salescaling/transport.ts';
 
 describe('Retry-After', () => {
   const now = Date.parse('2026-11-28T12:00:00Z');
