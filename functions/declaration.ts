@@ -1,0 +1,173 @@
+import { z } from 'zod';
+
+/**
+ * How a function is declared: once, here, for both runtimes. The CDK stack (`infra/`) and the
+ * local runtime (`local/runtime/`) read the same declarations and neither restates them.
+ *
+ * - `http`: an API Gateway (HTTP API, payload 2.0) route, with optional route throttling.
+ * - `event`: an EventBridge pattern on the project's bus, delivered through an SQS queue with a
+ *   dead-letter queue (batches, partial batch failures, `maxReceiveCount` attempts).
+ * - `schedule`: an EventBridge Scheduler schedule (cron or rate, in a time zone) invoking the
+ *   function asynchronously with `input`; failed runs are retried and then dead-lettered.
+ *
+ * `access` pairs each resource a function may use with the environment variable that names it
+ * (see `resourceBindings`): the stack grants exactly that access and sets that variable.
+ */
+
+const httpMethod = z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+/** `/leads`, `/leads/{provider}`, `/files/{proxy+}`. */
+const routePath = z
+  .string()
+  .regex(
+    /^\/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9]*\+?\})(\/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9]*\+?\}))*$|^\/$/,
+    {
+      error: 'must be a path such as /leads or /leads/{provider}',
+    },
+  );
+
+export const httpTriggerSchema = z
+  .object({
+    kind: z.literal('http'),
+    method: httpMethod,
+    path: routePath,
+    /** Per-route throttling (requests per second and burst); the stage default applies otherwise. */
+    throttle: z
+      .object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })
+      .optional(),
+  })
+  .strict();
+
+/** An EventBridge event pattern. Only the operators in `event-pattern.ts` are allowed. */
+export type EventPattern = { [key: string]: EventPattern | readonly unknown[] };
+
+export const eventTriggerSchema = z
+  .object({
+    kind: z.literal('event'),
+    /** Names the rule and its queue. */
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/),
+    pattern: z.record(z.string(), z.unknown()),
+    batchSize: z.number().int().min(1).max(10_000).default(10),
+    maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(0),
+    /** Deliveries before a message moves to the dead-letter queue. */
+    maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+  })
+  .strict();
+
+const cronExpression = z
+  .string()
+  .regex(/^\S+ \S+ \S+ \S+ \S+ \S+$/, {
+    error: 'must have six fields: minutes hours day-of-month month day-of-week year',
+  });
+const rateExpression = z
+  .string()
+  .regex(/^[1-9]\d* (minute|minutes|hour|hours|day|days)$/, {
+    error: 'must be like "5 minutes" or "1 hour"',
+  });
+
+export const scheduleTriggerSchema = z
+  .object({
+    kind: z.literal('schedule'),
+    /** Names the schedule (`POST /_local/schedules/{name}` fires it locally). */
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/),
+    description: z.string().min(1),
+    /** AWS cron (six fields, `?` for one of the day fields) or rate. */
+    expression: z.union([
+      z.object({ cron: cronExpression }).strict(),
+      z.object({ rate: rateExpression }).strict(),
+    ]),
+    /** IANA time zone for cron schedules. */
+    timeZone: z.string().min(1).default('UTC'),
+    /** The event the function receives. */
+    input: z.record(z.string(), z.unknown()).default({}),
+    /** Attempts after a failed run before dead-lettering (Lambda asynchronous invocation: 0–2). */
+    retryAttempts: z.number().int().min(0).max(2).default(2),
+    /** Runs older than this are dropped to the dead-letter queue rather than retried. */
+    maxEventAgeSeconds: z.number().int().min(60).max(21_600).default(3600),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export const triggerSchema = z.discriminatedUnion('kind', [
+  httpTriggerSchema,
+  eventTriggerSchema,
+  scheduleTriggerSchema,
+]);
+
+/** Resources a function may be given, each with the one variable that names it in its environment. */
+export const resourceBindings = {
+  /** Read the Salescaling API key secret. */
+  salescalingApiKey: { env: 'SALESCALING_API_KEY_SECRET_ID' },
+  /** Put events on the project's bus. */
+  eventBus: { env: 'EVENT_BUS_NAME' },
+} as const;
+export type ResourceName = keyof typeof resourceBindings;
+
+export const functionDeclarationSchema = z
+  .object({
+    /** kebab-case; the function folder under `functions/`. */
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/),
+    description: z.string().min(1),
+    /** The handler module, relative to the project root. */
+    entry: z.string().regex(/^[\w./-]+\.ts$/),
+    /** The exported handler. */
+    handler: z.string().default('handler'),
+    memoryMb: z.number().int().min(128).max(10_240),
+    timeoutSeconds: z.number().int().min(1).max(900),
+    /** Static, non-secret settings. Secrets never go here. */
+    environment: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()).default({}),
+    access: z.array(z.enum(Object.keys(resourceBindings) as [ResourceName, ...ResourceName[]])).default([]),
+    triggers: z.array(triggerSchema).min(1),
+  })
+  .strict();
+
+export type FunctionDeclarationInput = z.input<typeof functionDeclarationSchema>;
+export type FunctionDeclaration = z.output<typeof functionDeclarationSchema>;
+export type Trigger = FunctionDeclaration['triggers'][number];
+export type HttpTrigger = Extract<Trigger, { kind: 'http' }>;
+export type EventTrigger = Extract<Trigger, { kind: 'event' }>;
+export type ScheduleTrigger = Extract<Trigger, { kind: 'schedule' }>;
+
+/**
+ * Validates a catalog: each declaration, and what must be unique across them (function names,
+ * routes, rule and schedule names). Fails with every problem named.
+ */
+export function defineCatalog(input: readonly FunctionDeclarationInput[]): FunctionDeclaration[] {
+  const problems: string[] = [];
+  const declarations: FunctionDeclaration[] = [];
+  input.forEach((raw, index) => {
+    const result = functionDeclarationSchema.safeParse(raw);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        problems.push(`${raw.name ?? `#${index}`}: ${issue.path.join('.')}: ${issue.message}`);
+      }
+      return;
+    }
+    declarations.push(result.data);
+  });
+  const seen = new Map<string, string>();
+  const unique = (key: string, owner: string) => {
+    const other = seen.get(key);
+    if (other) problems.push(`${owner}: ${key} is already declared by ${other}`);
+    seen.set(key, owner);
+  };
+  for (const declaration of declarations) {
+    unique(`function ${declaration.name}`, declaration.name);
+    for (const trigger of declaration.triggers) {
+      if (trigger.kind === 'http') unique(`route ${trigger.method} ${trigger.path}`, declaration.name);
+      else unique(`${trigger.kind} ${trigger.name}`, declaration.name);
+    }
+  }
+  if (problems.length > 0) throw new Error(`Invalid function catalog:\n  ${problems.join('\n  ')}`);
+  return declarations;
+}
+
+export function routeKey(trigger: HttpTrigger): string {
+  return `${trigger.method} ${trigger.path}`;
+}
+
+/** `cron(0 6 ? * MON-FRI *)` or `rate(1 hour)`, as EventBridge Scheduler writes them. */
+export function scheduleExpression(trigger: ScheduleTrigger): string {
+  return 'cron' in trigger.expression
+    ? `cron(${trigger.expression.cron})`
+    : `rate(${trigger.expression.rate})`;
+}

@@ -1,0 +1,44 @@
+import { type FunctionDeclaration, type ResourceName, resourceBindings } from './declaration.ts';
+
+/**
+ * Every function's environment, built the same way for AWS (values may be CDK tokens) and for the
+ * local runtime, so the variable names cannot drift. Layers: platform settings, then the
+ * declaration's own settings, then one variable per resource in `access`. A key set by two layers
+ * is an error, never a silent overwrite.
+ */
+export interface PlatformSettings {
+  stage: string;
+  logLevel: string;
+  salescalingBaseUrl: string;
+  salescalingMaxRps: number;
+  salescalingMaxConcurrency: number;
+}
+
+export const SERVICE_NAME = 'salescaling-automation';
+
+export function functionEnvironment(
+  declaration: FunctionDeclaration,
+  platform: PlatformSettings,
+  resources: Record<ResourceName, string>,
+): Record<string, string> {
+  const environment: Record<string, string> = {};
+  const put = (key: string, value: string, layer: string) => {
+    if (key in environment && environment[key] !== value) {
+      throw new Error(`${declaration.name}: ${key} is set by ${layer} and already set by an earlier layer`);
+    }
+    environment[key] = value;
+  };
+  const platformValues = {
+    STAGE: platform.stage,
+    POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    POWERTOOLS_LOG_LEVEL: platform.logLevel,
+    SALESCALING_BASE_URL: platform.salescalingBaseUrl,
+    SALESCALING_MAX_RPS: String(platform.salescalingMaxRps),
+    SALESCALING_MAX_CONCURRENCY: String(platform.salescalingMaxConcurrency),
+  };
+  for (const [key, value] of Object.entries(platformValues)) put(key, value, 'the platform');
+  for (const [key, value] of Object.entries(declaration.environment)) put(key, value, 'the declaration');
+  for (const resource of declaration.access)
+    put(resourceBindings[resource].env, resources[resource], `access ${resource}`);
+  return environment;
+}

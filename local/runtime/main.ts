@@ -1,0 +1,85 @@
+import { catalog } from '#functions/catalog.ts';
+import { emulatorOptionsFromEnv } from '#local/emulator/config.ts';
+import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
+import { localConfigFromEnv } from './config.ts';
+import { type LocalRuntime, startLocalRuntime } from './runtime.ts';
+
+/**
+ * `npm start`: the whole system on this machine. The Salescaling emulator (unless
+ * SALESCALING_BASE_URL names a real API), then every declared function behind local API Gateway,
+ * EventBridge, SQS, Scheduler and Secrets Manager stand-ins, on one origin.
+ */
+export async function main(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ runtime: LocalRuntime; emulator?: RunningEmulator }> {
+  const config = localConfigFromEnv(env);
+  const apiKey = config.SALESCALING_API_KEY ?? 'local-dev-key';
+  let emulator: RunningEmulator | undefined;
+  if (!config.SALESCALING_BASE_URL) {
+    const options = emulatorOptionsFromEnv({ ...env, EMULATOR_API_KEY: apiKey }, { seed: 25 });
+    emulator = await startEmulator(options).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'EADDRINUSE'
+        ? new Error(
+            `Port ${options.port} is already in use, so the Salescaling emulator cannot start: set EMULATOR_PORT to another port`,
+          )
+        : error;
+    });
+  }
+  const salescalingBaseUrl = config.SALESCALING_BASE_URL ?? emulator?.apiBaseUrl ?? '';
+  const runtime = await startLocalRuntime({
+    declarations: catalog,
+    port: config.PORT,
+    host: config.HOST,
+    platform: {
+      logLevel: config.LOG_LEVEL,
+      salescalingBaseUrl,
+      salescalingMaxRps: config.SALESCALING_MAX_RPS,
+      salescalingMaxConcurrency: config.SALESCALING_MAX_CONCURRENCY,
+    },
+    secrets: { salescalingApiKey: apiKey },
+    schedules: config.LOCAL_SCHEDULES,
+  }).catch(async (error: unknown) => {
+    await emulator?.close();
+    throw error;
+  });
+
+  const lines = [
+    'Salescaling automation is running locally.',
+    emulator
+      ? `  Salescaling emulator   ${emulator.apiBaseUrl}  (x-api-key: ${apiKey === 'local-dev-key' ? 'local-dev-key' : 'from SALESCALING_API_KEY'})`
+      : `  Salescaling API        ${salescalingBaseUrl}  (real API)`,
+    `  Functions              ${runtime.url}`,
+    ...runtime.routes.map(
+      (r) => `    ${`${r.trigger.method} ${r.trigger.path}`.padEnd(28)} → ${r.functionName}`,
+    ),
+    ...runtime.bus.rules.map((r) => `    event rule ${r.name.padEnd(17)} → ${r.queue.name} (queue)`),
+    ...runtime.schedules.map(
+      (s) =>
+        `    schedule ${s.trigger.name.padEnd(19)} → ${s.host.declaration.name} ${s.expression} ${s.trigger.timeZone}`,
+    ),
+    `  Event bus              PutEvents at ${runtime.url} (bus ${runtime.bus.name})`,
+    `  Local routes           ${runtime.url}/_local/{functions,events,invocations,dead-letters,schedules/NAME}`,
+    'Press Ctrl-C to stop.',
+  ];
+  console.info(lines.join('\n'));
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.info(`\n${signal}: stopping`);
+    await runtime.close();
+    await emulator?.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  return emulator ? { runtime, emulator } : { runtime };
+}
+
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

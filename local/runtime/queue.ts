@@ -1,0 +1,182 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { EventTrigger } from '#functions/declaration.ts';
+import type { FunctionHost } from './function-host.ts';
+import type { DeadLetters } from './records.ts';
+
+/**
+ * An SQS queue in front of one function, as the stack builds it: batches of up to `batchSize`
+ * records in SQS's event shape, partial batch failures (`batchItemFailures`), redelivery after a
+ * visibility delay, and the dead-letter list after `maxReceiveCount` receives.
+ * Locally the redelivery delay is short (`retryDelayMs`) rather than the queue's visibility timeout,
+ * and the batching window is not waited for.
+ */
+interface Message {
+  messageId: string;
+  body: string;
+  sentAt: number;
+  receiveCount: number;
+  firstReceivedAt: number | undefined;
+  visibleAt: number;
+}
+
+export interface QueueBatchOutcome {
+  records: number;
+  failed: number;
+  error?: string;
+}
+
+export class LocalQueue {
+  readonly name: string;
+  readonly arn: string;
+  #trigger: EventTrigger;
+  #host: FunctionHost;
+  #deadLetters: DeadLetters;
+  #retryDelayMs: number;
+  #region: string;
+  #messages: Message[] = [];
+  #busy = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
+
+  constructor(options: {
+    trigger: EventTrigger;
+    host: FunctionHost;
+    deadLetters: DeadLetters;
+    retryDelayMs: number;
+    region: string;
+    accountId: string;
+    onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
+  }) {
+    this.#trigger = options.trigger;
+    this.#host = options.host;
+    this.#deadLetters = options.deadLetters;
+    this.#retryDelayMs = options.retryDelayMs;
+    this.#region = options.region;
+    this.#onBatch = options.onBatch;
+    this.name = `${options.host.declaration.name}-${options.trigger.name}`;
+    this.arn = `arn:aws:sqs:${options.region}:${options.accountId}:${this.name}`;
+  }
+
+  get depth(): number {
+    return this.#messages.length;
+  }
+
+  send(body: string): string {
+    const messageId = randomUUID();
+    this.#messages.push({
+      messageId,
+      body,
+      sentAt: Date.now(),
+      receiveCount: 0,
+      firstReceivedAt: undefined,
+      visibleAt: 0,
+    });
+    this.#schedule(0);
+    return messageId;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed || this.#busy) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#deliver(), delayMs);
+  }
+
+  async #deliver(): Promise<void> {
+    this.#timer = undefined;
+    if (this.#closed || this.#busy) return;
+    const now = Date.now();
+    const batch = this.#messages.filter((m) => m.visibleAt <= now).slice(0, this.#trigger.batchSize);
+    if (batch.length === 0) {
+      this.#scheduleNextVisible();
+      return;
+    }
+    this.#busy = true;
+    for (const message of batch) {
+      message.receiveCount += 1;
+      message.firstReceivedAt ??= now;
+      message.visibleAt = Number.POSITIVE_INFINITY; // in flight
+    }
+    const result = await this.#host.invoke(this.#event(batch));
+    let failedIds: Set<string>;
+    let reason: string;
+    if (!result.ok) {
+      failedIds = new Set(batch.map((m) => m.messageId));
+      reason = `${result.error.name}: ${result.error.message}`;
+    } else {
+      const failures = (result.result as { batchItemFailures?: { itemIdentifier?: string }[] } | null)
+        ?.batchItemFailures;
+      failedIds = new Set((failures ?? []).map((f) => String(f.itemIdentifier)));
+      reason = 'reported as a batch item failure';
+    }
+    for (const message of batch) {
+      if (!failedIds.has(message.messageId)) {
+        this.#remove(message);
+      } else if (message.receiveCount >= this.#trigger.maxReceiveCount) {
+        this.#remove(message);
+        this.#deadLetters.add({
+          source: `queue:${this.#trigger.name}`,
+          functionName: this.#host.declaration.name,
+          reason,
+          attempts: message.receiveCount,
+          payload: safeJson(message.body),
+        });
+      } else {
+        message.visibleAt = Date.now() + this.#retryDelayMs;
+      }
+    }
+    this.#onBatch(
+      { records: batch.length, failed: failedIds.size, ...(result.ok ? {} : { error: reason }) },
+      now,
+    );
+    this.#busy = false;
+    this.#scheduleNextVisible();
+  }
+
+  #scheduleNextVisible(): void {
+    if (this.#messages.length === 0) return;
+    const next = Math.min(...this.#messages.map((m) => m.visibleAt));
+    if (Number.isFinite(next)) this.#schedule(Math.max(0, next - Date.now()));
+  }
+
+  #remove(message: Message): void {
+    this.#messages = this.#messages.filter((m) => m !== message);
+  }
+
+  #event(batch: Message[]): SQSEvent {
+    return {
+      Records: batch.map(
+        (message): SQSRecord => ({
+          messageId: message.messageId,
+          receiptHandle: `${message.messageId}#${message.receiveCount}`,
+          body: message.body,
+          attributes: {
+            ApproximateReceiveCount: String(message.receiveCount),
+            SentTimestamp: String(message.sentAt),
+            SenderId: 'AIDAEVENTBRIDGE',
+            ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt ?? Date.now()),
+          },
+          messageAttributes: {},
+          md5OfBody: createHash('md5').update(message.body).digest('hex'),
+          eventSource: 'aws:sqs',
+          eventSourceARN: this.arn,
+          awsRegion: this.#region,
+        }),
+      ),
+    };
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+
+/** What the local runtime keeps for people and tests to read: invocations, events, dead letters. */
+export interface InvocationRecord {
+  id: string;
+  functionName: string;
+  trigger: 'http' | 'event' | 'schedule';
+  /** `POST /leads`, the rule name, or the schedule name. */
+  source: string;
+  startedAt: string;
+  durationMs: number;
+  outcome: 'ok' | 'error' | 'partial';
+  detail: string;
+}
+
+export interface DeadLetter {
+  id: string;
+  /** `queue:<rule>` or `schedule:<name>`. */
+  source: string;
+  functionName: string;
+  reason: string;
+  attempts: number;
+  payload: unknown;
+  failedAt: string;
+}
+
+export class RingLog<T> {
+  #items: T[] = [];
+  readonly #capacity: number;
+  constructor(capacity = 1000) {
+    this.#capacity = capacity;
+  }
+  push(item: T): T {
+    this.#items.push(item);
+    if (this.#items.length > this.#capacity) this.#items.shift();
+    return item;
+  }
+  list(): T[] {
+    return [...this.#items];
+  }
+  clear(): void {
+    this.#items = [];
+  }
+}
+
+export class DeadLetters extends RingLog<DeadLetter> {
+  add(entry: Omit<DeadLetter, 'id' | 'failedAt'>): DeadLetter {
+    return this.push({ id: randomUUID(), failedAt: new Date().toISOString(), ...entry });
+  }
+}

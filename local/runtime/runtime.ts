@@ -1,0 +1,438 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { FunctionDeclaration, ResourceName } from '#functions/declaration.ts';
+import { routeKey } from '#functions/declaration.ts';
+import { functionEnvironment, type PlatformSettings } from '#functions/environment.ts';
+import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
+import { LocalEventBus, putEventsRequestSchema } from './event-bus.ts';
+import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
+import { FunctionHost, type InvocationResult } from './function-host.ts';
+import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
+import { LocalQueue } from './queue.ts';
+import { DeadLetters, type InvocationRecord, RingLog } from './records.ts';
+import { LocalSchedule } from './scheduler.ts';
+
+/**
+ * The local runtime: every declared function, run by its deployed handler in its own sandbox, behind
+ * local stand-ins for API Gateway, EventBridge (bus, rules, SQS queues with dead letters),
+ * EventBridge Scheduler and Secrets Manager. It differs from AWS only in what it plugs in: the AWS
+ * SDK in each function is pointed at this server (`AWS_ENDPOINT_URL`), and secrets come from values
+ * given here instead of Secrets Manager.
+ */
+export interface LocalRuntimeOptions {
+  declarations: readonly FunctionDeclaration[];
+  /** Default 3000; 0 picks a free port. */
+  port?: number | undefined;
+  host?: string | undefined;
+  projectRoot?: string | undefined;
+  platform: Omit<PlatformSettings, 'stage'> & { stage?: string };
+  /** Secret values by resource, e.g. the Salescaling API key. */
+  secrets: { salescalingApiKey: string };
+  /** `on`: schedules run on their own timers; `manual`: only `POST /_local/schedules/{name}`. */
+  schedules?: 'on' | 'manual' | undefined;
+  /** Delay before a failed queue message is delivered again (AWS: the visibility timeout). */
+  queueRetryDelayMs?: number | undefined;
+  /** Delay between attempts of a failed scheduled run (AWS: about a minute, then two). */
+  scheduleRetryDelayMs?: number | undefined;
+  /** The runtime's own lines (one per invocation); default console.info. */
+  log?: ((line: string) => void) | undefined;
+  /** The functions' own output; default: this process's stdout/stderr. */
+  functionOutput?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
+}
+
+export interface LocalRuntime {
+  url: string;
+  port: number;
+  bus: LocalEventBus;
+  deadLetters: DeadLetters;
+  invocations: RingLog<InvocationRecord>;
+  routes: readonly Route[];
+  queues: readonly LocalQueue[];
+  schedules: readonly LocalSchedule[];
+  hosts: ReadonlyMap<string, FunctionHost>;
+  close(): Promise<void>;
+}
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_BUS_NAME = 'salescaling-automation-local';
+export const LOCAL_SALESCALING_SECRET_ID = 'salescaling-automation/local/salescaling-api-key';
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const projectRootDefault = fileURLToPath(new URL('../..', import.meta.url));
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const log = options.log ?? ((line: string) => console.info(line));
+  const region = LOCAL_REGION;
+  const accountId = LOCAL_ACCOUNT;
+  const bus = new LocalEventBus({ name: LOCAL_BUS_NAME, region, accountId });
+  const deadLetters = new DeadLetters();
+  const invocations = new RingLog<InvocationRecord>(2000);
+  const secrets = new Map<string, string>([[LOCAL_SALESCALING_SECRET_ID, options.secrets.salescalingApiKey]]);
+  const resources: Record<ResourceName, string> = {
+    salescalingApiKey: LOCAL_SALESCALING_SECRET_ID,
+    eventBus: LOCAL_BUS_NAME,
+  };
+
+  // Refuse patterns the local bus cannot honour before anything starts.
+  for (const declaration of options.declarations) {
+    for (const trigger of declaration.triggers) {
+      if (trigger.kind === 'event') assertSupportedPattern(trigger.pattern);
+    }
+  }
+
+  const hosts = new Map<string, FunctionHost>();
+  const routes: Route[] = [];
+  const queues: LocalQueue[] = [];
+  const schedules: LocalSchedule[] = [];
+
+  const record = (entry: Omit<InvocationRecord, 'id' | 'startedAt' | 'durationMs'>, startedAt: number) => {
+    const item = invocations.push({
+      id: randomUUID(),
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs: Date.now() - startedAt,
+      ...entry,
+    });
+    const time = item.startedAt.slice(11, 23);
+    log(
+      `${time} ${item.functionName} ← ${item.trigger} ${item.source}: ${item.detail} (${item.durationMs} ms)`,
+    );
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log(`local runtime error: ${(error as Error).stack ?? error}`);
+      if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const body = await readBody(req);
+    if (body === undefined) {
+      sendJson(res, 413, { message: 'Request Entity Too Large' });
+      return;
+    }
+    const target = req.headers['x-amz-target'];
+    if (req.method === 'POST' && url.pathname === '/' && typeof target === 'string') {
+      awsApi(target, body, res);
+      return;
+    }
+    if (url.pathname.startsWith('/_local/')) {
+      await localApi(req.method ?? 'GET', url, res);
+      return;
+    }
+    const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
+    if (!match || !('route' in match)) {
+      sendJson(res, 404, { message: 'Not Found' });
+      return;
+    }
+    const host = hosts.get(match.route.functionName);
+    if (!host) throw new Error(`No function ${match.route.functionName}`);
+    const event = toApiGatewayEvent({
+      req,
+      url,
+      body,
+      route: match.route,
+      pathParameters: match.pathParameters,
+      accountId,
+    });
+    const startedAt = Date.now();
+    const result = await host.invoke(event);
+    const source = `${req.method} ${url.pathname}`;
+    if (!result.ok) {
+      record(
+        {
+          functionName: host.declaration.name,
+          trigger: 'http',
+          source,
+          outcome: 'error',
+          detail: `500 ${result.error.name}: ${result.error.message}`,
+        },
+        startedAt,
+      );
+      sendJson(res, 500, { message: 'Internal Server Error' });
+      return;
+    }
+    const response = fromLambdaResult(result.result);
+    record(
+      {
+        functionName: host.declaration.name,
+        trigger: 'http',
+        source,
+        outcome: 'ok',
+        detail: String(response.statusCode),
+      },
+      startedAt,
+    );
+    const headers: Record<string, string | string[]> = {
+      ...response.headers,
+      'apigw-requestid': event.requestContext.requestId,
+    };
+    if (response.cookies.length > 0) headers['set-cookie'] = response.cookies;
+    res.writeHead(response.statusCode, headers);
+    res.end(response.body);
+  }
+
+  /** The AWS JSON 1.1 APIs the functions (and users) call: EventBridge PutEvents, Secrets Manager GetSecretValue. */
+  function awsApi(target: string, body: Buffer, res: ServerResponse): void {
+    const reply = (status: number, payload: unknown) => {
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': randomUUID(),
+      });
+      res.end(JSON.stringify(payload));
+    };
+    let input: unknown;
+    try {
+      input = JSON.parse(body.toString('utf8') || '{}');
+    } catch {
+      reply(400, { __type: 'SerializationException', message: 'Request body is not valid JSON' });
+      return;
+    }
+    if (target === 'AWSEvents.PutEvents') {
+      const request = putEventsRequestSchema.safeParse(input);
+      if (!request.success) {
+        reply(400, {
+          __type: 'ValidationException',
+          message: describeFieldIssues(fieldIssues(request.error)),
+        });
+        return;
+      }
+      reply(200, bus.put(request.data));
+      return;
+    }
+    if (target === 'secretsmanager.GetSecretValue') {
+      const request = z.object({ SecretId: z.string().min(1) }).safeParse(input);
+      const secretId = request.success ? request.data.SecretId : '';
+      const value = secrets.get(secretId);
+      if (value === undefined) {
+        reply(400, {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret.",
+        });
+        return;
+      }
+      reply(200, {
+        ARN: `arn:aws:secretsmanager:${region}:${accountId}:secret:${secretId}`,
+        Name: secretId,
+        VersionId: '00000000-0000-0000-0000-000000000001',
+        SecretString: value,
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: 0,
+      });
+      return;
+    }
+    reply(400, {
+      __type: 'UnknownOperationException',
+      message: `The local runtime does not implement ${target}`,
+    });
+  }
+
+  async function localApi(method: string, url: URL, res: ServerResponse): Promise<void> {
+    const path = url.pathname.slice('/_local'.length);
+    const fire = /^\/schedules\/([^/]+)$/.exec(path);
+    if (method === 'POST' && fire) {
+      const schedule = schedules.find((s) => s.trigger.name === decodeURIComponent(fire[1] ?? ''));
+      if (!schedule) {
+        sendJson(res, 404, { message: `No schedule named ${fire[1]}` });
+        return;
+      }
+      const result = await schedule.fire();
+      sendJson(res, result.ok ? 200 : 502, { schedule: schedule.trigger.name, ...result });
+      return;
+    }
+    switch (`${method} ${path}`) {
+      case 'GET /health':
+        return sendJson(res, 200, { ok: true });
+      case 'GET /functions':
+        return sendJson(res, 200, describe());
+      case 'GET /events': {
+        const detailType = url.searchParams.get('detail-type');
+        const source = url.searchParams.get('source');
+        return sendJson(
+          res,
+          200,
+          bus.events
+            .list()
+            .filter(
+              (e) => (!detailType || e['detail-type'] === detailType) && (!source || e.source === source),
+            ),
+        );
+      }
+      case 'GET /dead-letters':
+        return sendJson(res, 200, deadLetters.list());
+      case 'DELETE /dead-letters':
+        deadLetters.clear();
+        return sendJson(res, 200, []);
+      case 'GET /invocations': {
+        const fn = url.searchParams.get('function');
+        return sendJson(
+          res,
+          200,
+          invocations.list().filter((i) => !fn || i.functionName === fn),
+        );
+      }
+      default:
+        return sendJson(res, 404, { message: `No local route ${method} ${url.pathname}` });
+    }
+  }
+
+  function describe() {
+    return {
+      routes: routes.map((r) => ({ route: routeKey(r.trigger), function: r.functionName })),
+      rules: bus.rules.map((r) => ({ rule: r.name, pattern: r.pattern, queue: r.queue.name })),
+      schedules: schedules.map((s) => ({
+        schedule: s.trigger.name,
+        function: s.host.declaration.name,
+        expression: s.expression,
+        timeZone: s.trigger.timeZone,
+        enabled: s.trigger.enabled,
+        nextRun: options.schedules === 'manual' ? null : (s.nextRun()?.toISOString() ?? null),
+      })),
+    };
+  }
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `Port ${options.port ?? 3000} on ${host} is already in use: stop what holds it, or set PORT to another port (PORT=3001 npm start)`,
+            )
+          : error,
+      );
+    });
+    server.listen(options.port ?? 3000, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host}:${port}`;
+
+  // The functions, now that the origin their AWS SDK must talk to is known.
+  const platform: PlatformSettings = { stage: 'local', ...options.platform };
+  const isolatedAwsConfig = join(tmpdir(), 'salescaling-local-no-aws-config');
+  for (const declaration of options.declarations) {
+    const environment: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      TZ: 'UTC',
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL: url,
+      // Keep the developer's own AWS profiles out of the functions.
+      AWS_CONFIG_FILE: isolatedAwsConfig,
+      AWS_SHARED_CREDENTIALS_FILE: isolatedAwsConfig,
+      AWS_LAMBDA_FUNCTION_NAME: declaration.name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(declaration.memoryMb),
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${declaration.name}`,
+      ...functionEnvironment(declaration, platform, resources),
+    };
+    const fnHost = new FunctionHost(declaration, {
+      projectRoot: options.projectRoot ?? projectRootDefault,
+      environment,
+      region,
+      accountId,
+      output: options.functionOutput,
+    });
+    hosts.set(declaration.name, fnHost);
+    for (const trigger of declaration.triggers) {
+      if (trigger.kind === 'http') {
+        routes.push(compileRoute(trigger, declaration.name));
+      } else if (trigger.kind === 'event') {
+        const queue = new LocalQueue({
+          trigger,
+          host: fnHost,
+          deadLetters,
+          retryDelayMs: options.queueRetryDelayMs ?? 1000,
+          region,
+          accountId,
+          onBatch: (outcome, startedAt) =>
+            record(
+              {
+                functionName: declaration.name,
+                trigger: 'event',
+                source: trigger.name,
+                outcome: outcome.error ? 'error' : outcome.failed > 0 ? 'partial' : 'ok',
+                detail: outcome.error
+                  ? `${outcome.records} record(s), failed: ${outcome.error}`
+                  : `${outcome.records} record(s), ${outcome.failed} failed`,
+              },
+              startedAt,
+            ),
+        });
+        queues.push(queue);
+        bus.addRule({ name: trigger.name, pattern: trigger.pattern as Pattern, queue });
+      } else {
+        const schedule = new LocalSchedule({
+          trigger,
+          host: fnHost,
+          deadLetters,
+          retryDelayMs: options.scheduleRetryDelayMs ?? 1000,
+          onRun: (attempt: number, result: InvocationResult, startedAt: number) =>
+            record(
+              {
+                functionName: declaration.name,
+                trigger: 'schedule',
+                source: trigger.name,
+                outcome: result.ok ? 'ok' : 'error',
+                detail: `attempt ${attempt}: ${result.ok ? 'ok' : `${result.error.name}: ${result.error.message}`}`,
+              },
+              startedAt,
+            ),
+        });
+        schedules.push(schedule);
+        if (options.schedules !== 'manual') schedule.start();
+      }
+    }
+  }
+  // Most specific routes first (static segments before parameters), as API Gateway matches them.
+  routes.sort((a, b) => a.params.length - b.params.length || b.trigger.path.length - a.trigger.path.length);
+
+  return {
+    url,
+    port,
+    bus,
+    deadLetters,
+    invocations,
+    routes,
+    queues,
+    schedules,
+    hosts,
+    close: async () => {
+      for (const schedule of schedules) schedule.stop();
+      for (const queue of queues) queue.close();
+      await Promise.all([...hosts.values()].map((h) => h.close()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
