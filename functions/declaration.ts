@@ -53,16 +53,12 @@ export const eventTriggerSchema = z
   })
   .strict();
 
-const cronExpression = z
-  .string()
-  .regex(/^\S+ \S+ \S+ \S+ \S+ \S+$/, {
-    error: 'must have six fields: minutes hours day-of-month month day-of-week year',
-  });
-const rateExpression = z
-  .string()
-  .regex(/^[1-9]\d* (minute|minutes|hour|hours|day|days)$/, {
-    error: 'must be like "5 minutes" or "1 hour"',
-  });
+const cronExpression = z.string().regex(/^\S+ \S+ \S+ \S+ \S+ \S+$/, {
+  error: 'must have six fields: minutes hours day-of-month month day-of-week year',
+});
+const rateExpression = z.string().regex(/^[1-9]\d* (minute|minutes|hour|hours|day|days)$/, {
+  error: 'must be like "5 minutes" or "1 hour"',
+});
 
 export const scheduleTriggerSchema = z
   .object({
