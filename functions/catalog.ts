@@ -11,6 +11,14 @@ export const catalog = defineCatalog([
     entry: 'functions/api-health/handler.ts',
     memoryMb: 256,
     timeoutSeconds: 5,
-    triggers: [{ kind: 'http', method: 'GET', path: '/health', throttle: { rateLimit: 5, burstLimit: 10 } }],
+    triggers: [
+      {
+        kind: 'http',
+        method: 'GET',
+        path: '/health',
+        publicBecause: 'It reveals only that the service is up and its stage name, and is throttled.',
+        throttle: { rateLimit: 5, burstLimit: 10 },
+      },
+    ],
   },
 ]);

@@ -30,6 +30,12 @@ export const httpTriggerSchema = z
     kind: z.literal('http'),
     method: httpMethod,
     path: routePath,
+    /**
+     * Routes have no API Gateway authorizer: each says how it is protected instead (webhook
+     * signatures, a honeypot and throttling, nothing to protect). Recorded as the cdk-nag
+     * acknowledgement of the route.
+     */
+    publicBecause: z.string().min(10),
     /** Per-route throttling (requests per second and burst); the stage default applies otherwise. */
     throttle: z
       .object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })

@@ -45,6 +45,11 @@ export class FunctionHost {
     this.#options = options;
   }
 
+  /** The environment the function's sandbox gets. */
+  get environment(): Readonly<Record<string, string>> {
+    return this.#options.environment;
+  }
+
   async invoke(event: unknown): Promise<InvocationResult> {
     if (this.#closed) return failure('HostClosed', 'The local runtime is shutting down');
     try {

@@ -115,6 +115,11 @@ export class LocalQueue {
       failedIds = new Set((failures ?? []).map((f) => String(f.itemIdentifier)));
       reason = 'reported as a batch item failure';
     }
+    // Record the invocation before its consequences (dead letters) become visible.
+    this.#onBatch(
+      { records: batch.length, failed: failedIds.size, ...(result.ok ? {} : { error: reason }) },
+      now,
+    );
     for (const message of batch) {
       if (!failedIds.has(message.messageId)) {
         this.#remove(message);
@@ -131,10 +136,6 @@ export class LocalQueue {
         message.visibleAt = Date.now() + this.#retryDelayMs;
       }
     }
-    this.#onBatch(
-      { records: batch.length, failed: failedIds.size, ...(result.ok ? {} : { error: reason }) },
-      now,
-    );
     this.#busy = false;
     this.#scheduleNextVisible();
   }

@@ -171,7 +171,12 @@ describe('event bus and queues', () => {
       (list) => list.length === 1,
     );
     expect(processed[0]?.detail).toMatchObject({ originalId: eventId, marker: 'm1' });
-    const invoked = (await get<InvocationRecord[]>('/_local/invocations')).map((i) => i.functionName);
+    // The function publishes during its invocation, so wait for the invocation to be recorded too.
+    const invocations = await eventually(
+      () => get<InvocationRecord[]>('/_local/invocations'),
+      (list) => list.some((i) => i.functionName === 'process-events'),
+    );
+    const invoked = invocations.map((i) => i.functionName);
     expect(invoked).toContain('process-events');
     expect(invoked).not.toContain('always-fails');
   });

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
+
+/**
+ * Per-stage settings, from `cdk.json` context `stages.<stage>` (override any of them with
+ * `-c stages='{...}'` or by editing cdk.json). Validated before anything is built, so a missing or
+ * wrong setting fails synth with its path named.
+ */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const stageConfigSchema = z
+  .object({
+    /** Optional: without it the stack is environment-agnostic (account resolved at deploy). */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id' })
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: 'must be an AWS region such as eu-west-1' }),
+    logRetentionDays: z.number().refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), {
+      error: `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+    }),
+    logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
+    /** Keep data (secret, archive, queues, logs) when the stack is deleted. */
+    retainData: z.boolean(),
+    salescaling: z
+      .object({
+        baseUrl: z.url({ protocol: /^https$/, error: 'must be an https URL' }).default(DEFAULT_BASE_URL),
+        /** Use an existing secret holding the key, by name; otherwise the stack creates an empty one. */
+        existingApiKeySecretName: z.string().min(1).optional(),
+        maxRequestsPerSecond: z.number().int().positive().default(5),
+        maxConcurrency: z.number().int().positive().default(3),
+      })
+      .strict(),
+    api: z
+      .object({
+        /** Stage-wide default throttling; routes may declare their own. */
+        throttle: z
+          .object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })
+          .strict(),
+        /** Origins allowed by CORS (browser form posts). */
+        allowedOrigins: z.array(z.url()).default([]),
+      })
+      .strict(),
+    eventArchiveRetentionDays: z.number().int().min(1).max(3650),
+  })
+  .strict();
+
+export type StageConfig = z.output<typeof stageConfigSchema>;
+export const STAGES = ['dev', 'prod'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export function loadStageConfig(stage: unknown, stages: unknown): { stage: Stage; config: StageConfig } {
+  if (stage === undefined) {
+    throw new Error('Missing setting "stage": run with -c stage=dev or -c stage=prod');
+  }
+  if (!STAGES.includes(stage as Stage)) {
+    throw new Error(`Invalid setting "stage": "${String(stage)}" is not one of ${STAGES.join(', ')}`);
+  }
+  const raw = (stages as Record<string, unknown> | undefined)?.[stage as string];
+  if (raw === undefined) {
+    throw new Error(`Missing setting "stages.${String(stage)}" in cdk.json context`);
+  }
+  const result = stageConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `stages.${String(stage)}.${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new Error(`Invalid configuration for stage "${String(stage)}":\n  ${problems.join('\n  ')}`);
+  }
+  return { stage: stage as Stage, config: result.data };
+}

@@ -1,0 +1,85 @@
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { FunctionDeclaration } from '#functions/declaration.ts';
+
+export interface HouseFunctionProps {
+  declaration: FunctionDeclaration;
+  projectRoot: string;
+  logRetention: RetentionDays;
+  removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Every house default in one place: Node 24 on arm64, esbuild bundling (local, no Docker) as
+ * minified ESM with source maps, an explicit log group with retention, X-Ray tracing, and a role
+ * of its own that starts with nothing but writing to that log group. Environment variables are
+ * merged: setting one twice with another value is an error, never an overwrite.
+ */
+export class HouseFunction extends NodejsFunction {
+  readonly declaration: FunctionDeclaration;
+  /** The function's own log group (explicit, with retention). */
+  readonly functionLogGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    const { declaration } = props;
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the ${declaration.name} function`,
+    });
+    super(scope, id, {
+      description: declaration.description,
+      entry: `${props.projectRoot}/${declaration.entry}`,
+      handler: declaration.handler,
+      projectRoot: props.projectRoot,
+      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: declaration.memoryMb,
+      timeout: Duration.seconds(declaration.timeoutSeconds),
+      logGroup,
+      loggingFormat: LoggingFormat.TEXT,
+      role,
+      tracing: Tracing.ACTIVE,
+      // Stack traces point at the TypeScript sources (the bundle ships its source map).
+      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        // ESM bundles of CommonJS dependencies still call require(); give them one.
+        banner:
+          "import { createRequire as __houseCreateRequire } from 'node:module'; const require = __houseCreateRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+    this.declaration = declaration;
+    this.functionLogGroup = logGroup;
+    logGroup.grantWrite(role);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords), which has no resource-level permissions; the infra tests fail on any other action granted on "*".',
+    });
+  }
+
+  override addEnvironment(key: string, value: string, options?: { removeInEdge?: boolean }): this {
+    const current = (this as unknown as { environment: Record<string, { value: string }> }).environment[key];
+    if (current !== undefined && current.value !== value) {
+      throw new Error(
+        `${this.declaration.name}: environment variable ${key} is already set to another value`,
+      );
+    }
+    return super.addEnvironment(key, value, options);
+  }
+}

@@ -1,0 +1,346 @@
+import {
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  TimeZone,
+  Validations,
+} from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  type CfnStage,
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  type EventTrigger,
+  type FunctionDeclaration,
+  type ResourceName,
+  routeKey,
+  type ScheduleTrigger,
+  scheduleExpression,
+} from '#functions/declaration.ts';
+import { functionEnvironment } from '#functions/environment.ts';
+import type { Stage, StageConfig } from './config.ts';
+import { HouseFunction } from './constructs/house-function.ts';
+
+export interface SalescalingStackProps extends StackProps {
+  stage: Stage;
+  config: StageConfig;
+  declarations: readonly FunctionDeclaration[];
+  projectRoot: string;
+}
+
+/**
+ * Everything the product runs on, built from the function catalog: the event bus (with an
+ * archive), the HTTP API, the Salescaling API key secret, and for each function its triggers —
+ * routes, rules feeding SQS queues with dead-letter queues, and schedules with retries and a
+ * dead-letter queue. Each function is granted exactly the resources its declaration names.
+ */
+export class SalescalingStack extends Stack {
+  readonly bus: EventBus;
+  readonly api: HttpApi;
+  readonly apiStage: HttpStage;
+  readonly apiKeySecret: ISecret;
+  readonly functions = new Map<string, HouseFunction>();
+
+  constructor(scope: Construct, id: string, props: SalescalingStackProps) {
+    super(scope, id, props);
+    const { stage, config } = props;
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.bus = new EventBus(this, 'Bus', { eventBusName: `salescaling-automation-${stage}` });
+    this.bus.archive('Archive', {
+      archiveName: `salescaling-automation-${stage}`,
+      description: 'Every event on the bus, for replay',
+      eventPattern: { account: [this.account] },
+      retention: Duration.days(config.eventArchiveRetentionDays),
+    });
+
+    this.apiKeySecret = config.salescaling.existingApiKeySecretName
+      ? Secret.fromSecretNameV2(this, 'SalescalingApiKey', config.salescaling.existingApiKeySecretName)
+      : this.#emptySecret(stage, removalPolicy);
+
+    [this.api, this.apiStage] = this.#httpApi(stage, config, logRetention, removalPolicy);
+
+    const resources: Record<ResourceName, string> = {
+      salescalingApiKey: this.apiKeySecret.secretArn,
+      eventBus: this.bus.eventBusName,
+    };
+    const routeThrottles: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+
+    for (const declaration of props.declarations) {
+      const id = pascal(declaration.name);
+      const fn = new HouseFunction(this, id, {
+        declaration,
+        projectRoot: props.projectRoot,
+        logRetention,
+        removalPolicy,
+      });
+      this.functions.set(declaration.name, fn);
+      const environment = functionEnvironment(
+        declaration,
+        {
+          stage,
+          logLevel: config.logLevel,
+          salescalingBaseUrl: config.salescaling.baseUrl,
+          salescalingMaxRps: config.salescaling.maxRequestsPerSecond,
+          salescalingMaxConcurrency: config.salescaling.maxConcurrency,
+        },
+        resources,
+      );
+      for (const [key, value] of Object.entries(environment)) fn.addEnvironment(key, value);
+      // Each access pairs with its variable (set just above) and the narrowest grant.
+      for (const resource of declaration.access) {
+        if (resource === 'salescalingApiKey') this.apiKeySecret.grantRead(fn);
+        if (resource === 'eventBus') this.bus.grantPutEventsTo(fn);
+      }
+
+      const schedules: ScheduleTrigger[] = [];
+      for (const trigger of declaration.triggers) {
+        if (trigger.kind === 'http') {
+          const routes = this.api.addRoutes({
+            path: trigger.path,
+            methods: [HttpMethod[trigger.method]],
+            integration: new HttpLambdaIntegration(
+              `${id}${pascal(trigger.method)}${pascal(trigger.path) || 'Root'}`,
+              fn,
+            ),
+          });
+          for (const route of routes) {
+            Validations.of(route).acknowledge({ id: 'AwsSolutions-APIG4', reason: trigger.publicBecause });
+          }
+          if (trigger.throttle) {
+            routeThrottles[routeKey(trigger)] = {
+              ThrottlingRateLimit: trigger.throttle.rateLimit,
+              ThrottlingBurstLimit: trigger.throttle.burstLimit,
+            };
+          }
+        } else if (trigger.kind === 'event') {
+          this.#eventTrigger(fn, id, trigger);
+        } else {
+          schedules.push(trigger);
+        }
+      }
+      if (schedules.length > 0) this.#scheduleTriggers(fn, id, schedules);
+      Validations.of(fn).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason: failureDestinations(declaration),
+      });
+    }
+
+    if (Object.keys(routeThrottles).length > 0) {
+      (this.apiStage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', routeThrottles);
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'EventBusName', {
+      value: this.bus.eventBusName,
+      description: 'Put integration events here',
+    });
+    new CfnOutput(this, 'SalescalingApiKeySecretArn', {
+      value: this.apiKeySecret.secretArn,
+      description: 'Put the Salescaling API key in this secret',
+    });
+  }
+
+  #emptySecret(stage: Stage, removalPolicy: RemovalPolicy): ISecret {
+    const secret = new Secret(this, 'SalescalingApiKey', {
+      secretName: `salescaling-automation/${stage}/salescaling-api-key`,
+      description: 'The Salescaling API key (x-api-key). Created empty: put the key in after deploying.',
+      removalPolicy,
+    });
+    // Created empty: no generated value that could be mistaken for a key.
+    (secret.node.defaultChild as CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Salescaling keys are issued in the Salescaling UI, not by an API a rotation Lambda could call; rotate by putting a new key in the secret: the client refreshes it on a 401.',
+    });
+    return secret;
+  }
+
+  #httpApi(
+    stage: Stage,
+    config: StageConfig,
+    logRetention: RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): [HttpApi, HttpStage] {
+    const api = new HttpApi(this, 'Api', {
+      apiName: `salescaling-automation-${stage}`,
+      description: 'Lead capture and health endpoints',
+      createDefaultStage: false,
+      corsPreflight:
+        config.api.allowedOrigins.length > 0
+          ? {
+              allowOrigins: config.api.allowedOrigins,
+              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+              allowHeaders: ['content-type'],
+              maxAge: Duration.hours(1),
+            }
+          : undefined,
+    });
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
+    const apiStage = new HttpStage(this, 'ApiDefaultStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: config.api.throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            sourceIp: '$context.identity.sourceIp',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    return [api, apiStage];
+  }
+
+  #deadLetterQueue(id: string): Queue {
+    const dlq = new Queue(this, `${id}Dlq`, {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(dlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue.',
+    });
+    Validations.of(dlq).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This queue is itself a dead-letter queue: the end of a redrive, alarmed on and redriven by hand.',
+    });
+    return dlq;
+  }
+
+  /** Rule on the bus → SQS queue (with DLQ) → function, with partial batch responses. */
+  #eventTrigger(fn: HouseFunction, fnId: string, trigger: EventTrigger): void {
+    const id = `${fnId}${pascal(trigger.name)}`;
+    const dlq = this.#deadLetterQueue(id);
+    const queue = new Queue(this, `${id}Queue`, {
+      // AWS's advice for Lambda sources: at least six times the function timeout.
+      visibilityTimeout: Duration.seconds(Math.max(30, fn.declaration.timeoutSeconds * 6)),
+      retentionPeriod: Duration.days(4),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: dlq, maxReceiveCount: trigger.maxReceiveCount },
+    });
+    new Rule(this, `${id}Rule`, {
+      eventBus: this.bus,
+      description: `${trigger.name} → ${fn.declaration.name}`,
+      eventPattern: toCdkEventPattern(trigger.pattern),
+      targets: [
+        new SqsQueue(queue, { deadLetterQueue: dlq, retryAttempts: 185, maxEventAge: Duration.hours(24) }),
+      ],
+    });
+    Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        "SQS sources fail over through the queue's redrive policy to its dead-letter queue; Lambda's on-failure destinations apply to stream and Kafka sources only.",
+    });
+    fn.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: trigger.batchSize,
+        maxBatchingWindow:
+          trigger.maxBatchingWindowSeconds > 0
+            ? Duration.seconds(trigger.maxBatchingWindowSeconds)
+            : undefined,
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+
+  /**
+   * Scheduler → function (asynchronous invocation). The scheduler retries failed deliveries and
+   * the function's asynchronous-invocation settings retry failed runs; both end in one DLQ.
+   */
+  #scheduleTriggers(fn: HouseFunction, fnId: string, triggers: ScheduleTrigger[]): void {
+    const dlq = this.#deadLetterQueue(`${fnId}Schedules`);
+    const strictest = triggers.reduce((a, b) => (a.retryAttempts <= b.retryAttempts ? a : b));
+    fn.configureAsyncInvoke({
+      retryAttempts: strictest.retryAttempts,
+      maxEventAge: Duration.seconds(strictest.maxEventAgeSeconds),
+      onFailure: new SqsDestination(dlq),
+    });
+    // One role for this function's schedules: invoke it, and dead-letter to its queue.
+    const role = new Role(this, `${fnId}SchedulerRole`, {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      description: `Lets EventBridge Scheduler run ${fn.declaration.name}`,
+    });
+    const functionLogicalId = this.getLogicalId(fn.node.defaultChild as CfnFunction);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
+      reason: `lambda:InvokeFunction on the versions and aliases of ${fn.declaration.name} only (how the Scheduler target grants invoke).`,
+    });
+    for (const trigger of triggers) {
+      new Schedule(this, `${fnId}${pascal(trigger.name)}Schedule`, {
+        description: trigger.description,
+        schedule: ScheduleExpression.expression(scheduleExpression(trigger), TimeZone.of(trigger.timeZone)),
+        enabled: trigger.enabled,
+        target: new LambdaInvoke(fn, {
+          role,
+          input: ScheduleTargetInput.fromObject(trigger.input),
+          retryAttempts: 185,
+          maxEventAge: Duration.seconds(trigger.maxEventAgeSeconds),
+          deadLetterQueue: dlq,
+        }),
+      });
+    }
+  }
+}
+
+/** Where a function's failed invocations go, as the reason its missing Lambda DLQ is fine. */
+function failureDestinations(declaration: FunctionDeclaration): string {
+  const kinds = new Set(declaration.triggers.map((t) => t.kind));
+  const parts: string[] = [];
+  if (kinds.has('http'))
+    parts.push('API Gateway invokes it synchronously and returns the error to the caller');
+  if (kinds.has('event'))
+    parts.push('event records come through SQS queues whose redrive policies end in dead-letter queues');
+  if (kinds.has('schedule'))
+    parts.push('scheduled runs are asynchronous, with an SQS on-failure destination');
+  return `No Lambda DLQ is needed: ${parts.join('; ')}.`;
+}
+
+/** The declaration holds EventBridge's own JSON; CDK's L2 spells one key differently. */
+export function toCdkEventPattern(pattern: Record<string, unknown>): EventPattern {
+  const { 'detail-type': detailType, ...rest } = pattern;
+  return (detailType === undefined ? rest : { ...rest, detailType }) as EventPattern;
+}
+
+function pascal(name: string): string {
+  return name
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

@@ -1,0 +1,244 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { catalog } from '#functions/catalog.ts';
+import { loadStageConfig } from '#infra/config.ts';
+import { fixtureCatalog } from '#test/fixtures/catalog.ts';
+import { cdkContext, synthStack, type TemplateResource } from '#test/support/synth.ts';
+
+const fixture = synthStack(fixtureCatalog);
+const real = synthStack(catalog);
+type Resource = TemplateResource;
+
+const resources = (template = fixture.template, type?: string) =>
+  Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(
+    ([, r]) => !type || r.Type === type,
+  );
+
+const functionNamed = (name: string) => {
+  const found = resources(fixture.template, 'AWS::Lambda::Function').find(
+    ([, r]) =>
+      String(r.Properties.Description ?? '').length > 0 &&
+      fixtureCatalog.find((d) => d.name === name)?.description === r.Properties.Description,
+  );
+  if (!found) throw new Error(`no function ${name}`);
+  return found;
+};
+
+describe('functions', () => {
+  it('every function runs Node 24 on arm64 with tracing and its own log group with retention', () => {
+    for (const { template } of [fixture, real]) {
+      const functions = resources(template, 'AWS::Lambda::Function');
+      expect(functions.length).toBeGreaterThan(0);
+      for (const [, fn] of functions) {
+        expect(fn.Properties).toMatchObject({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+        });
+      }
+      for (const [, group] of resources(template, 'AWS::Logs::LogGroup')) {
+        expect(group.Properties.RetentionInDays).toBe(14);
+      }
+    }
+    fixture.template.resourceCountIs('AWS::Lambda::Function', fixtureCatalog.length);
+  });
+
+  it('sets memory, timeout and the merged environment from the declaration', () => {
+    const [, echo] = functionNamed('echo-http');
+    expect(echo.Properties).toMatchObject({ MemorySize: 256, Timeout: 5 });
+    expect(echo.Properties.Environment.Variables).toMatchObject({
+      STAGE: 'dev',
+      FIXTURE_SETTING: 'from-the-declaration',
+      POWERTOOLS_SERVICE_NAME: 'salescaling-automation',
+      EVENT_BUS_NAME: { Ref: expect.any(String) },
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(echo.Properties.Environment.Variables).not.toHaveProperty('SALESCALING_API_KEY_SECRET_ID');
+    const [, reader] = functionNamed('read-secret');
+    expect(reader.Properties.Environment.Variables).toHaveProperty('SALESCALING_API_KEY_SECRET_ID', {
+      Ref: expect.any(String),
+    });
+    expect(reader.Properties.Environment.Variables).not.toHaveProperty('EVENT_BUS_NAME');
+  });
+});
+
+describe('triggers', () => {
+  it('routes every HTTP trigger, with route throttling and JSON access logs', () => {
+    const keys = resources(fixture.template, 'AWS::ApiGatewayV2::Route')
+      .map(([, r]) => r.Properties.RouteKey)
+      .sort();
+    expect(keys).toEqual(['GET /broken', 'GET /echo/{id}', 'GET /secret-check', 'POST /echo']);
+    fixture.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      RouteSettings: { 'POST /echo': { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 } },
+      AccessLogSettings: { Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+    });
+  });
+
+  it('turns event triggers into rules on the project bus with the declared pattern, into a queue', () => {
+    fixture.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.stringLikeRegexp('^Bus') },
+      EventPattern: {
+        source: ['test.fixture'],
+        'detail-type': ['Fixture Doomed'],
+        detail: { priority: [{ numeric: ['>=', 1] }] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FixtureDoomedQueue'), 'Arn'] },
+          DeadLetterConfig: Match.anyValue(),
+        }),
+      ],
+    });
+    fixture.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('gives every queue a dead-letter queue, and every dead-letter queue is one', () => {
+    const queues = resources(fixture.template, 'AWS::SQS::Queue');
+    const dlqIds = new Set(
+      queues
+        .map(([, q]) => q.Properties.RedrivePolicy?.deadLetterTargetArn?.['Fn::GetAtt']?.[0])
+        .filter(Boolean),
+    );
+    for (const [id, queue] of queues) {
+      const isDlq = /Dlq[0-9A-F]{8}$/.test(id);
+      if (isDlq) expect(queue.Properties.RedrivePolicy).toBeUndefined();
+      else
+        expect(dlqIds.has(queue.Properties.RedrivePolicy?.deadLetterTargetArn?.['Fn::GetAtt']?.[0])).toBe(
+          true,
+        );
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+    expect(queues.filter(([id]) => !/Dlq[0-9A-F]{8}$/.test(id))).toHaveLength(2);
+    expect(queues.filter(([id]) => /Dlq[0-9A-F]{8}$/.test(id))).toHaveLength(4);
+    fixture.template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { maxReceiveCount: 3 },
+      VisibilityTimeout: 30,
+    });
+  });
+
+  it('creates schedules in their time zone, with retries and a dead-letter queue', () => {
+    fixture.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 7 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'Europe/Madrid',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Input: JSON.stringify({ job: 'tick', dryRun: true }),
+        RetryPolicy: Match.objectLike({ MaximumEventAgeInSeconds: 3600 }),
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    });
+    fixture.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+});
+
+describe('resources and permissions', () => {
+  it('has a bus with an archive, and an empty API key secret', () => {
+    fixture.template.resourceCountIs('AWS::Events::EventBus', 1);
+    fixture.template.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 7 });
+    const [[, secret]] = resources(fixture.template, 'AWS::SecretsManager::Secret') as [[string, Resource]];
+    expect(secret.Properties.Name).toBe('salescaling-automation/dev/salescaling-api-key');
+    expect(secret.Properties).not.toHaveProperty('GenerateSecretString');
+    expect(secret.Properties).not.toHaveProperty('SecretString');
+  });
+
+  it('imports an existing secret by name instead of creating one', () => {
+    const { template } = synthStack(catalog, {
+      salescaling: {
+        ...loadStageConfig('dev', cdkContext.stages).config.salescaling,
+        existingApiKeySecretName: 'team/salescaling',
+      },
+    });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+
+  it('grants only X-Ray on "*"; every other action is scoped to a resource', () => {
+    for (const [, policy] of resources(fixture.template, 'AWS::IAM::Policy')) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        const actions = [statement.Action].flat();
+        if ([statement.Resource].flat().includes('*')) {
+          expect(actions.every((a: string) => a.startsWith('xray:'))).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('grants each function only what its declaration names', () => {
+    const policies = resources(fixture.template, 'AWS::IAM::Policy');
+    const actionsOf = (fnName: string) => {
+      const roleId = resources(fixture.template, 'AWS::IAM::Role').find(
+        ([, r]) => r.Properties.Description === `Runs the ${fnName} function`,
+      )?.[0];
+      return policies
+        .filter(([, p]) => p.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+        .flatMap(([, p]) =>
+          p.Properties.PolicyDocument.Statement.map(
+            (s: { Action: string | string[]; Resource: unknown }) => ({
+              actions: [s.Action].flat(),
+              resource: s.Resource,
+            }),
+          ),
+        );
+    };
+    const putEvents = actionsOf('echo-http').find((s) => s.actions.includes('events:PutEvents'));
+    expect(putEvents?.resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Bus/), 'Arn'] });
+    const readSecret = actionsOf('read-secret').find((s) =>
+      s.actions.includes('secretsmanager:GetSecretValue'),
+    );
+    expect(readSecret?.resource).toEqual({ Ref: expect.stringMatching(/^SalescalingApiKey/) });
+    const broken = actionsOf('broken-config').flatMap((s) => s.actions);
+    expect(broken.some((a: string) => a.startsWith('events:') || a.startsWith('secretsmanager:'))).toBe(
+      false,
+    );
+  });
+});
+
+describe('cdk-nag', () => {
+  it.each([
+    ['real catalog', real],
+    ['fixture catalog (every trigger kind)', fixture],
+  ])('finds nothing unacknowledged in the %s', (_, { app }) => {
+    for (const pack of [new AwsSolutionsChecks(), new ServerlessChecks()]) {
+      const report = pack.validateScope(app);
+      const findings = report.violations.map(
+        (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`,
+      );
+      expect(findings).toEqual([]);
+    }
+  });
+});
+
+describe('stage configuration', () => {
+  it('names a missing stage', () => {
+    expect(() => loadStageConfig(undefined, cdkContext.stages)).toThrow(
+      /Missing setting "stage".*-c stage=dev/,
+    );
+  });
+
+  it('names an unknown stage', () => {
+    expect(() => loadStageConfig('qa', cdkContext.stages)).toThrow(/"qa" is not one of dev, prod/);
+  });
+
+  it('names every wrong setting', () => {
+    const broken = {
+      dev: {
+        ...(cdkContext.stages.dev as object),
+        region: 'Europe',
+        logRetentionDays: 10,
+        salescaling: { baseUrl: 'http://plain' },
+      },
+    };
+    expect(() => loadStageConfig('dev', broken)).toThrow(
+      /stages\.dev\.region: must be an AWS region[\s\S]*stages\.dev\.logRetentionDays[\s\S]*stages\.dev\.salescaling\.baseUrl: must be an https URL/,
+    );
+  });
+});
