@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { localConfigFromEnv } from '#local/runtime/config.ts';
+
+/** `npm start`'s entry point as its own process: what a person sees and does. */
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+const children: ChildProcess[] = [];
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['local/runtime/main.ts'], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'ERROR', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const waitFor = async (pattern: RegExp) => {
+    while (!pattern.test(output)) {
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}:\n${output}`);
+      await once(child.stdout ?? child, 'data');
+    }
+    return output;
+  };
+  return { child, waitFor, output: () => output };
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('npm start', () => {
+  it('starts the emulator and the functions, serves them, and stops cleanly on Ctrl-C', async () => {
+    const run = start({ PORT: '0', EMULATOR_PORT: '0' });
+    const printed = await run.waitFor(/Press Ctrl-C to stop/);
+    expect(printed).toMatch(/Salescaling emulator\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\//);
+    expect(printed).toMatch(/GET \/health\s+→ api-health/);
+    const origin = /Functions\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(printed)?.[1];
+    const emulatorUrl = /Salescaling emulator\s+(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/)/.exec(printed)?.[1];
+
+    const health = await fetch(`${origin}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', stage: 'local' });
+    await run.waitFor(/api-health ← http GET \/health: 200/);
+
+    const seeded = await fetch(`${emulatorUrl}opportunities?limit=100`, {
+      headers: { 'x-api-key': 'local-dev-key' },
+    });
+    expect(((await seeded.json()) as { data: unknown[] }).data).toHaveLength(25);
+
+    run.child.kill('SIGINT');
+    const [code] = await once(run.child, 'exit');
+    expect(code).toBe(0);
+    expect(run.output()).toMatch(/SIGINT: stopping/);
+  });
+
+  it('says which port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const run = start({ PORT: String(port), EMULATOR_PORT: '0' });
+      const [code] = await once(run.child, 'exit');
+      expect(code).toBe(1);
+      expect(run.output()).toMatch(
+        new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use.*PORT=3001`),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('names a wrong or missing setting', () => {
+    expect(() => localConfigFromEnv({ PORT: 'http' })).toThrow(/PORT/);
+    expect(() => localConfigFromEnv({ LOCAL_SCHEDULES: 'sometimes' })).toThrow(/LOCAL_SCHEDULES/);
+    expect(() => localConfigFromEnv({ SALESCALING_BASE_URL: 'https://api.salescaling.com/api/v1/' })).toThrow(
+      /SALESCALING_API_KEY: is required when SALESCALING_BASE_URL/,
+    );
+  });
+});
