@@ -21,4 +21,32 @@ export const catalog = defineCatalog([
       },
     ],
   },
+  {
+    name: 'lead-ingest',
+    description: 'Verifies, validates and accepts leads from forms and form tools, publishing Lead Received',
+    entry: 'functions/lead-ingest/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    environment: { HONEYPOT_FIELD: 'website_url', MAX_BODY_BYTES: '102400' },
+    access: ['eventBus', 'webhookSigningSecrets'],
+    settings: ['allowedOrigins', 'thankYouUrl', 'leadFieldMapping'],
+    triggers: [
+      {
+        kind: 'http',
+        method: 'POST',
+        path: '/leads',
+        publicBecause:
+          'Browser forms post here; a honeypot, an origin allowlist and route throttling guard it, and nothing reaches Salescaling unvalidated.',
+        throttle: { rateLimit: 10, burstLimit: 20 },
+      },
+      {
+        kind: 'http',
+        method: 'POST',
+        path: '/leads/{provider}',
+        publicBecause:
+          'Form tools post here; every request must carry a valid HMAC signature of its raw body.',
+        throttle: { rateLimit: 20, burstLimit: 40 },
+      },
+    ],
+  },
 ]);

@@ -101,8 +101,24 @@ export const resourceBindings = {
   salescalingApiKey: { env: 'SALESCALING_API_KEY_SECRET_ID' },
   /** Put events on the project's bus. */
   eventBus: { env: 'EVENT_BUS_NAME' },
+  /** Read the webhook signing secrets (JSON: provider → secret or list of secrets). */
+  webhookSigningSecrets: { env: 'WEBHOOK_SIGNING_SECRETS_ID' },
 } as const;
 export type ResourceName = keyof typeof resourceBindings;
+
+/**
+ * Per-stage settings a function may ask for, each with the one variable that carries it. The
+ * stack takes the values from the stage's configuration; the local runtime from its own.
+ */
+export const settingBindings = {
+  /** JSON array of origins allowed to post browser forms. */
+  allowedOrigins: { env: 'ALLOWED_ORIGINS' },
+  /** Where HTML form posts are redirected (303) once accepted. */
+  thankYouUrl: { env: 'THANK_YOU_URL' },
+  /** JSON field mapping per provider and form (see functions/lead-ingest/mapping.ts). */
+  leadFieldMapping: { env: 'LEAD_FIELD_MAPPING' },
+} as const;
+export type SettingName = keyof typeof settingBindings;
 
 export const functionDeclarationSchema = z
   .object({
@@ -118,6 +134,7 @@ export const functionDeclarationSchema = z
     /** Static, non-secret settings. Secrets never go here. */
     environment: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()).default({}),
     access: z.array(z.enum(Object.keys(resourceBindings) as [ResourceName, ...ResourceName[]])).default([]),
+    settings: z.array(z.enum(Object.keys(settingBindings) as [SettingName, ...SettingName[]])).default([]),
     triggers: z.array(triggerSchema).min(1),
   })
   .strict();

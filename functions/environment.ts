@@ -1,9 +1,16 @@
-import { type FunctionDeclaration, type ResourceName, resourceBindings } from './declaration.ts';
+import {
+  type FunctionDeclaration,
+  type ResourceName,
+  resourceBindings,
+  type SettingName,
+  settingBindings,
+} from './declaration.ts';
 
 /**
  * Every function's environment, built the same way for AWS (values may be CDK tokens) and for the
  * local runtime, so the variable names cannot drift. Layers: platform settings, then the
- * declaration's own settings, then one variable per resource in `access`. A key set by two layers
+ * declaration's own settings, then one variable per resource in `access` and per stage setting in
+ * `settings`. A key set by two layers
  * is an error, never a silent overwrite.
  */
 export interface PlatformSettings {
@@ -20,6 +27,7 @@ export function functionEnvironment(
   declaration: FunctionDeclaration,
   platform: PlatformSettings,
   resources: Record<ResourceName, string>,
+  settings: Record<SettingName, string>,
 ): Record<string, string> {
   const environment: Record<string, string> = {};
   const put = (key: string, value: string, layer: string) => {
@@ -38,7 +46,11 @@ export function functionEnvironment(
   };
   for (const [key, value] of Object.entries(platformValues)) put(key, value, 'the platform');
   for (const [key, value] of Object.entries(declaration.environment)) put(key, value, 'the declaration');
-  for (const resource of declaration.access)
+  for (const resource of declaration.access) {
     put(resourceBindings[resource].env, resources[resource], `access ${resource}`);
+  }
+  for (const setting of declaration.settings) {
+    put(settingBindings[setting].env, settings[setting], `setting ${setting}`);
+  }
   return environment;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 
 /**
@@ -43,6 +44,14 @@ export const stageConfigSchema = z
           .strict(),
         /** Origins allowed by CORS (browser form posts). */
         allowedOrigins: z.array(z.url()).default([]),
+      })
+      .strict(),
+    leads: z
+      .object({
+        /** Where HTML form posts land once accepted (your site's thank-you page). */
+        thankYouUrl: z.url(),
+        /** Which submitted field fills which lead field, per provider and form. */
+        fieldMapping: fieldMappingSchema.default({}),
       })
       .strict(),
     eventArchiveRetentionDays: z.number().int().min(1).max(3650),

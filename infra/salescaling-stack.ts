@@ -2,6 +2,7 @@ import {
   CfnOutput,
   Duration,
   RemovalPolicy,
+  SecretValue,
   Stack,
   type StackProps,
   TimeZone,
@@ -35,6 +36,7 @@ import {
   type ResourceName,
   routeKey,
   type ScheduleTrigger,
+  type SettingName,
   scheduleExpression,
 } from '#functions/declaration.ts';
 import { functionEnvironment } from '#functions/environment.ts';
@@ -59,6 +61,7 @@ export class SalescalingStack extends Stack {
   readonly api: HttpApi;
   readonly apiStage: HttpStage;
   readonly apiKeySecret: ISecret;
+  readonly signingSecrets: Secret;
   readonly functions = new Map<string, HouseFunction>();
 
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
@@ -79,11 +82,31 @@ export class SalescalingStack extends Stack {
       ? Secret.fromSecretNameV2(this, 'SalescalingApiKey', config.salescaling.existingApiKeySecretName)
       : this.#emptySecret(stage, removalPolicy);
 
+    this.signingSecrets = new Secret(this, 'WebhookSigningSecrets', {
+      secretName: `salescaling-automation/${stage}/webhook-signing-secrets`,
+      description:
+        'Webhook signing secrets, JSON: {"typeform": [...], "webflow": [...], "tally": [...], "standard-webhooks": ["whsec_..."]}. Several per provider during a rotation.',
+      // An empty JSON object, so unsigned routes work before any provider is set up.
+      secretStringValue: SecretValue.unsafePlainText('{}'),
+      removalPolicy,
+    });
+    Validations.of(this.signingSecrets).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Signing secrets are issued by each form provider and rotated there; put the new one beside the old (both are accepted), then remove the old.',
+    });
+
     [this.api, this.apiStage] = this.#httpApi(stage, config, logRetention, removalPolicy);
 
     const resources: Record<ResourceName, string> = {
       salescalingApiKey: this.apiKeySecret.secretArn,
       eventBus: this.bus.eventBusName,
+      webhookSigningSecrets: this.signingSecrets.secretArn,
+    };
+    const settings: Record<SettingName, string> = {
+      allowedOrigins: JSON.stringify(config.api.allowedOrigins),
+      thankYouUrl: config.leads.thankYouUrl,
+      leadFieldMapping: JSON.stringify(config.leads.fieldMapping),
     };
     const routeThrottles: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 
@@ -106,12 +129,14 @@ export class SalescalingStack extends Stack {
           salescalingMaxConcurrency: config.salescaling.maxConcurrency,
         },
         resources,
+        settings,
       );
       for (const [key, value] of Object.entries(environment)) fn.addEnvironment(key, value);
       // Each access pairs with its variable (set just above) and the narrowest grant.
       for (const resource of declaration.access) {
         if (resource === 'salescalingApiKey') this.apiKeySecret.grantRead(fn);
         if (resource === 'eventBus') this.bus.grantPutEventsTo(fn);
+        if (resource === 'webhookSigningSecrets') this.signingSecrets.grantRead(fn);
       }
 
       const schedules: ScheduleTrigger[] = [];
@@ -155,6 +180,10 @@ export class SalescalingStack extends Stack {
     new CfnOutput(this, 'EventBusName', {
       value: this.bus.eventBusName,
       description: 'Put integration events here',
+    });
+    new CfnOutput(this, 'WebhookSigningSecretsArn', {
+      value: this.signingSecrets.secretArn,
+      description: "Put the form providers' signing secrets in this secret (JSON)",
     });
     new CfnOutput(this, 'SalescalingApiKeySecretArn', {
       value: this.apiKeySecret.secretArn,

@@ -1,10 +1,24 @@
 import { z } from 'zod';
+import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 
 /**
  * `npm start` settings from the environment. Every one has a working default, so a fresh clone
  * starts with no set-up; a wrong value fails with the variable named.
  */
+/** `whsec_` and the base64 of a 32-byte local key, as Standard Webhooks secrets are written. */
+export const LOCAL_STANDARD_WEBHOOKS_SECRET = `whsec_${Buffer.from('local-standard-webhooks-secret!!').toString('base64')}`;
+
+const secretList = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().min(1)).min(1));
+
 const envSchema = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
@@ -19,6 +33,26 @@ const envSchema = z
     LOCAL_SCHEDULES: z.enum(['on', 'manual']).default('on'),
     /** The functions' log level (POWERTOOLS_LOG_LEVEL). */
     LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+    /** Webhook signing secrets the local lead endpoints accept; several, comma-separated, as during a rotation. */
+    TYPEFORM_SIGNING_SECRET: secretList.default(['local-typeform-secret']),
+    WEBFLOW_SIGNING_SECRET: secretList.default(['local-webflow-secret']),
+    TALLY_SIGNING_SECRET: secretList.default(['local-tally-secret']),
+    STANDARD_WEBHOOKS_SECRET: secretList.default([LOCAL_STANDARD_WEBHOOKS_SECRET]),
+    /** Field mapping per provider and form, as JSON (see the README). */
+    LEAD_FIELD_MAPPING: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(fieldMappingSchema)
+      .optional(),
+    /** Where form posts land; default: the local demo thank-you page. */
+    THANK_YOU_URL: z.url().optional(),
   })
   .superRefine((env, ctx) => {
     if (env.SALESCALING_BASE_URL && !env.SALESCALING_API_KEY) {

@@ -36,7 +36,19 @@ export async function main(
       salescalingMaxRps: config.SALESCALING_MAX_RPS,
       salescalingMaxConcurrency: config.SALESCALING_MAX_CONCURRENCY,
     },
-    secrets: { salescalingApiKey: apiKey },
+    secrets: {
+      salescalingApiKey: apiKey,
+      webhookSigningSecrets: {
+        typeform: config.TYPEFORM_SIGNING_SECRET,
+        webflow: config.WEBFLOW_SIGNING_SECRET,
+        tally: config.TALLY_SIGNING_SECRET,
+        'standard-webhooks': config.STANDARD_WEBHOOKS_SECRET,
+      },
+    },
+    settings: {
+      ...(config.LEAD_FIELD_MAPPING ? { leadFieldMapping: JSON.stringify(config.LEAD_FIELD_MAPPING) } : {}),
+      ...(config.THANK_YOU_URL ? { thankYouUrl: config.THANK_YOU_URL } : {}),
+    },
     schedules: config.LOCAL_SCHEDULES,
   }).catch(async (error: unknown) => {
     await emulator?.close();
@@ -58,6 +70,7 @@ export async function main(
         `    schedule ${s.trigger.name.padEnd(19)} → ${s.host.declaration.name} ${s.expression} ${s.trigger.timeZone}`,
     ),
     `  Event bus              PutEvents at ${runtime.url} (bus ${runtime.bus.name})`,
+    `  Demo lead form         ${runtime.url}/demo/form`,
     `  Local routes           ${runtime.url}/_local/{functions,events,invocations,dead-letters,schedules/NAME}`,
     'Press Ctrl-C to stop.',
   ];

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { FunctionDeclaration, ResourceName } from '#functions/declaration.ts';
+import type { FunctionDeclaration, ResourceName, SettingName } from '#functions/declaration.ts';
 import { routeKey } from '#functions/declaration.ts';
 import { functionEnvironment, type PlatformSettings } from '#functions/environment.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
@@ -31,8 +32,10 @@ export interface LocalRuntimeOptions {
   host?: string | undefined;
   projectRoot?: string | undefined;
   platform: Omit<PlatformSettings, 'stage'> & { stage?: string };
-  /** Secret values by resource, e.g. the Salescaling API key. */
-  secrets: { salescalingApiKey: string };
+  /** Secret values: the Salescaling API key, and the webhook signing secrets by provider. */
+  secrets: { salescalingApiKey: string; webhookSigningSecrets?: Record<string, string[]> | undefined };
+  /** Stage settings; defaults fit the runtime's own origin (its demo thank-you page, its origin allowed). */
+  settings?: Partial<Record<SettingName, string>> | undefined;
   /** `on`: schedules run on their own timers; `manual`: only `POST /_local/schedules/{name}`. */
   schedules?: 'on' | 'manual' | undefined;
   /** Delay before a failed queue message is delivered again (AWS: the visibility timeout). */
@@ -62,6 +65,7 @@ export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_BUS_NAME = 'salescaling-automation-local';
 export const LOCAL_SALESCALING_SECRET_ID = 'salescaling-automation/local/salescaling-api-key';
+export const LOCAL_SIGNING_SECRETS_ID = 'salescaling-automation/local/webhook-signing-secrets';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const projectRootDefault = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -72,10 +76,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const bus = new LocalEventBus({ name: LOCAL_BUS_NAME, region, accountId });
   const deadLetters = new DeadLetters();
   const invocations = new RingLog<InvocationRecord>(2000);
-  const secrets = new Map<string, string>([[LOCAL_SALESCALING_SECRET_ID, options.secrets.salescalingApiKey]]);
+  const secrets = new Map<string, string>([
+    [LOCAL_SALESCALING_SECRET_ID, options.secrets.salescalingApiKey],
+    [LOCAL_SIGNING_SECRETS_ID, JSON.stringify(options.secrets.webhookSigningSecrets ?? {})],
+  ]);
   const resources: Record<ResourceName, string> = {
     salescalingApiKey: LOCAL_SALESCALING_SECRET_ID,
     eventBus: LOCAL_BUS_NAME,
+    webhookSigningSecrets: LOCAL_SIGNING_SECRETS_ID,
   };
 
   // Refuse patterns the local bus cannot honour before anything starts.
@@ -87,6 +95,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   const hosts = new Map<string, FunctionHost>();
   const routes: Route[] = [];
+  const throttles = new Map<Route, TokenBucket>();
   const queues: LocalQueue[] = [];
   const schedules: LocalSchedule[] = [];
 
@@ -126,9 +135,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await localApi(req.method ?? 'GET', url, res);
       return;
     }
+    const demoPage = req.method === 'GET' ? DEMO_PAGES[url.pathname] : undefined;
+    if (demoPage) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(await readFile(new URL(`./demo/${demoPage}`, import.meta.url)));
+      return;
+    }
+    // CORS as the HTTP API does it for the stage's allowed origins: preflights, and response headers.
+    const origin = req.headers.origin;
+    const corsHeaders: Record<string, string> =
+      origin && allowedOrigins.includes(origin)
+        ? { 'access-control-allow-origin': origin, vary: 'origin' }
+        : {};
+    if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      res.writeHead(204, {
+        ...corsHeaders,
+        ...(corsHeaders['access-control-allow-origin']
+          ? {
+              'access-control-allow-methods': 'GET,POST',
+              'access-control-allow-headers': 'content-type',
+              'access-control-max-age': '3600',
+            }
+          : {}),
+      });
+      res.end();
+      return;
+    }
     const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
     if (!match || !('route' in match)) {
       sendJson(res, 404, { message: 'Not Found' });
+      return;
+    }
+    if (!throttles.get(match.route)?.take()) {
+      sendJson(res, 429, { message: 'Too Many Requests' });
       return;
     }
     const host = hosts.get(match.route.functionName);
@@ -315,6 +354,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   // The functions, now that the origin their AWS SDK must talk to is known.
   const platform: PlatformSettings = { stage: 'local', ...options.platform };
+  const localhostOrigin = `http://localhost:${port}`;
+  const settings: Record<SettingName, string> = {
+    allowedOrigins: JSON.stringify([url, localhostOrigin]),
+    thankYouUrl: `${url}/demo/thanks`,
+    leadFieldMapping: '{}',
+    ...options.settings,
+  };
+  const allowedOrigins = JSON.parse(settings.allowedOrigins) as string[];
   const isolatedAwsConfig = join(tmpdir(), 'salescaling-local-no-aws-config');
   for (const declaration of options.declarations) {
     const environment: Record<string, string> = {
@@ -332,7 +379,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(declaration.memoryMb),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${declaration.name}`,
-      ...functionEnvironment(declaration, platform, resources),
+      ...functionEnvironment(declaration, platform, resources, settings),
     };
     const fnHost = new FunctionHost(declaration, {
       projectRoot: options.projectRoot ?? projectRootDefault,
@@ -344,7 +391,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     hosts.set(declaration.name, fnHost);
     for (const trigger of declaration.triggers) {
       if (trigger.kind === 'http') {
-        routes.push(compileRoute(trigger, declaration.name));
+        const route = compileRoute(trigger, declaration.name);
+        routes.push(route);
+        if (trigger.throttle)
+          throttles.set(route, new TokenBucket(trigger.throttle.rateLimit, trigger.throttle.burstLimit));
       } else if (trigger.kind === 'event') {
         const queue = new LocalQueue({
           trigger,
@@ -413,6 +463,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+const DEMO_PAGES: Record<string, string> = { '/demo/form': 'form.html', '/demo/thanks': 'thanks.html' };
+
+/** API Gateway's route throttling: `rateLimit` tokens a second, up to `burstLimit` at once. */
+class TokenBucket {
+  #tokens: number;
+  #updatedAt = Date.now();
+  readonly #rate: number;
+  readonly #burst: number;
+  constructor(rate: number, burst: number) {
+    this.#rate = rate;
+    this.#burst = burst;
+    this.#tokens = burst;
+  }
+  take(): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#updatedAt) / 1000) * this.#rate);
+    this.#updatedAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

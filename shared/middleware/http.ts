@@ -1,30 +1,56 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import httpErrorHandler from '@middy/http-error-handler';
+import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import { logger } from '#shared/observability/logger.ts';
 
-export type HttpHandle = (
+export type HttpHandle<C extends Context = Context> = (
   event: APIGatewayProxyEventV2,
-  context: Context,
+  context: C,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * The middy stack of every HTTP function: request context in the logs, lower-cased headers, and
- * errors translated to HTTP once (an error's own `statusCode` and message only when it is
- * `expose`d; anything else is a logged 500 with a generic body, so internals never reach a client).
+ * errors translated to HTTP once (see `httpErrors`). Functions add their own middlewares with
+ * `.use()` (they run after these `before` steps, and their errors are translated too).
  */
-export function httpHandler(handle: HttpHandle) {
+export function httpHandler<C extends Context = Context>(handle: HttpHandle<C>) {
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(httpHeaderNormalizer())
-    .use(
-      httpErrorHandler({
-        logger: (error) => logger.error('Request failed', error),
-        fallbackMessage: JSON.stringify({ message: 'Internal server error' }),
-      }),
-    );
+    .use(httpErrors())
+    .use(httpHeaderNormalizer());
+}
+
+/**
+ * `RequestError` → its status with `{ message, errors }`; `ServiceUnavailableError` → 503 (logged);
+ * anything else → logged, 500 with a generic body. Internals never reach the client.
+ */
+export function httpErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: async (request) => {
+      const { error } = request;
+      if (error instanceof RequestError) {
+        logger.info('Request refused', { status: error.status, reason: error.message, fields: error.fields });
+        request.response = jsonResponse(error.status, {
+          message: error.message,
+          ...(error.fields.length > 0 ? { errors: error.fields } : {}),
+        });
+        return;
+      }
+      if (error instanceof ServiceUnavailableError) {
+        logger.warn('Service unavailable', { error });
+        request.response = jsonResponse(
+          503,
+          { message: 'Temporarily unavailable, please retry' },
+          { 'retry-after': '5' },
+        );
+        return;
+      }
+      logger.error('Request failed', { error });
+      request.response = jsonResponse(500, { message: 'Internal server error' });
+    },
+  };
 }
 
 export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}) {
@@ -32,5 +58,13 @@ export function jsonResponse(statusCode: number, body: unknown, headers: Record<
     statusCode,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
     body: JSON.stringify(body),
+  } satisfies APIGatewayProxyStructuredResultV2;
+}
+
+export function redirectResponse(location: string) {
+  return {
+    statusCode: 303,
+    headers: { location, 'cache-control': 'no-store' },
+    body: '',
   } satisfies APIGatewayProxyStructuredResultV2;
 }

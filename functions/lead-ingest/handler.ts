@@ -1,0 +1,78 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { loadConfig } from '#shared/config/load-config.ts';
+import { eventBridgePublisher } from '#shared/events/publisher.ts';
+import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
+import { httpHandler, jsonResponse, redirectResponse } from '#shared/middleware/http.ts';
+import { logger } from '#shared/observability/logger.ts';
+import { ingestLead, signingSecretsSchema } from './ingest.ts';
+
+const jsonText = <S extends z.ZodType>(schema: S) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const config = loadConfig(
+  z.object({
+    EVENT_BUS_NAME: z.string().min(1),
+    WEBHOOK_SIGNING_SECRETS_ID: z.string().min(1),
+    ALLOWED_ORIGINS: jsonText(z.array(z.url())),
+    THANK_YOU_URL: z.url(),
+    LEAD_FIELD_MAPPING: jsonText(fieldMappingSchema),
+    HONEYPOT_FIELD: z.string().min(1),
+    MAX_BODY_BYTES: z.coerce.number().int().positive(),
+  }),
+);
+const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
+const settings = {
+  allowedOrigins: config.ALLOWED_ORIGINS,
+  honeypotField: config.HONEYPOT_FIELD,
+  maxBodyBytes: config.MAX_BODY_BYTES,
+  mapping: config.LEAD_FIELD_MAPPING,
+};
+
+/** Signing secrets from Secrets Manager, cached for five minutes (JSON, see the README). */
+const signingSecrets = async ({ forceRefresh }: { forceRefresh: boolean }) =>
+  signingSecretsSchema.parse(
+    await getSecret(config.WEBHOOK_SIGNING_SECRETS_ID, {
+      transform: 'json',
+      maxAge: 300,
+      forceFetch: forceRefresh,
+    }),
+  );
+
+const handle = async (event: APIGatewayProxyEventV2) => {
+  const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+  const outcome = await ingestLead(
+    { provider: event.pathParameters?.provider, headers: event.headers, body, receivedAt: new Date() },
+    settings,
+    { signingSecrets, publisher },
+  );
+  if (outcome.kind === 'spam') {
+    logger.info('Spam answered like a success and dropped');
+    // Answered exactly like a success, so a bot learns nothing.
+    return outcome.answer === 'redirect'
+      ? redirectResponse(config.THANK_YOU_URL)
+      : jsonResponse(202, { id: crypto.randomUUID() });
+  }
+  logger.info('Lead accepted', {
+    submissionId: outcome.lead.submissionId,
+    provider: outcome.lead.source.provider,
+    eventId: outcome.eventId,
+  });
+  return outcome.answer === 'redirect'
+    ? redirectResponse(config.THANK_YOU_URL)
+    : jsonResponse(202, { id: outcome.lead.submissionId });
+};
+
+export const handler = httpHandler(handle);
