@@ -24,7 +24,7 @@ const ALIASES: Record<LeadField, string[]> = {
   email: ['email', 'emailaddress', 'workemail', 'businessemail', 'youremail', 'mail', 'whatsyouremail'],
   firstName: ['firstname', 'givenname', 'first', 'fname', 'forename'],
   lastName: ['lastname', 'surname', 'familyname', 'last', 'lname'],
-  fullName: ['name', 'fullname', 'yourname', 'contactname', 'whatsyourname'],
+  fullName: ['name', 'fullname', 'yourname', 'contactname', 'whatsyourname', 'yourfullname'],
   phone: ['phone', 'phonenumber', 'telephone', 'tel', 'mobile', 'mobilephone'],
   jobTitle: ['jobtitle', 'title', 'role', 'position', 'yourrole'],
   companyName: [
@@ -48,6 +48,9 @@ const ALIASES: Record<LeadField, string[]> = {
     'notes',
     'howcanwehelp',
     'howcanwehelpyou',
+    'tellusmore',
+    'anythingelse',
+    'additionalinformation',
   ],
   closeDate: ['closedate', 'deadline', 'targetdate', 'startdate'],
 };
@@ -128,11 +131,20 @@ function chooseFields(
     const field = entry.kind ? KIND_DEFAULTS[entry.kind] : undefined;
     if (field) take(field, entry);
   }
+  const names = (e: FieldEntry) => [normalize(e.label ?? ''), normalize(e.key)];
+  // Exact names first, for every field, so "Company website" goes to the domain, not the name.
   for (const field of leadFields) {
-    const aliases = ALIASES[field];
     take(
       field,
-      entries.find((e) => aliases.includes(normalize(e.label ?? '')) || aliases.includes(normalize(e.key))),
+      entries.find((e) => names(e).some((name) => ALIASES[field].includes(name))),
+    );
+  }
+  // Then conversational labels ("What's your first name?"): a distinctive alias inside the label.
+  for (const field of leadFields) {
+    const aliases = ALIASES[field].filter((alias) => alias.length >= 5);
+    take(
+      field,
+      entries.find((e) => !used.has(e) && names(e).some((name) => aliases.some((a) => name.includes(a)))),
     );
   }
   return chosen;

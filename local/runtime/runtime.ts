@@ -33,7 +33,10 @@ export interface LocalRuntimeOptions {
   projectRoot?: string | undefined;
   platform: Omit<PlatformSettings, 'stage'> & { stage?: string };
   /** Secret values: the Salescaling API key, and the webhook signing secrets by provider. */
-  secrets: { salescalingApiKey: string; webhookSigningSecrets?: Record<string, string[]> | undefined };
+  secrets: {
+    salescalingApiKey: string;
+    webhookSigningSecrets?: Record<string, readonly string[]> | undefined;
+  };
   /** Stage settings; defaults fit the runtime's own origin (its demo thank-you page, its origin allowed). */
   settings?: Partial<Record<SettingName, string>> | undefined;
   /** `on`: schedules run on their own timers; `manual`: only `POST /_local/schedules/{name}`. */

@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { catalog } from '#functions/catalog.ts';
+import { LOCAL_STANDARD_WEBHOOKS_SECRET } from '#local/runtime/config.ts';
+import type { BusEvent } from '#local/runtime/event-bus.ts';
+import { type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import type { Lead } from '#shared/leads/lead.ts';
+import { fixture, signers } from '#test/support/signing.ts';
+
+/**
+ * Lead capture through the local runtime: the deployed ingest handler, its middy stack, the
+ * secrets read through the Secrets Manager API and events put through EventBridge's.
+ */
+const secrets = {
+  typeform: ['typeform-old', 'typeform-new'],
+  webflow: ['webflow-secret'],
+  tally: ['tally-secret'],
+  'standard-webhooks': [LOCAL_STANDARD_WEBHOOKS_SECRET],
+} as const;
+type Provider = keyof typeof secrets;
+let runtime: LocalRuntime;
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime({
+    declarations: catalog,
+    port: 0,
+    platform: {
+      logLevel: 'ERROR',
+      salescalingBaseUrl: 'http://127.0.0.1:9/api/v1/',
+      salescalingMaxRps: 5,
+      salescalingMaxConcurrency: 3,
+    },
+    secrets: { salescalingApiKey: 'k', webhookSigningSecrets: secrets },
+    schedules: 'manual',
+    log: () => undefined,
+    functionOutput: () => undefined,
+  });
+});
+beforeEach(() => runtime.bus.events.clear());
+afterAll(async () => {
+  await runtime?.close();
+});
+
+const leads = () =>
+  runtime.bus.events.list().filter((e) => e['detail-type'] === 'Lead Received') as Array<
+    BusEvent & { detail: Lead }
+  >;
+
+async function post(path: string, body: string | Buffer, headers: Record<string, string>) {
+  const response = await fetch(`${runtime.url}${path}`, {
+    method: 'POST',
+    body,
+    headers,
+    redirect: 'manual',
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+  };
+}
+
+const json = { 'content-type': 'application/json' };
+
+describe.each([
+  ['typeform', '01JD6Z8K2M4N8P0Q2R4S6T8V0X', 'grace.hopper@cobol.example.org'],
+  ['webflow', '6321ca84df3949bfc6752327', 'alan@bletchley.example.co.uk'],
+  ['tally', '2wgx4n', 'katherine@orbital.example.net'],
+  ['standard-webhooks', 'msg_fixture_1', 'margaret@apollo.example.com'],
+] as const)('POST /leads/%s', (provider: Provider, submissionId, email) => {
+  const body = fixture(provider);
+  const secret = secrets[provider][secrets[provider].length - 1] ?? '';
+  const signed = (overrides: { secret?: string; at?: Date; body?: string } = {}) =>
+    provider === 'standard-webhooks'
+      ? signers[provider](
+          overrides.body ?? body,
+          overrides.secret ?? secret,
+          overrides.at ?? new Date(),
+          'msg_fixture_1',
+        )
+      : signers[provider](overrides.body ?? body, overrides.secret ?? secret, overrides.at ?? new Date());
+
+  it('accepts a correctly signed lead: 202 with its id, and Lead Received on the bus', async () => {
+    const response = await post(`/leads/${provider}`, body, { ...json, ...signed() });
+    expect(response).toMatchObject({ status: 202, body: { id: submissionId } });
+    expect(leads()).toHaveLength(1);
+    expect(leads()[0]).toMatchObject({
+      source: 'salescaling.automation',
+      detail: { submissionId, source: { provider }, contact: { email } },
+    });
+  });
+
+  it.each([
+    [
+      'a wrong secret',
+      () => ({
+        ...json,
+        ...signed({
+          secret:
+            provider === 'standard-webhooks'
+              ? `whsec_${Buffer.from('a-different-32-byte-test-secret!').toString('base64')}`
+              : 'nope',
+        }),
+      }),
+    ],
+    ['no signature headers', () => json],
+  ])('refuses %s with 401 and publishes nothing', async (_, headers) => {
+    const response = await post(`/leads/${provider}`, body, headers());
+    expect(response.status).toBe(401);
+    expect(response.body?.message).toMatch(/^Invalid signature/);
+    expect(leads()).toEqual([]);
+  });
+
+  it('refuses a tampered body with 401', async () => {
+    const headers = { ...json, ...signed() };
+    const response = await post(`/leads/${provider}`, body.replace('@', '.evil@'), headers);
+    expect(response.status).toBe(401);
+    expect(leads()).toEqual([]);
+  });
+
+  it('refuses a signed body that is not a lead with 400, naming the fields', async () => {
+    const junk = JSON.stringify({ hello: 'world' });
+    const response = await post(`/leads/${provider}`, junk, { ...json, ...signed({ body: junk }) });
+    expect(response.status).toBe(400);
+    expect((response.body?.errors as { field: string }[]).length).toBeGreaterThan(0);
+    expect(leads()).toEqual([]);
+  });
+});
+
+describe('signed timestamps', () => {
+  it.each(['webflow', 'standard-webhooks'] as const)(
+    '%s: 6 minutes old or ahead is refused',
+    async (provider) => {
+      const body = fixture(provider);
+      const secret = secrets[provider][0];
+      for (const offset of [-6, 6]) {
+        const at = new Date(Date.now() + offset * 60_000);
+        const response = await post(`/leads/${provider}`, body, {
+          ...json,
+          ...signers[provider](body, secret, at),
+        });
+        expect(response.status).toBe(401);
+      }
+      expect(leads()).toEqual([]);
+    },
+  );
+
+  it('accepts the previous Typeform secret during a rotation', async () => {
+    const body = fixture('typeform');
+    const response = await post('/leads/typeform', body, {
+      ...json,
+      ...signers.typeform(body, 'typeform-old'),
+    });
+    expect(response.status).toBe(202);
+  });
+});
+
+describe('POST /leads from HTML forms and JSON senders', () => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+  it('redirects an accepted form post to the thank-you page (303)', async () => {
+    const response = await post('/leads', 'email=ann%40acme.com&first_name=Ann&website_url=', {
+      ...form,
+      origin: runtime.url,
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe(`${runtime.url}/demo/thanks`);
+    expect(leads()[0]?.detail).toMatchObject({
+      source: { provider: 'form' },
+      contact: { email: 'ann@acme.com', firstName: 'Ann' },
+    });
+  });
+
+  it('answers a filled honeypot exactly like success, and publishes nothing', async () => {
+    const response = await post('/leads', 'email=bot%40spam.example&website_url=http%3A%2F%2Fspam', {
+      ...form,
+      origin: runtime.url,
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe(`${runtime.url}/demo/thanks`);
+    expect(leads()).toEqual([]);
+  });
+
+  it('refuses a browser origin that is not allowed (403)', async () => {
+    const response = await post('/leads', 'email=a%40b.co&website_url=', {
+      ...form,
+      origin: 'https://evil.example',
+    });
+    expect(response.status).toBe(403);
+    expect(leads()).toEqual([]);
+  });
+
+  it('answers CORS preflights for allowed origins only', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${runtime.url}/leads`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    expect((await preflight(runtime.url)).headers.get('access-control-allow-origin')).toBe(runtime.url);
+    expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('accepts JSON: 202 with an id', async () => {
+    const response = await post('/leads', JSON.stringify({ email: 'dev@acme.com', company: 'Acme' }), json);
+    expect(response.status).toBe(202);
+    expect(response.body?.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('refuses junk with the right 4xx and publishes nothing', async () => {
+    expect((await post('/leads', JSON.stringify({ name: 'no email' }), json)).body).toMatchObject({
+      message: 'Invalid lead',
+      errors: [expect.objectContaining({ field: 'contact.email' })],
+    });
+    expect((await post('/leads', '{"email":', json)).status).toBe(400);
+    expect((await post('/leads', 'email=a@b.co', { 'content-type': 'text/plain' })).status).toBe(415);
+    expect(
+      (await post('/leads', JSON.stringify({ email: 'a@b.co', pad: 'x'.repeat(120_000) }), json)).status,
+    ).toBe(413);
+    expect((await post('/leads/hubspot', '{}', json)).status).toBe(404);
+    expect(leads()).toEqual([]);
+  });
+});
+
+describe('route throttling', () => {
+  it("answers 429 past the route's burst", async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        post('/leads', JSON.stringify({ name: 'x' }), json).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 400).length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 429 || s === 400)).toBe(true);
+  });
+});
