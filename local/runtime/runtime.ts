@@ -169,7 +169,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       sendJson(res, 404, { message: 'Not Found' });
       return;
     }
-    if (!throttles.get(match.route)?.take()) {
+    const bucket = throttles.get(match.route);
+    if (bucket && !bucket.take()) {
       sendJson(res, 429, { message: 'Too Many Requests' });
       return;
     }

@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { localConfigFromEnv } from '#local/runtime/config.ts';
+import { LOCAL_STANDARD_WEBHOOKS_SECRET, localConfigFromEnv } from '#local/runtime/config.ts';
+import { fixture, signers } from '#test/support/signing.ts';
 
 /** `npm start`'s entry point as its own process: what a person sees and does. */
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,6 +56,43 @@ describe('npm start', () => {
       headers: { 'x-api-key': 'local-dev-key' },
     });
     expect(((await seeded.json()) as { data: unknown[] }).data).toHaveLength(25);
+
+    // A signed lead from every provider, with the documented local secrets, lands on the bus.
+    const localSecrets = {
+      typeform: 'local-typeform-secret',
+      webflow: 'local-webflow-secret',
+      tally: 'local-tally-secret',
+      'standard-webhooks': LOCAL_STANDARD_WEBHOOKS_SECRET,
+    } as const;
+    for (const provider of ['typeform', 'webflow', 'tally', 'standard-webhooks'] as const) {
+      const body = fixture(provider);
+      const response = await fetch(`${origin}/leads/${provider}`, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          ...signers[provider](body, localSecrets[provider], new Date()),
+        },
+      });
+      expect(response.status).toBe(202);
+    }
+    const forged = await fetch(`${origin}/leads/tally`, {
+      method: 'POST',
+      body: fixture('tally'),
+      headers: { 'content-type': 'application/json', ...signers.tally(fixture('tally'), 'not-the-secret') },
+    });
+    expect(forged.status).toBe(401);
+    const received = (await (
+      await fetch(`${origin}/_local/events?detail-type=Lead%20Received`)
+    ).json()) as Array<{
+      detail: { source: { provider: string } };
+    }>;
+    expect(received.map((e) => e.detail.source.provider).sort()).toEqual([
+      'standard-webhooks',
+      'tally',
+      'typeform',
+      'webflow',
+    ]);
 
     run.child.kill('SIGINT');
     const [code] = await once(run.child, 'exit');

@@ -158,7 +158,11 @@ describe('resources and permissions', () => {
         existingApiKeySecretName: 'team/salescaling',
       },
     });
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // Only the signing secrets remain; the API key secret is the imported one.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'salescaling-automation/dev/webhook-signing-secrets',
+    });
   });
 
   it('grants only X-Ray on "*"; every other action is scoped to a resource', () => {
@@ -240,5 +244,78 @@ describe('stage configuration', () => {
     expect(() => loadStageConfig('dev', broken)).toThrow(
       /stages\.dev\.region: must be an AWS region[\s\S]*stages\.dev\.logRetentionDays[\s\S]*stages\.dev\.salescaling\.baseUrl: must be an https URL/,
     );
+  });
+});
+
+describe('lead capture', () => {
+  const policyStatementsOf = (description: string) => {
+    const roleId = resources(real.template, 'AWS::IAM::Role').find(
+      ([, r]) => r.Properties.Description === description,
+    )?.[0];
+    return resources(real.template, 'AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+      .flatMap(
+        ([, p]) =>
+          p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
+      );
+  };
+
+  it('routes POST /leads and POST /leads/{provider} with their own throttling', () => {
+    const keys = resources(real.template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    expect(keys).toEqual(expect.arrayContaining(['POST /leads', 'POST /leads/{provider}']));
+    real.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      RouteSettings: {
+        'POST /leads': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+        'POST /leads/{provider}': { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      },
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+    });
+  });
+
+  it('allows CORS only from the configured origins', () => {
+    real.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['http://localhost:3000'],
+        AllowMethods: ['GET', 'POST'],
+      }),
+    });
+  });
+
+  it('may publish only to the bus and read only its signing secrets', () => {
+    const statements = policyStatementsOf('Runs the lead-ingest function').filter(
+      (s) => ![s.Action].flat().every((a) => a.startsWith('xray:') || a.startsWith('logs:')),
+    );
+    expect(statements).toEqual([
+      {
+        Action: 'events:PutEvents',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Bus/), 'Arn'] },
+      },
+      {
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Effect: 'Allow',
+        Resource: { Ref: expect.stringMatching(/^WebhookSigningSecrets/) },
+      },
+    ]);
+  });
+
+  it('gets its settings from the stage: thank-you URL, origins, field mapping', () => {
+    const [, fn] = resources(real.template, 'AWS::Lambda::Function').find(([, f]) =>
+      String(f.Properties.Description).startsWith('Verifies, validates and accepts leads'),
+    ) as [string, Resource];
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      THANK_YOU_URL: 'http://localhost:3000/demo/thanks',
+      ALLOWED_ORIGINS: '["http://localhost:3000"]',
+      LEAD_FIELD_MAPPING: '{}',
+      HONEYPOT_FIELD: 'website_url',
+      WEBHOOK_SIGNING_SECRETS_ID: { Ref: expect.stringMatching(/^WebhookSigningSecrets/) },
+    });
+  });
+
+  it('creates the signing secrets as an empty JSON object', () => {
+    real.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'salescaling-automation/dev/webhook-signing-secrets',
+      SecretString: '{}',
+    });
   });
 });

@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { catalog } from '#functions/catalog.ts';
+import { type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+
+/**
+ * A person fills in the demo lead form in a real browser (Debian's Chromium, driven by
+ * playwright-core; nothing downloads a browser), lands on the thank-you page, and the lead is on
+ * the bus as `Lead Received`.
+ */
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let runtime: LocalRuntime;
+let browser: Browser;
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime({
+    declarations: catalog,
+    port: 0,
+    platform: {
+      logLevel: 'ERROR',
+      salescalingBaseUrl: 'http://127.0.0.1:9/api/v1/',
+      salescalingMaxRps: 5,
+      salescalingMaxConcurrency: 3,
+    },
+    secrets: { salescalingApiKey: 'k' },
+    schedules: 'manual',
+    log: () => undefined,
+    functionOutput: () => undefined,
+  });
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    // As the machine's Chromium needs: no sandbox as root, and no background calls to the network.
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await runtime?.close();
+});
+
+it('submits the demo form, lands on the thank-you page, and the lead is on the bus', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${runtime.url}/demo/form`);
+  await page.getByLabel('First name').fill('Hedy');
+  await page.getByLabel('Last name').fill('Lamarr');
+  await page.getByLabel('Work email').fill('hedy@frequency.example.com');
+  await page.getByLabel('Company').fill('Frequency Hopping Inc');
+  await page.getByLabel('Job title').fill('Inventor');
+  await page.getByLabel('Estimated budget').fill('30,000');
+  await page.getByLabel('How can we help?').fill('Secure comms for our field team.');
+  mkdirSync('.reports', { recursive: true });
+  await page.screenshot({ path: '.reports/demo-form.png', fullPage: true });
+  await Promise.all([page.waitForURL(/\/demo\/thanks$/), page.getByRole('button', { name: 'Send' }).click()]);
+  await expect(page.getByRole('heading', { name: 'Thank you!' }).isVisible()).resolves.toBe(true);
+
+  const received = runtime.bus.events.list().filter((e) => e['detail-type'] === 'Lead Received');
+  expect(received).toHaveLength(1);
+  expect(received[0]?.detail).toMatchObject({
+    source: { provider: 'form' },
+    contact: {
+      email: 'hedy@frequency.example.com',
+      firstName: 'Hedy',
+      lastName: 'Lamarr',
+      jobTitle: 'Inventor',
+    },
+    company: { name: 'Frequency Hopping Inc', domain: 'frequency.example.com' },
+    opportunity: { amount: 30_000, description: 'Secure comms for our field team.' },
+  });
+  expect(received[0]?.detail).not.toHaveProperty('fields.website_url');
+  await page.close();
+});
