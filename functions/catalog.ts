@@ -49,4 +49,24 @@ export const catalog = defineCatalog([
       },
     ],
   },
+  {
+    name: 'lead-sync',
+    description:
+      'Turns each Lead Received into one opportunity linked to its contact and company, exactly once',
+    entry: 'functions/lead-sync/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 120,
+    environment: { OPPORTUNITY_STATUS_ON_CREATE: 'open' },
+    access: ['salescalingApiKey', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
+    triggers: [
+      {
+        kind: 'event',
+        name: 'lead-received',
+        pattern: { source: ['salescaling.automation'], 'detail-type': ['Lead Received'] },
+        batchSize: 5,
+        maxReceiveCount: 5,
+        maxConcurrency: 2,
+      },
+    ],
+  },
 ]);

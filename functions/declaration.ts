@@ -56,6 +56,11 @@ export const eventTriggerSchema = z
     maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(0),
     /** Deliveries before a message moves to the dead-letter queue. */
     maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+    /**
+     * Concurrent invocations the queue may drive (Lambda's event source maximum concurrency). The
+     * Salescaling request budget is shared between them: each gets budget ÷ this.
+     */
+    maxConcurrency: z.number().int().min(2).max(1000).default(2),
   })
   .strict();
 
@@ -103,6 +108,10 @@ export const resourceBindings = {
   eventBus: { env: 'EVENT_BUS_NAME' },
   /** Read the webhook signing secrets (JSON: provider → secret or list of secrets). */
   webhookSigningSecrets: { env: 'WEBHOOK_SIGNING_SECRETS_ID' },
+  /** Read and write idempotency records (Powertools; DynamoDB in AWS, in-process locally). */
+  idempotencyTable: { env: 'IDEMPOTENCY_TABLE_NAME' },
+  /** Send to the dead-letter queue of the function's (single) event trigger, for permanent failures. */
+  deadLetterQueue: { env: 'DEAD_LETTER_QUEUE_URL' },
 } as const;
 export type ResourceName = keyof typeof resourceBindings;
 
@@ -163,6 +172,14 @@ export function defineCatalog(input: readonly FunctionDeclarationInput[]): Funct
     }
     declarations.push(result.data);
   });
+  for (const declaration of declarations) {
+    const eventTriggers = declaration.triggers.filter((t) => t.kind === 'event').length;
+    if (declaration.access.includes('deadLetterQueue') && eventTriggers !== 1) {
+      problems.push(
+        `${declaration.name}: access deadLetterQueue needs exactly one event trigger (it has ${eventTriggers})`,
+      );
+    }
+  }
   const seen = new Map<string, string>();
   const unique = (key: string, owner: string) => {
     const other = seen.get(key);

@@ -41,7 +41,7 @@ export function functionEnvironment(
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: platform.logLevel,
     SALESCALING_BASE_URL: platform.salescalingBaseUrl,
-    SALESCALING_MAX_RPS: String(platform.salescalingMaxRps),
+    SALESCALING_MAX_RPS: String(requestsPerSecond(declaration, platform.salescalingMaxRps)),
     SALESCALING_MAX_CONCURRENCY: String(platform.salescalingMaxConcurrency),
   };
   for (const [key, value] of Object.entries(platformValues)) put(key, value, 'the platform');
@@ -53,4 +53,16 @@ export function functionEnvironment(
     put(settingBindings[setting].env, settings[setting], `setting ${setting}`);
   }
   return environment;
+}
+
+/**
+ * The Salescaling budget (requests per second) one invocation may use: the whole budget, divided
+ * by the concurrency its queues allow, so that all its invocations together stay inside it.
+ */
+export function requestsPerSecond(declaration: FunctionDeclaration, budget: number): number {
+  const concurrency = declaration.triggers.reduce(
+    (sum, t) => sum + (t.kind === 'event' ? t.maxConcurrency : 0),
+    0,
+  );
+  return Math.max(1, Math.floor(budget / Math.max(1, concurrency)));
 }

@@ -18,9 +18,10 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -62,6 +63,7 @@ export class SalescalingStack extends Stack {
   readonly apiStage: HttpStage;
   readonly apiKeySecret: ISecret;
   readonly signingSecrets: Secret;
+  readonly idempotencyTable: Table;
   readonly functions = new Map<string, HouseFunction>();
 
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
@@ -98,10 +100,18 @@ export class SalescalingStack extends Stack {
 
     [this.api, this.apiStage] = this.#httpApi(stage, config, logRetention, removalPolicy);
 
-    const resources: Record<ResourceName, string> = {
+    this.idempotencyTable = new Table(this, 'IdempotencyTable', {
+      partitionKey: { name: 'id', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expiration',
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
+    const resources: Omit<Record<ResourceName, string>, 'deadLetterQueue'> = {
       salescalingApiKey: this.apiKeySecret.secretArn,
       eventBus: this.bus.eventBusName,
       webhookSigningSecrets: this.signingSecrets.secretArn,
+      idempotencyTable: this.idempotencyTable.tableName,
     };
     const settings: Record<SettingName, string> = {
       allowedOrigins: JSON.stringify(config.api.allowedOrigins),
@@ -119,27 +129,8 @@ export class SalescalingStack extends Stack {
         removalPolicy,
       });
       this.functions.set(declaration.name, fn);
-      const environment = functionEnvironment(
-        declaration,
-        {
-          stage,
-          logLevel: config.logLevel,
-          salescalingBaseUrl: config.salescaling.baseUrl,
-          salescalingMaxRps: config.salescaling.maxRequestsPerSecond,
-          salescalingMaxConcurrency: config.salescaling.maxConcurrency,
-        },
-        resources,
-        settings,
-      );
-      for (const [key, value] of Object.entries(environment)) fn.addEnvironment(key, value);
-      // Each access pairs with its variable (set just above) and the narrowest grant.
-      for (const resource of declaration.access) {
-        if (resource === 'salescalingApiKey') this.apiKeySecret.grantRead(fn);
-        if (resource === 'eventBus') this.bus.grantPutEventsTo(fn);
-        if (resource === 'webhookSigningSecrets') this.signingSecrets.grantRead(fn);
-      }
-
       const schedules: ScheduleTrigger[] = [];
+      let triggerDlq: Queue | undefined;
       for (const trigger of declaration.triggers) {
         if (trigger.kind === 'http') {
           const routes = this.api.addRoutes({
@@ -160,12 +151,34 @@ export class SalescalingStack extends Stack {
             };
           }
         } else if (trigger.kind === 'event') {
-          this.#eventTrigger(fn, id, trigger);
+          triggerDlq = this.#eventTrigger(fn, id, trigger);
         } else {
           schedules.push(trigger);
         }
       }
       if (schedules.length > 0) this.#scheduleTriggers(fn, id, schedules);
+      const environment = functionEnvironment(
+        declaration,
+        {
+          stage,
+          logLevel: config.logLevel,
+          salescalingBaseUrl: config.salescaling.baseUrl,
+          salescalingMaxRps: config.salescaling.maxRequestsPerSecond,
+          salescalingMaxConcurrency: config.salescaling.maxConcurrency,
+        },
+        { ...resources, deadLetterQueue: triggerDlq?.queueUrl ?? '' },
+        settings,
+      );
+      for (const [key, value] of Object.entries(environment)) fn.addEnvironment(key, value);
+      // Each access pairs with its variable (set just above) and the narrowest grant.
+      for (const resource of declaration.access) {
+        if (resource === 'salescalingApiKey') this.apiKeySecret.grantRead(fn);
+        if (resource === 'eventBus') this.bus.grantPutEventsTo(fn);
+        if (resource === 'webhookSigningSecrets') this.signingSecrets.grantRead(fn);
+        if (resource === 'idempotencyTable') this.#grantIdempotency(fn);
+        if (resource === 'deadLetterQueue') triggerDlq?.grantSendMessages(fn);
+      }
+
       Validations.of(fn).acknowledge({
         id: 'Serverless-LambdaDLQ',
         reason: failureDestinations(declaration),
@@ -251,6 +264,16 @@ export class SalescalingStack extends Stack {
     return [api, apiStage];
   }
 
+  /** Powertools idempotency needs exactly these item actions on its table. */
+  #grantIdempotency(fn: HouseFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [this.idempotencyTable.tableArn],
+      }),
+    );
+  }
+
   #deadLetterQueue(id: string): Queue {
     const dlq = new Queue(this, `${id}Dlq`, {
       retentionPeriod: Duration.days(14),
@@ -270,7 +293,7 @@ export class SalescalingStack extends Stack {
   }
 
   /** Rule on the bus → SQS queue (with DLQ) → function, with partial batch responses. */
-  #eventTrigger(fn: HouseFunction, fnId: string, trigger: EventTrigger): void {
+  #eventTrigger(fn: HouseFunction, fnId: string, trigger: EventTrigger): Queue {
     const id = `${fnId}${pascal(trigger.name)}`;
     const dlq = this.#deadLetterQueue(id);
     const queue = new Queue(this, `${id}Queue`, {
@@ -302,8 +325,10 @@ export class SalescalingStack extends Stack {
             ? Duration.seconds(trigger.maxBatchingWindowSeconds)
             : undefined,
         reportBatchItemFailures: true,
+        maxConcurrency: trigger.maxConcurrency,
       }),
     );
+    return dlq;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -83,11 +83,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     [LOCAL_SALESCALING_SECRET_ID, options.secrets.salescalingApiKey],
     [LOCAL_SIGNING_SECRETS_ID, JSON.stringify(options.secrets.webhookSigningSecrets ?? {})],
   ]);
-  const resources: Record<ResourceName, string> = {
+  const resources: Omit<Record<ResourceName, string>, 'deadLetterQueue'> = {
     salescalingApiKey: LOCAL_SALESCALING_SECRET_ID,
     eventBus: LOCAL_BUS_NAME,
     webhookSigningSecrets: LOCAL_SIGNING_SECRETS_ID,
+    // Powertools idempotency records kept in the function's own process (see in-process-store.ts).
+    idempotencyTable: 'in-process',
   };
+  /** Local dead-letter queue URLs (what SendMessage accepts) → where the dead letter came from. */
+  const deadLetterQueues = new Map<string, { source: string; functionName: string }>();
 
   // Refuse patterns the local bus cannot honour before anything starts.
   for (const declaration of options.declarations) {
@@ -270,6 +274,44 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       return;
     }
+    if (target === 'AmazonSQS.SendMessage') {
+      const request = z
+        .object({
+          QueueUrl: z.string(),
+          MessageBody: z.string(),
+          MessageAttributes: z
+            .record(z.string(), z.object({ StringValue: z.string().optional() }))
+            .optional(),
+        })
+        .safeParse(input);
+      const queue = request.success ? deadLetterQueues.get(request.data.QueueUrl) : undefined;
+      if (!request.success || !queue) {
+        reply(400, {
+          __type: 'com.amazonaws.sqs#QueueDoesNotExist',
+          message: 'The specified queue does not exist.',
+        });
+        return;
+      }
+      let payload: unknown = request.data.MessageBody;
+      try {
+        payload = JSON.parse(request.data.MessageBody);
+      } catch {
+        // not JSON: keep the text
+      }
+      deadLetters.add({
+        ...queue,
+        reason:
+          request.data.MessageAttributes?.reason?.StringValue ??
+          'sent to the dead-letter queue by the function',
+        attempts: 1,
+        payload,
+      });
+      reply(200, {
+        MessageId: randomUUID(),
+        MD5OfMessageBody: createHash('md5').update(request.data.MessageBody).digest('hex'),
+      });
+      return;
+    }
     reply(400, {
       __type: 'UnknownOperationException',
       message: `The local runtime does not implement ${target}`,
@@ -368,6 +410,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const allowedOrigins = JSON.parse(settings.allowedOrigins) as string[];
   const isolatedAwsConfig = join(tmpdir(), 'salescaling-local-no-aws-config');
   for (const declaration of options.declarations) {
+    const eventTrigger = declaration.triggers.find((t) => t.kind === 'event');
+    const dlqUrl = eventTrigger
+      ? `${url}/${accountId}/${declaration.name}-${eventTrigger.name}-dlq`
+      : undefined;
+    if (dlqUrl && eventTrigger)
+      deadLetterQueues.set(dlqUrl, { source: `queue:${eventTrigger.name}`, functionName: declaration.name });
     const environment: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       TZ: 'UTC',
@@ -383,7 +431,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(declaration.memoryMb),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${declaration.name}`,
-      ...functionEnvironment(declaration, platform, resources, settings),
+      ...functionEnvironment(
+        declaration,
+        platform,
+        { ...resources, deadLetterQueue: dlqUrl ?? '' },
+        settings,
+      ),
     };
     const fnHost = new FunctionHost(declaration, {
       projectRoot: options.projectRoot ?? projectRootDefault,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
 import { ApiKeyCache, type ApiKeyProvider } from './api-key.ts';
+import { recordCall } from './call-counter.ts';
 import {
   redact,
   SalescalingError,
@@ -20,8 +21,8 @@ import { envelopeSchema } from './schemas.ts';
 
 /** The subset of Powertools Logger the client uses, so any structured logger fits. */
 export interface SalescalingLogger {
-  debug(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
+  debug(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
 }
 
 export interface TransportOptions {
@@ -220,6 +221,7 @@ export class SalescalingTransport {
       // The timeout starts when the request leaves the limiter, not while it waits for a slot.
       const timeout = AbortSignal.timeout(this.#timeoutMs);
       const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
+      recordCall(spec.operation);
       try {
         const response = await this.#fetch(url, { method, headers, body, signal });
         const text = await response.text();

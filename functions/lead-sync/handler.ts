@@ -1,0 +1,124 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import secretsManager from '@middy/secrets-manager';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { loadConfig } from '#shared/config/load-config.ts';
+import { eventBridgePublisher } from '#shared/events/publisher.ts';
+import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
+import type { Lead } from '#shared/leads/lead.ts';
+import { logger } from '#shared/observability/logger.ts';
+import type { ApiKeyProvider } from '#shared/salescaling/api-key.ts';
+import { SalescalingClient } from '#shared/salescaling/client.ts';
+import { processRecord, publishSyncEvents } from './process.ts';
+import { syncLead } from './sync.ts';
+
+const config = loadConfig(
+  z.object({
+    SALESCALING_BASE_URL: z.url(),
+    SALESCALING_API_KEY_SECRET_ID: z.string().min(1),
+    EVENT_BUS_NAME: z.string().min(1),
+    /** A DynamoDB table name, or `in-process` (the local runtime). */
+    IDEMPOTENCY_TABLE_NAME: z.string().min(1),
+    DEAD_LETTER_QUEUE_URL: z.url(),
+    OPPORTUNITY_STATUS_ON_CREATE: z.string().min(1).default('open'),
+  }),
+);
+
+const metrics = new Metrics({ namespace: 'SalescalingAutomation' });
+const secrets = new SecretsManagerClient({});
+const sqs = new SQSClient({});
+const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
+
+// The key arrives through @middy/secrets-manager (fetched at cold start, cached five minutes);
+// after a 401 the client asks for a fresh one, read straight from Secrets Manager.
+let keyFromMiddleware: string | undefined;
+let refreshedKey: string | undefined;
+const readKey = async () => {
+  const { SecretString } = await secrets.send(
+    new GetSecretValueCommand({ SecretId: config.SALESCALING_API_KEY_SECRET_ID }),
+  );
+  if (!SecretString) throw new Error('The Salescaling API key secret is empty: put the key in it');
+  return SecretString;
+};
+const apiKey: ApiKeyProvider = async ({ forceRefresh }) => {
+  if (forceRefresh) {
+    refreshedKey = await readKey();
+    return refreshedKey;
+  }
+  return refreshedKey ?? keyFromMiddleware ?? readKey();
+};
+
+const client = new SalescalingClient({ baseUrl: config.SALESCALING_BASE_URL, apiKey, logger });
+const persistenceStore =
+  config.IDEMPOTENCY_TABLE_NAME === 'in-process'
+    ? new InProcessPersistenceLayer()
+    : new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE_NAME });
+const idempotency = new IdempotencyConfig({
+  eventKeyJmesPath: 'submissionId',
+  expiresAfterSeconds: 7 * 24 * 3600,
+});
+
+const syncOnce = makeIdempotent(
+  async (lead: Lead) => {
+    const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUS_ON_CREATE });
+    await publishSyncEvents(publisher, lead, result);
+    logger.info('Lead synced', { submissionId: lead.submissionId, ...result });
+    metrics.addMetric('SalescalingCallsPerLead', MetricUnit.Count, result.calls);
+    metrics.addMetric(
+      result.opportunity === 'created' ? 'OpportunitiesCreated' : 'OpportunitiesUpdated',
+      MetricUnit.Count,
+      result.opportunity === 'unchanged' ? 0 : 1,
+    );
+    return result;
+  },
+  { persistenceStore, config: idempotency },
+);
+
+const deadLetter = async (record: SQSRecord, reason: string) => {
+  logger.warn('Lead dead-lettered', { messageId: record.messageId, reason });
+  metrics.addMetric('LeadsDeadLettered', MetricUnit.Count, 1);
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: config.DEAD_LETTER_QUEUE_URL,
+      MessageBody: record.body,
+      MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
+    }),
+  );
+};
+
+// One record at a time: the process's Salescaling budget is shared, and order within a batch is kept.
+const processor = new BatchProcessor(EventType.SQS);
+
+const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: unknown }) => {
+  if (typeof context.salescalingApiKey === 'string') keyFromMiddleware = context.salescalingApiKey;
+  idempotency.registerLambdaContext(context);
+  return processPartialResponse(
+    event,
+    (record: SQSRecord) => processRecord(record, { sync: syncOnce, deadLetter }),
+    processor,
+    {
+      context,
+      processInParallel: false,
+    },
+  );
+};
+
+export const handler = middy(handle)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(
+    secretsManager({
+      fetchData: { salescalingApiKey: config.SALESCALING_API_KEY_SECRET_ID },
+      setToContext: true,
+      cacheExpiry: 5 * 60 * 1000,
+    }),
+  );

@@ -1,0 +1,80 @@
+import type { SQSRecord } from 'aws-lambda';
+import { events } from '#shared/events/catalog.ts';
+import type { EventPublisher } from '#shared/events/publisher.ts';
+import { type Lead, leadSchema } from '#shared/leads/lead.ts';
+import { SalescalingInvalidRequestError } from '#shared/salescaling/errors.ts';
+import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
+import type { SyncResult } from './sync.ts';
+
+/**
+ * One SQS record of the lead-sync queue. Permanent failures (a detail that is not a Lead, a lead
+ * Salescaling refuses) go to the dead-letter queue at once with their reason, and the record is
+ * done; anything else is thrown, so the queue redelivers it with backoff.
+ */
+export interface RecordCollaborators {
+  /** The idempotent sync (a repeated submissionId returns the stored result without calling anyone). */
+  sync(lead: Lead): Promise<SyncResult>;
+  deadLetter(record: SQSRecord, reason: string): Promise<void>;
+}
+
+export async function processRecord(
+  record: SQSRecord,
+  collaborators: RecordCollaborators,
+): Promise<SyncResult | undefined> {
+  let detail: unknown;
+  try {
+    detail = (JSON.parse(record.body) as { detail?: unknown }).detail;
+  } catch {
+    await collaborators.deadLetter(record, 'The message is not an EventBridge event (not JSON)');
+    return undefined;
+  }
+  const parsed = leadSchema.safeParse(detail);
+  if (!parsed.success) {
+    await collaborators.deadLetter(
+      record,
+      `Not a valid Lead Received detail: ${describeFieldIssues(fieldIssues(parsed.error))}`,
+    );
+    return undefined;
+  }
+  try {
+    return await collaborators.sync(parsed.data);
+  } catch (error) {
+    if (error instanceof SalescalingInvalidRequestError) {
+      await collaborators.deadLetter(record, `Salescaling refused the lead: ${error.message}`);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/** The events one sync publishes, correlated by the lead's submissionId. */
+export async function publishSyncEvents(
+  publisher: EventPublisher,
+  lead: Lead,
+  result: SyncResult,
+): Promise<void> {
+  const base = { submissionId: lead.submissionId, opportunityId: result.opportunityId };
+  if (result.opportunity === 'created' || result.opportunity === 'updated') {
+    const event = result.opportunity === 'created' ? events.opportunityCreated : events.opportunityUpdated;
+    await publisher.publish(
+      event.detailType,
+      event.schema.parse({
+        ...base,
+        contactId: result.contactId,
+        ...(result.companyId ? { companyId: result.companyId } : {}),
+      }),
+    );
+  }
+  if (result.contactLinked) {
+    await publisher.publish(
+      events.contactLinked.detailType,
+      events.contactLinked.schema.parse({ ...base, contactId: result.contactId }),
+    );
+  }
+  if (result.companyLinked && result.companyId) {
+    await publisher.publish(
+      events.companyLinked.detailType,
+      events.companyLinked.schema.parse({ ...base, companyId: result.companyId }),
+    );
+  }
+}

@@ -1,0 +1,269 @@
+import { describe, expect, it } from 'vitest';
+import { syncLead } from '#functions/lead-sync/sync.ts';
+import { type Lead, leadSchema } from '#shared/leads/lead.ts';
+import { SalescalingInvalidRequestError } from '#shared/salescaling/errors.ts';
+import { useEmulator } from '#test/support/emulator.ts';
+
+/** The lead sync against the emulator over real HTTP, with its fault injection. */
+const ctx = useEmulator();
+const options = { statusOnCreate: 'open' };
+
+function lead(
+  overrides: {
+    email?: string;
+    company?: Lead['company'];
+    opportunity?: Lead['opportunity'];
+    id?: string;
+  } = {},
+): Lead {
+  return leadSchema.parse({
+    schemaVersion: 1,
+    submissionId: overrides.id ?? `sub-${Math.random().toString(36).slice(2)}`,
+    source: { provider: 'typeform', formId: 'f1' },
+    submittedAt: '2026-11-28T09:00:00.000Z',
+    receivedAt: '2026-11-28T09:00:01.000Z',
+    contact: {
+      email: overrides.email ?? 'grace@cobol.example.org',
+      firstName: 'Grace',
+      lastName: 'Hopper',
+      jobTitle: 'CTO',
+    },
+    company: overrides.company ?? { name: 'Cobol Industries', domain: 'cobol.example.org' },
+    opportunity: overrides.opportunity ?? {
+      name: 'Cobol – 40 seats',
+      amount: 48_000,
+      description: 'Two regions',
+    },
+    fields: {},
+  });
+}
+
+const store = () => ctx.emulator.store.stats();
+const requests = async () => (await ctx.admin.requests()).length;
+
+/** Runs the sync until it succeeds, as the queue would redeliver; returns the attempts it took. */
+async function untilSynced(l: Lead, client = ctx.client()) {
+  for (let attempt = 1; attempt <= 30; attempt++) {
+    try {
+      return { result: await syncLead(l, client, options), attempt };
+    } catch (error) {
+      if (error instanceof SalescalingInvalidRequestError) throw error;
+    }
+  }
+  throw new Error('never converged');
+}
+
+describe('a new lead', () => {
+  it('creates the contact, company and opportunity and links both, in 7 calls', async () => {
+    const result = await syncLead(lead(), ctx.client(), options);
+    expect(result).toMatchObject({
+      opportunity: 'created',
+      contactCreated: true,
+      companyCreated: true,
+      contactLinked: true,
+      companyLinked: true,
+    });
+    expect(store()).toMatchObject({
+      opportunities: 1,
+      contacts: 1,
+      companies: 1,
+      contactLinks: 1,
+      companyLinks: 1,
+    });
+    const opportunity = ctx.emulator.store.getOpportunity(result.opportunityId);
+    expect(opportunity).toMatchObject({
+      name: 'Cobol – 40 seats',
+      amount: 48_000,
+      description: 'Two regions',
+      status: 'open',
+    });
+    expect(ctx.emulator.store.getContact(result.contactId)).toMatchObject({
+      email: 'grace@cobol.example.org',
+      titlePosition: 'CTO',
+      leadSource: 'typeform',
+    });
+    // Find contact, create it, search companies (one search serves domain and name), create it,
+    // create the opportunity, link the contact, link the company.
+    expect(result.calls).toBe(7);
+    expect(await requests()).toBe(result.calls);
+  });
+
+  it('names the opportunity after the company when the lead gives no name', async () => {
+    const result = await syncLead(lead({ opportunity: {} }), ctx.client(), options);
+    expect(ctx.emulator.store.getOpportunity(result.opportunityId)?.name).toBe(
+      'Cobol Industries – inbound lead',
+    );
+  });
+
+  it('makes no company for a free-mail lead without a company', async () => {
+    const result = await syncLead(lead({ email: 'ann@gmail.com', company: {} }), ctx.client(), options);
+    expect(result.companyId).toBeUndefined();
+    expect(store()).toMatchObject({ companies: 0, opportunities: 1, contactLinks: 1, companyLinks: 0 });
+  });
+});
+
+describe('existing records', () => {
+  it('reuses a returning contact (matched exactly, whatever the case)', async () => {
+    ctx.emulator.store.createContact({ email: 'Grace@Cobol.example.org', firstName: 'Grace' });
+    ctx.emulator.store.createContact({ email: 'grace@cobol.example.org.evil.example' });
+    const result = await syncLead(lead(), ctx.client(), options);
+    expect(result.contactCreated).toBe(false);
+    expect(store().contacts).toBe(2);
+  });
+
+  it('reuses a company found by domain, whatever its name', async () => {
+    const company = ctx.emulator.store.createCompany({ name: 'COBOL Holdings', domain: 'cobol.example.org' });
+    const result = await syncLead(lead(), ctx.client(), options);
+    expect(result).toMatchObject({ companyId: company.id, companyCreated: false });
+    expect(store().companies).toBe(1);
+  });
+
+  it('reuses a company found by exact name when the domain finds none', async () => {
+    const company = ctx.emulator.store.createCompany({ name: 'Cobol Industries' });
+    const result = await syncLead(
+      lead({ company: { name: 'cobol industries', domain: 'cobol-ind.example.com' } }),
+      ctx.client(),
+      options,
+    );
+    expect(result).toMatchObject({ companyId: company.id, companyCreated: false });
+  });
+
+  it("updates only what changed on the contact's opportunity of the same name, and costs fewer calls", async () => {
+    const first = await syncLead(lead(), ctx.client(), options);
+    await ctx.admin.clearRequests();
+    const changed = await syncLead(
+      lead({ opportunity: { name: 'Cobol – 40 seats', amount: 52_000, description: 'Two regions' } }),
+      ctx.client(),
+      options,
+    );
+    expect(changed).toMatchObject({
+      opportunityId: first.opportunityId,
+      opportunity: 'updated',
+      contactLinked: false,
+      companyLinked: false,
+    });
+    expect(ctx.emulator.store.getOpportunity(first.opportunityId)).toMatchObject({
+      amount: 52_000,
+      description: 'Two regions',
+      status: 'open',
+    });
+    const puts = await ctx.admin.requests({ operation: 'updateOpportunity' });
+    expect(puts).toHaveLength(1);
+    expect(changed.calls).toBeLessThan(first.calls);
+    expect(store()).toMatchObject({ opportunities: 1, contactLinks: 1, companyLinks: 1 });
+
+    await ctx.admin.clearRequests();
+    const same = await syncLead(
+      lead({ opportunity: { name: 'Cobol – 40 seats', amount: 52_000 } }),
+      ctx.client(),
+      options,
+    );
+    expect(same.opportunity).toBe('unchanged');
+    expect(await ctx.admin.requests({ operation: 'updateOpportunity' })).toEqual([]);
+    expect(same.calls).toBe(4);
+  });
+
+  it('gives two different leads of one contact one contact and two opportunities', async () => {
+    await syncLead(lead({ opportunity: { name: 'Seats' } }), ctx.client(), options);
+    await syncLead(lead({ opportunity: { name: 'Training' } }), ctx.client(), options);
+    expect(store()).toMatchObject({
+      contacts: 1,
+      companies: 1,
+      opportunities: 2,
+      contactLinks: 2,
+      companyLinks: 2,
+    });
+  });
+});
+
+describe('safe to repeat after a crash at any point', () => {
+  it.each([
+    ['after the contact is created', 'createContact'],
+    ['after the company is created', 'createCompany'],
+    ['after the opportunity is created', 'createOpportunity'],
+    ['after the contact is linked', 'linkOpportunityContact'],
+    ['after the company is linked', 'linkOpportunityCompany'],
+  ] as const)('a crash %s, then a retry: one of everything', async (_, operation) => {
+    // The write is applied but its answer never arrives, and the next call fails: the run dies there.
+    await ctx.admin.scriptFaults([
+      { fault: 'drop', when: 'after', operation },
+      { fault: 'error', status: 503, times: 3 },
+    ]);
+    const client = ctx.client({ retries: 0 });
+    await expect(syncLead(lead({ id: 'same' }), client, options)).rejects.toThrow();
+    const { result } = await untilSynced(lead({ id: 'same' }), client);
+    expect(store()).toMatchObject({
+      opportunities: 1,
+      contacts: 1,
+      companies: 1,
+      contactLinks: 1,
+      companyLinks: 1,
+    });
+    expect(
+      ctx.emulator.store.listOpportunityContacts(result.opportunityId, { page: 1, limit: 10 }),
+    ).toHaveLength(1);
+  });
+
+  it('repeating a finished sync changes nothing', async () => {
+    const first = await syncLead(lead(), ctx.client(), options);
+    const again = await syncLead(lead(), ctx.client(), options);
+    expect(again).toMatchObject({
+      opportunityId: first.opportunityId,
+      opportunity: 'unchanged',
+      contactLinked: false,
+      companyLinked: false,
+    });
+    expect(store()).toMatchObject({
+      opportunities: 1,
+      contacts: 1,
+      companies: 1,
+      contactLinks: 1,
+      companyLinks: 1,
+    });
+  });
+});
+
+describe('under fault storms', () => {
+  it('5xx, 429, drops and hangs: every lead converges, with no duplicates', async () => {
+    await ctx.admin.setFaults({
+      errorRate: 0.2,
+      rateLimitRate: 0.1,
+      retryAfterSeconds: 0,
+      dropRate: 0.05,
+      seed: 11,
+    });
+    const client = ctx.client({ retries: 4, timeoutMs: 500 });
+    const emails = ['a@one.example.com', 'b@two.example.com', 'c@one.example.com', 'd@gmail.com'];
+    for (const [i, email] of emails.entries()) {
+      await untilSynced(
+        lead({
+          email,
+          id: `storm-${i}`,
+          company: email.endsWith('gmail.com') ? {} : { domain: email.split('@')[1] ?? '' },
+          opportunity: { name: `Deal ${i}` },
+        }),
+        client,
+      );
+    }
+    await ctx.admin.clearFaults();
+    expect(store()).toMatchObject({
+      contacts: 4,
+      companies: 2,
+      opportunities: 4,
+      contactLinks: 4,
+      companyLinks: 3,
+    });
+    const faults = (await ctx.admin.requests()).filter((r) => r.fault !== null);
+    expect(faults.length).toBeGreaterThan(5);
+  });
+});
+
+describe('invalid data', () => {
+  it('a lead Salescaling refuses is an invalid-request error, not retried', async () => {
+    await ctx.admin.scriptFaults([{ fault: 'error', status: 422, operation: 'createOpportunity' }]);
+    await expect(syncLead(lead(), ctx.client(), options)).rejects.toBeInstanceOf(
+      SalescalingInvalidRequestError,
+    );
+    expect(await ctx.admin.requests({ operation: 'createOpportunity' })).toHaveLength(1);
+  });
+});
