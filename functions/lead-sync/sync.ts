@@ -161,7 +161,7 @@ async function findOrCreateCompany(
       const byDomain = (await search(label)).find((c) => sameText(c.domain, domain));
       if (byDomain) return byDomain;
       // A name search that contains the label already returned any company of that domain.
-      if (name && name.toLowerCase().includes(label.toLowerCase())) {
+      if (name?.toLowerCase().includes(label.toLowerCase())) {
         return (await search(label)).find((c) => sameText(c.name, name));
       }
     }
