@@ -65,7 +65,11 @@ async function run(
       (o) => sameText(o.name, name),
     );
     if (opportunity) contactLinked = true;
-    else opportunity = await adoptOrphan(client, name);
+    else {
+      // Left by a run that crashed after creating it: created for this lead, and never announced.
+      opportunity = await adoptOrphan(client, name);
+      if (opportunity) state = 'created';
+    }
   }
 
   if (opportunity) {
@@ -75,7 +79,7 @@ async function run(
         ...writable(opportunity),
         ...changes,
       } as OpportunityInput);
-      state = 'updated';
+      if (state === 'unchanged') state = 'updated';
     }
   } else {
     opportunity = await createOpportunity(client, lead, name, options);

@@ -40,7 +40,7 @@ afterEach(() => {
 
 describe('npm start', () => {
   it('starts the emulator and the functions, serves them, and stops cleanly on Ctrl-C', async () => {
-    const run = start({ PORT: '0', EMULATOR_PORT: '0' });
+    const run = start({ PORT: '0', EMULATOR_PORT: '0', SALESCALING_MAX_RPS: '100' });
     const printed = await run.waitFor(/Press Ctrl-C to stop/);
     expect(printed).toMatch(/Salescaling emulator\s+http:\/\/127\.0\.0\.1:\d+\/api\/v1\//);
     expect(printed).toMatch(/GET \/health\s+→ api-health/);
@@ -92,6 +92,41 @@ describe('npm start', () => {
       'tally',
       'typeform',
       'webflow',
+    ]);
+
+    // ... and lead sync turns a lead into an opportunity linked to its contact and company.
+    const posted = await fetch(`${origin}/leads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: 'hedy@frequency.example.com',
+        name: 'Hedy Lamarr',
+        company: 'Frequency Inc',
+        deal_name: 'E2E pilot',
+      }),
+    });
+    expect(posted.status).toBe(202);
+    const api = (path: string) =>
+      fetch(`${emulatorUrl}${path}`, { headers: { 'x-api-key': 'local-dev-key' } }).then(
+        async (r) => ((await r.json()) as { data: Array<Record<string, unknown>> }).data,
+      );
+    let opportunity: Record<string, unknown> | undefined;
+    while (!opportunity) {
+      opportunity = (await api('opportunities?name=E2E%20pilot')).at(0);
+      if (!opportunity) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    let contacts: Array<Record<string, unknown>> = [];
+    let companies: Array<Record<string, unknown>> = [];
+    while (companies.length === 0) {
+      contacts = await api(`opportunities/${opportunity.id}/contacts`);
+      companies = await api(`opportunities/${opportunity.id}/companies`);
+      if (companies.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(contacts).toEqual([
+      expect.objectContaining({ contactEmail: 'hedy@frequency.example.com', contactFirstName: 'Hedy' }),
+    ]);
+    expect(companies).toEqual([
+      expect.objectContaining({ companyName: 'Frequency Inc', companyDomain: 'frequency.example.com' }),
     ]);
 
     run.child.kill('SIGINT');

@@ -319,3 +319,71 @@ describe('lead capture', () => {
     });
   });
 });
+
+describe('lead sync', () => {
+  const statementsOf = (description: string) => {
+    const roleId = resources(real.template, 'AWS::IAM::Role').find(
+      ([, r]) => r.Properties.Description === description,
+    )?.[0];
+    return resources(real.template, 'AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+      .flatMap(
+        ([, p]) =>
+          p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
+      );
+  };
+
+  it('consumes Lead Received from its queue with bounded concurrency and a share of the budget', () => {
+    real.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['salescaling.automation'], 'detail-type': ['Lead Received'] },
+    });
+    real.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 5,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    const [, fn] = resources(real.template, 'AWS::Lambda::Function').find(([, f]) =>
+      String(f.Properties.Description).startsWith('Turns each Lead Received'),
+    ) as [string, Resource];
+    // A budget of 5 requests per second, shared by two concurrent invocations.
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      SALESCALING_MAX_RPS: '2',
+      IDEMPOTENCY_TABLE_NAME: { Ref: expect.stringMatching(/^IdempotencyTable/) },
+      DEAD_LETTER_QUEUE_URL: { Ref: expect.stringMatching(/^LeadSyncLeadReceivedDlq/) },
+      SALESCALING_API_KEY_SECRET_ID: { Ref: expect.stringMatching(/^SalescalingApiKey/) },
+    });
+  });
+
+  it('keeps idempotency records in an on-demand table with a TTL and point-in-time recovery', () => {
+    real.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  it('may do exactly what it needs: four item actions on its table, send to its own DLQ, read the key, publish', () => {
+    const statements = statementsOf('Runs the lead-sync function').filter(
+      (s) => ![s.Action].flat().every((a) => a.startsWith('xray:') || a.startsWith('logs:')),
+    );
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^IdempotencyTable/), 'Arn'] },
+        }),
+        expect.objectContaining({
+          Action: expect.arrayContaining(['sqs:SendMessage']),
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^LeadSyncLeadReceivedDlq/), 'Arn'] },
+        }),
+        expect.objectContaining({ Action: 'events:PutEvents' }),
+        expect.objectContaining({
+          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        }),
+      ]),
+    );
+    const actions = statements.flatMap((s) => [s.Action].flat());
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toHaveLength(4);
+  });
+});

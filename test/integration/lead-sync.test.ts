@@ -267,3 +267,45 @@ describe('invalid data', () => {
     expect(await ctx.admin.requests({ operation: 'createOpportunity' })).toHaveLength(1);
   });
 });
+
+describe('Salescaling calls per lead (the figures in the README)', () => {
+  it.each([
+    ['new contact, new company (its name contains the domain label), new opportunity', [], lead(), 7],
+    [
+      'new contact, new company (name unlike the domain), new opportunity',
+      [],
+      lead({ company: { name: 'Grace Systems', domain: 'cobol.example.org' } }),
+      8,
+    ],
+    [
+      'new free-mail contact, no company, new opportunity',
+      [],
+      lead({ email: 'ann@gmail.com', company: {} }),
+      4,
+    ],
+    ['returning contact and company, new opportunity', ['contact', 'company'], lead(), 7],
+    ['returning contact, company and opportunity, nothing changed', ['all'], lead(), 4],
+    [
+      'returning contact, company and opportunity, amount changed',
+      ['all'],
+      lead({ opportunity: { name: 'Cobol – 40 seats', amount: 60_000, description: 'Two regions' } }),
+      5,
+    ],
+  ] as const)('%s: %i calls', async (_, existing, l, expected) => {
+    if (existing.length > 0) {
+      await syncLead(
+        lead({
+          opportunity: existing.includes('all')
+            ? { name: 'Cobol – 40 seats', amount: 48_000, description: 'Two regions' }
+            : { name: 'Earlier deal' },
+        }),
+        ctx.client(),
+        options,
+      );
+      await ctx.admin.clearRequests();
+    }
+    const result = await syncLead(l, ctx.client(), options);
+    expect(result.calls).toBe(expected);
+    expect(await requests()).toBe(expected);
+  });
+});

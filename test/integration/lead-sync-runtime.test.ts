@@ -1,0 +1,243 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { catalog } from '#functions/catalog.ts';
+import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
+import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
+import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
+import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import { type Lead, leadSchema } from '#shared/leads/lead.ts';
+
+/**
+ * Lead sync as deployed: the lead-sync handler (middy, secrets-manager, Powertools batch and
+ * idempotency) behind the local bus and queue, against the emulator over HTTP.
+ */
+let emulator: RunningEmulator;
+let admin: EmulatorAdmin;
+let runtime: LocalRuntime;
+let bus: EventBridgeClient;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ apiKeys: ['sync-key'] });
+  admin = new EmulatorAdmin(emulator.url);
+  runtime = await startLocalRuntime({
+    declarations: catalog,
+    port: 0,
+    platform: {
+      logLevel: 'ERROR',
+      salescalingBaseUrl: emulator.apiBaseUrl,
+      salescalingMaxRps: 200,
+      salescalingMaxConcurrency: 8,
+    },
+    secrets: { salescalingApiKey: 'sync-key' },
+    schedules: 'manual',
+    queueRetryDelayMs: 20,
+    log: () => undefined,
+    functionOutput: () => undefined,
+  });
+  bus = new EventBridgeClient({
+    endpoint: runtime.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  });
+});
+
+beforeEach(async () => {
+  await admin.reset();
+  runtime.bus.events.clear();
+  runtime.deadLetters.clear();
+  runtime.invocations.clear();
+});
+
+afterAll(async () => {
+  await runtime?.close();
+  await emulator?.close();
+});
+
+const lead = (submissionId: string, email = 'grace@cobol.example.org', name = 'Cobol – 40 seats'): Lead =>
+  leadSchema.parse({
+    schemaVersion: 1,
+    submissionId,
+    source: { provider: 'form' },
+    submittedAt: '2026-11-28T09:00:00.000Z',
+    receivedAt: '2026-11-28T09:00:00.000Z',
+    contact: { email, firstName: 'Grace', lastName: 'Hopper' },
+    company: { name: 'Cobol Industries', domain: 'cobol.example.org' },
+    opportunity: { name, amount: 48_000 },
+    fields: {},
+  });
+
+const putLeads = (...leads: Lead[]) =>
+  bus.send(
+    new PutEventsCommand({
+      Entries: leads.map((l) => ({
+        EventBusName: LOCAL_BUS_NAME,
+        Source: 'salescaling.automation',
+        DetailType: 'Lead Received',
+        Detail: JSON.stringify(l),
+      })),
+    }),
+  );
+
+/** Polls (no fixed sleeps) until the condition holds. */
+async function eventually<T>(
+  probe: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in time; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const syncInvocations = () =>
+  runtime.invocations.list().filter((i: InvocationRecord) => i.functionName === 'lead-sync');
+const published = (type: string) => runtime.bus.events.list().filter((e) => e['detail-type'] === type);
+
+describe('lead sync, deployed', () => {
+  it('turns a lead into one opportunity linked to its contact and company, and says so on the bus', async () => {
+    await putLeads(lead('s-1'));
+    await eventually(
+      () => published('Company Linked'),
+      (list) => list.length === 1,
+    );
+    expect(emulator.store.stats()).toMatchObject({
+      opportunities: 1,
+      contacts: 1,
+      companies: 1,
+      contactLinks: 1,
+      companyLinks: 1,
+    });
+    const [created] = published('Opportunity Created');
+    expect(created?.detail).toMatchObject({
+      submissionId: 's-1',
+      opportunityId: expect.any(String),
+      contactId: expect.any(String),
+    });
+    expect(published('Contact Linked')).toHaveLength(1);
+  });
+
+  it('a duplicate delivery makes no Salescaling call and publishes nothing', async () => {
+    await putLeads(lead('s-dup'));
+    await eventually(
+      () => published('Company Linked'),
+      (list) => list.length === 1,
+    );
+    const callsAfterFirst = (await admin.stats()).requests.total;
+    const eventsAfterFirst = runtime.bus.events.list().length;
+    await putLeads(lead('s-dup'));
+    await eventually(syncInvocations, (list) => list.length === 2);
+    expect((await admin.stats()).requests.total).toBe(callsAfterFirst);
+    expect(runtime.bus.events.list().length).toBe(eventsAfterFirst + 1); // just the second Lead Received
+    expect(emulator.store.stats().opportunities).toBe(1);
+  });
+
+  it('concurrent deliveries of one lead give one opportunity', async () => {
+    await putLeads(lead('s-conc'), lead('s-conc'), lead('s-conc'));
+    await eventually(
+      () => published('Company Linked'),
+      (list) => list.length === 1,
+    );
+    await eventually(
+      () => runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.depth ?? -1,
+      (depth) => depth === 0,
+    );
+    expect(emulator.store.stats()).toMatchObject({
+      opportunities: 1,
+      contacts: 1,
+      companies: 1,
+      contactLinks: 1,
+      companyLinks: 1,
+    });
+    expect(published('Opportunity Created')).toHaveLength(1);
+  });
+
+  it('two leads of one contact: one contact, two opportunities', async () => {
+    await putLeads(lead('s-a', 'grace@cobol.example.org', 'Seats'));
+    await eventually(
+      () => published('Company Linked'),
+      (list) => list.length === 1,
+    );
+    await putLeads(lead('s-b', 'GRACE@cobol.example.org', 'Training'));
+    await eventually(
+      () => published('Company Linked'),
+      (list) => list.length === 2,
+    );
+    expect(emulator.store.stats()).toMatchObject({ contacts: 1, companies: 1, opportunities: 2 });
+  });
+
+  it('recovers from a storm of 5xx and 429 without duplicates', async () => {
+    await admin.setFaults({ errorRate: 0.25, rateLimitRate: 0.15, retryAfterSeconds: 0, seed: 5 });
+    await putLeads(
+      lead('s-storm-1', 'a@one.example.com', 'One'),
+      lead('s-storm-2', 'b@two.example.com', 'Two'),
+    );
+    // Both leads end synced: two successful sync invocations' worth of records, nothing dead-lettered.
+    await eventually(
+      () => emulator.store.stats(),
+      (stats) => stats.contactLinks === 2 && stats.companyLinks === 2,
+      30_000,
+    );
+    await eventually(
+      () => runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.depth ?? -1,
+      (depth) => depth === 0,
+      30_000,
+    );
+    expect(runtime.deadLetters.list()).toEqual([]);
+    await admin.clearFaults();
+    // Both leads name the same company: one company, linked twice.
+    expect(emulator.store.stats()).toMatchObject({
+      opportunities: 2,
+      contacts: 2,
+      companies: 1,
+      contactLinks: 2,
+      companyLinks: 2,
+    });
+    expect((await admin.requests()).some((r) => r.fault !== null)).toBe(true);
+  });
+
+  it('dead-letters a lead Salescaling refuses, with the reason, without retrying it', async () => {
+    await admin.scriptFaults([{ fault: 'error', status: 422, operation: 'createOpportunity' }]);
+    await putLeads(lead('s-bad'));
+    const [letter] = await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
+    expect(letter).toMatchObject({
+      source: 'queue:lead-received',
+      functionName: 'lead-sync',
+      reason: expect.stringMatching(/^Salescaling refused the lead: .*createOpportunity failed: 422/),
+      payload: expect.objectContaining({
+        'detail-type': 'Lead Received',
+        detail: expect.objectContaining({ submissionId: 's-bad' }),
+      }),
+    });
+    expect(syncInvocations()).toHaveLength(1);
+    expect(await admin.requests({ operation: 'createOpportunity' })).toHaveLength(1);
+  });
+
+  it('dead-letters an event that is not a valid lead, naming the fields', async () => {
+    await bus.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: LOCAL_BUS_NAME,
+            Source: 'salescaling.automation',
+            DetailType: 'Lead Received',
+            Detail: JSON.stringify({ submissionId: 'x' }),
+          },
+        ],
+      }),
+    );
+    const [letter] = await eventually(
+      () => runtime.deadLetters.list() as DeadLetter[],
+      (list) => list.length === 1,
+    );
+    expect(letter?.reason).toMatch(/^Not a valid Lead Received detail: .*contact/);
+    expect((await admin.stats()).requests.total).toBe(0);
+  });
+});
