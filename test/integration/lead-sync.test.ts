@@ -295,7 +295,7 @@ describe('Salescaling calls per lead (the figures in the README)', () => {
     if (existing.length > 0) {
       await syncLead(
         lead({
-          opportunity: existing.includes('all')
+          opportunity: (existing as readonly string[]).includes('all')
             ? { name: 'Cobol – 40 seats', amount: 48_000, description: 'Two regions' }
             : { name: 'Earlier deal' },
         }),
