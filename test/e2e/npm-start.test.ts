@@ -94,7 +94,15 @@ describe('npm start', () => {
       'webflow',
     ]);
 
-    // ... and lead sync turns a lead into an opportunity linked to its contact and company.
+    // ... and lead sync turns a lead into one opportunity linked to its contact and company,
+    // even while Salescaling (the emulator) fails a share of requests.
+    const emulatorRoot = emulatorUrl?.replace(/\/api\/v1\/$/, '') ?? '';
+    const faulty = await fetch(`${emulatorRoot}/_emulator/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ errorRate: 0.2, rateLimitRate: 0.1, retryAfterSeconds: 0, seed: 3 }),
+    });
+    expect(faulty.status).toBe(200);
     const posted = await fetch(`${origin}/leads`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -106,10 +114,13 @@ describe('npm start', () => {
       }),
     });
     expect(posted.status).toBe(202);
-    const api = (path: string) =>
-      fetch(`${emulatorUrl}${path}`, { headers: { 'x-api-key': 'local-dev-key' } }).then(
-        async (r) => ((await r.json()) as { data: Array<Record<string, unknown>> }).data,
-      );
+    // The test's own reads meet the injected faults too: read until the emulator answers 200.
+    const api = async (path: string): Promise<Array<Record<string, unknown>>> => {
+      for (;;) {
+        const r = await fetch(`${emulatorUrl}${path}`, { headers: { 'x-api-key': 'local-dev-key' } });
+        if (r.ok) return ((await r.json()) as { data: Array<Record<string, unknown>> }).data;
+      }
+    };
     let opportunity: Record<string, unknown> | undefined;
     while (!opportunity) {
       opportunity = (await api('opportunities?name=E2E%20pilot')).at(0);
@@ -122,6 +133,9 @@ describe('npm start', () => {
       companies = await api(`opportunities/${opportunity.id}/companies`);
       if (companies.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    await fetch(`${emulatorRoot}/_emulator/faults`, { method: 'DELETE' });
+    expect(await api('opportunities?name=E2E%20pilot')).toHaveLength(1);
+    expect(await api('contacts?email=hedy%40frequency.example.com')).toHaveLength(1);
     expect(contacts).toEqual([
       expect.objectContaining({ contactEmail: 'hedy@frequency.example.com', contactFirstName: 'Hedy' }),
     ]);
