@@ -25,4 +25,41 @@ export const events = {
     detailType: 'Company Linked',
     schema: z.object({ opportunityId: id, companyId: id, ...correlation }),
   },
+  opportunityClosedAsStale: {
+    detailType: 'Opportunity Closed As Stale',
+    schema: z.object({
+      opportunityId: id,
+      runId: id,
+      reasons: z.array(z.string()),
+      before: z.object({
+        status: z.string().nullish(),
+        closeProbability: z.number().nullish(),
+        updatedAt: z.string().nullish(),
+      }),
+      after: z.object({
+        status: z.string().nullish(),
+        closeProbability: z.number().nullish(),
+        updatedAt: z.string().nullish(),
+      }),
+    }),
+  },
+  staleSweepContinued: { detailType: 'Stale Sweep Continued', schema: z.looseObject({ runId: id }) },
+  staleSweepCompleted: {
+    detailType: 'Stale Sweep Completed',
+    schema: z.object({
+      runId: id,
+      dryRun: z.boolean(),
+      scanned: z.number().int(),
+      stale: z.number().int(),
+      closed: z.number().int(),
+      wouldClose: z.array(id),
+      skipped: z.record(z.string(), z.number().int()),
+      errors: z.number().int(),
+      capReached: z.boolean(),
+      continuations: z.number().int(),
+      startedAt: z.string(),
+      finishedAt: z.string(),
+      durationMs: z.number().int(),
+    }),
+  },
 } as const;
