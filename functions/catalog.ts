@@ -69,4 +69,34 @@ export const catalog = defineCatalog([
       },
     ],
   },
+  {
+    name: 'stale-deals',
+    description:
+      'Closes open opportunities nobody works: dry run by default outside prod, capped, with an audit trail',
+    entry: 'functions/stale-deals/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 900,
+    access: ['salescalingApiKey', 'eventBus'],
+    settings: ['staleDealsConfig'],
+    triggers: [
+      {
+        kind: 'schedule',
+        name: 'stale-deals',
+        description: 'The daily stale-deal sweep',
+        expression: { cron: '0 6 * * ? *' },
+        timeZone: 'Europe/Madrid',
+        input: {},
+        retryAttempts: 2,
+        maxEventAgeSeconds: 3600,
+      },
+      {
+        kind: 'event',
+        name: 'stale-sweep-continued',
+        pattern: { source: ['salescaling.automation'], 'detail-type': ['Stale Sweep Continued'] },
+        batchSize: 1,
+        maxReceiveCount: 3,
+        maxConcurrency: 2,
+      },
+    ],
+  },
 ]);

@@ -126,6 +126,8 @@ export const settingBindings = {
   thankYouUrl: { env: 'THANK_YOU_URL' },
   /** JSON field mapping per provider and form (see functions/lead-ingest/mapping.ts). */
   leadFieldMapping: { env: 'LEAD_FIELD_MAPPING' },
+  /** JSON stale-deal rules (see functions/stale-deals/config.ts). */
+  staleDealsConfig: { env: 'STALE_DEALS_CONFIG' },
 } as const;
 export type SettingName = keyof typeof settingBindings;
 

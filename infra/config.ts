@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 
@@ -54,6 +55,24 @@ export const stageConfigSchema = z
         fieldMapping: fieldMappingSchema.default({}),
       })
       .strict(),
+    /** Stale-deal rules; `dryRun` defaults to true on every stage but prod. */
+    staleDeals: staleDealsConfigSchema.extend({ dryRun: z.boolean().optional() }).prefault({}),
+    /** Per-schedule overrides of the catalog's cron, time zone or state, by schedule name. */
+    schedules: z
+      .record(
+        z.string(),
+        z
+          .object({
+            cron: z
+              .string()
+              .regex(/^\S+ \S+ \S+ \S+ \S+ \S+$/, { error: 'must have six fields' })
+              .optional(),
+            timeZone: z.string().min(1).optional(),
+            enabled: z.boolean().optional(),
+          })
+          .strict(),
+      )
+      .default({}),
     eventArchiveRetentionDays: z.number().int().min(1).max(3650),
   })
   .strict();

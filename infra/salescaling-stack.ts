@@ -65,10 +65,12 @@ export class SalescalingStack extends Stack {
   readonly signingSecrets: Secret;
   readonly idempotencyTable: Table;
   readonly functions = new Map<string, HouseFunction>();
+  readonly #scheduleOverrides: StageConfig['schedules'];
 
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
     super(scope, id, props);
     const { stage, config } = props;
+    this.#scheduleOverrides = config.schedules;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
 
@@ -117,6 +119,10 @@ export class SalescalingStack extends Stack {
       allowedOrigins: JSON.stringify(config.api.allowedOrigins),
       thankYouUrl: config.leads.thankYouUrl,
       leadFieldMapping: JSON.stringify(config.leads.fieldMapping),
+      staleDealsConfig: JSON.stringify({
+        ...config.staleDeals,
+        dryRun: config.staleDeals.dryRun ?? stage !== 'prod',
+      }),
     };
     const routeThrottles: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 
@@ -355,7 +361,15 @@ export class SalescalingStack extends Stack {
       id: `AwsSolutions-IAM5[Resource::<${functionLogicalId}.Arn>:*]`,
       reason: `lambda:InvokeFunction on the versions and aliases of ${fn.declaration.name} only (how the Scheduler target grants invoke).`,
     });
-    for (const trigger of triggers) {
+    for (const declared of triggers) {
+      // A stage may move a schedule (cron, time zone) or switch it off; the catalog holds the default.
+      const override = this.#scheduleOverrides[declared.name] ?? {};
+      const trigger: ScheduleTrigger = {
+        ...declared,
+        ...(override.cron ? { expression: { cron: override.cron } } : {}),
+        ...(override.timeZone ? { timeZone: override.timeZone } : {}),
+        ...(override.enabled !== undefined ? { enabled: override.enabled } : {}),
+      };
       new Schedule(this, `${fnId}${pascal(trigger.name)}Schedule`, {
         description: trigger.description,
         schedule: ScheduleExpression.expression(scheduleExpression(trigger), TimeZone.of(trigger.timeZone)),

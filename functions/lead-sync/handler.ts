@@ -5,18 +5,16 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import secretsManager from '@middy/secrets-manager';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { loadConfig } from '#shared/config/load-config.ts';
+import { salescalingKeyFromSecret } from '#shared/config/salescaling-key.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
 import type { Lead } from '#shared/leads/lead.ts';
 import { logger } from '#shared/observability/logger.ts';
-import type { ApiKeyProvider } from '#shared/salescaling/api-key.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
@@ -34,30 +32,11 @@ const config = loadConfig(
 );
 
 const metrics = new Metrics({ namespace: 'SalescalingAutomation' });
-const secrets = new SecretsManagerClient({});
 const sqs = new SQSClient({});
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 
-// The key arrives through @middy/secrets-manager (fetched at cold start, cached five minutes);
-// after a 401 the client asks for a fresh one, read straight from Secrets Manager.
-let keyFromMiddleware: string | undefined;
-let refreshedKey: string | undefined;
-const readKey = async () => {
-  const { SecretString } = await secrets.send(
-    new GetSecretValueCommand({ SecretId: config.SALESCALING_API_KEY_SECRET_ID }),
-  );
-  if (!SecretString) throw new Error('The Salescaling API key secret is empty: put the key in it');
-  return SecretString;
-};
-const apiKey: ApiKeyProvider = async ({ forceRefresh }) => {
-  if (forceRefresh) {
-    refreshedKey = await readKey();
-    return refreshedKey;
-  }
-  return refreshedKey ?? keyFromMiddleware ?? readKey();
-};
-
-const client = new SalescalingClient({ baseUrl: config.SALESCALING_BASE_URL, apiKey, logger });
+const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
+const client = new SalescalingClient({ baseUrl: config.SALESCALING_BASE_URL, apiKey: key.provider, logger });
 const persistenceStore =
   config.IDEMPOTENCY_TABLE_NAME === 'in-process'
     ? new InProcessPersistenceLayer()
@@ -99,7 +78,7 @@ const deadLetter = async (record: SQSRecord, reason: string) => {
 const processor = new BatchProcessor(EventType.SQS);
 
 const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: unknown }) => {
-  if (typeof context.salescalingApiKey === 'string') keyFromMiddleware = context.salescalingApiKey;
+  key.remember(context);
   idempotency.registerLambdaContext(context);
   return processPartialResponse(
     event,
@@ -115,10 +94,4 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
 export const handler = middy(handle)
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .use(
-    secretsManager({
-      fetchData: { salescalingApiKey: config.SALESCALING_API_KEY_SECRET_ID },
-      setToContext: true,
-      cacheExpiry: 5 * 60 * 1000,
-    }),
-  );
+  .use(key.middleware());

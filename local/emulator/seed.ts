@@ -104,7 +104,11 @@ export function seedStore(
           priority: faker.helpers.arrayElement(['Low', 'Medium', 'High']),
           description: faker.lorem.sentence(),
           nextStep: faker.helpers.arrayElement(['FollowUp', 'Demo', 'Proposal', 'Negotiation']),
-          closeDate: new Date(now.getTime() + faker.number.int({ min: -30, max: 120 }) * DAY).toISOString(),
+          // Open deals that are not stale have a close date ahead (or just passed), so the seed's
+          // stale deals are exactly those a sweep with the default rules closes.
+          closeDate: new Date(
+            now.getTime() + faker.number.int({ min: stale || closed ? -60 : -7, max: 120 }) * DAY,
+          ).toISOString(),
           closeProbability: faker.number.int({ min: 5, max: 95 }),
           status: closed ? faker.helpers.arrayElement(['won', 'lost']) : 'open',
         },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 
@@ -50,6 +51,19 @@ const envSchema = z
         }
       })
       .pipe(fieldMappingSchema)
+      .optional(),
+    /** Stale-deal rules as JSON; default {"dryRun": true}. */
+    STALE_DEALS_CONFIG: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(staleDealsConfigSchema.extend({ dryRun: z.boolean().default(true) }))
       .optional(),
     /** Where form posts land; default: the local demo thank-you page. */
     THANK_YOU_URL: z.url().optional(),

@@ -48,6 +48,7 @@ export async function main(
     settings: {
       ...(config.LEAD_FIELD_MAPPING ? { leadFieldMapping: JSON.stringify(config.LEAD_FIELD_MAPPING) } : {}),
       ...(config.THANK_YOU_URL ? { thankYouUrl: config.THANK_YOU_URL } : {}),
+      ...(config.STALE_DEALS_CONFIG ? { staleDealsConfig: JSON.stringify(config.STALE_DEALS_CONFIG) } : {}),
     },
     schedules: config.LOCAL_SCHEDULES,
   }).catch(async (error: unknown) => {

@@ -139,7 +139,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return;
     }
     if (url.pathname.startsWith('/_local/')) {
-      await localApi(req.method ?? 'GET', url, res);
+      await localApi(req.method ?? 'GET', url, body, res);
       return;
     }
     const demoPage = req.method === 'GET' ? DEMO_PAGES[url.pathname] : undefined;
@@ -318,16 +318,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     });
   }
 
-  async function localApi(method: string, url: URL, res: ServerResponse): Promise<void> {
+  async function localApi(method: string, url: URL, body: Buffer, res: ServerResponse): Promise<void> {
     const path = url.pathname.slice('/_local'.length);
     const fire = /^\/schedules\/([^/]+)$/.exec(path);
     if (method === 'POST' && fire) {
       const schedule = schedules.find((s) => s.trigger.name === decodeURIComponent(fire[1] ?? ''));
+      // An optional JSON body is merged into the schedule's input, as an operator's on-demand run
+      // would pass it (`aws lambda invoke --payload`), e.g. {"dryRun": false}.
+      let override: Record<string, unknown> = {};
+      try {
+        const parsed: unknown = body.length > 0 ? JSON.parse(body.toString('utf8')) : {};
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+          override = parsed as Record<string, unknown>;
+        else throw new Error('not an object');
+      } catch {
+        sendJson(res, 400, { message: 'The body, when given, must be a JSON object merged into the input' });
+        return;
+      }
       if (!schedule) {
         sendJson(res, 404, { message: `No schedule named ${fire[1]}` });
         return;
       }
-      const result = await schedule.fire();
+      const result = await schedule.fire(override);
       sendJson(res, result.ok ? 200 : 502, { schedule: schedule.trigger.name, ...result });
       return;
     }
@@ -405,6 +417,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     allowedOrigins: JSON.stringify([url, localhostOrigin]),
     thankYouUrl: `${url}/demo/thanks`,
     leadFieldMapping: '{}',
+    // Locally, as on every stage but prod, the stale-deal sweep only reports.
+    staleDealsConfig: JSON.stringify({ dryRun: true }),
     ...options.settings,
   };
   const allowedOrigins = JSON.parse(settings.allowedOrigins) as string[];

@@ -69,12 +69,12 @@ export class LocalSchedule {
   }
 
   /** Runs the schedule now, with its retries; resolves with the last attempt's result. */
-  async fire(): Promise<InvocationResult> {
+  async fire(override: Record<string, unknown> = {}): Promise<InvocationResult> {
     let result: InvocationResult = { ok: false, error: { name: 'NotRun', message: 'not run' } };
     const attempts = this.trigger.retryAttempts + 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const startedAt = Date.now();
-      result = await this.host.invoke(this.trigger.input);
+      result = await this.host.invoke({ ...this.trigger.input, ...override });
       this.#onRun(attempt, result, startedAt);
       if (result.ok) return result;
       if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, this.#retryDelayMs));

@@ -97,12 +97,33 @@ describe('npm start', () => {
     // ... and lead sync turns a lead into one opportunity linked to its contact and company,
     // even while Salescaling (the emulator) fails a share of requests.
     const emulatorRoot = emulatorUrl?.replace(/\/api\/v1\/$/, '') ?? '';
-    const faulty = await fetch(`${emulatorRoot}/_emulator/faults`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ errorRate: 0.2, rateLimitRate: 0.1, retryAfterSeconds: 0, seed: 3 }),
-    });
-    expect(faulty.status).toBe(200);
+    // Let the four provider leads finish syncing first, so the faults below meet this lead alone.
+    for (;;) {
+      const events = (await (
+        await fetch(`${origin}/_local/events?detail-type=Opportunity%20Created`)
+      ).json()) as unknown[];
+      if (events.length >= 4) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const admin = (path: string, method: string, body: unknown) =>
+      fetch(`${emulatorRoot}/_emulator/${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    // The opportunity is created but the answer is lost; linking the contact fails once (the run
+    // dies and the queue redelivers it); and a fifth of all requests are rate-limited.
+    expect((await admin('faults', 'PUT', { rateLimitRate: 0.2, retryAfterSeconds: 0, seed: 3 })).status).toBe(
+      200,
+    );
+    expect(
+      (
+        await admin('faults/script', 'POST', [
+          { fault: 'drop', when: 'after', operation: 'createOpportunity' },
+          { fault: 'error', status: 503, operation: 'linkOpportunityContact', times: 1 },
+        ])
+      ).status,
+    ).toBe(200);
     const posted = await fetch(`${origin}/leads`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -147,6 +168,68 @@ describe('npm start', () => {
     const [code] = await once(run.child, 'exit');
     expect(code).toBe(0);
     expect(run.output()).toMatch(/SIGINT: stopping/);
+  });
+
+  it('fires the stale-deal schedule on a seeded emulator: dry run reports, a real run closes exactly the stale deals', async () => {
+    const run = start({
+      PORT: '0',
+      EMULATOR_PORT: '0',
+      SALESCALING_MAX_RPS: '100',
+      LOCAL_SCHEDULES: 'manual',
+    });
+    const printed = await run.waitFor(/Press Ctrl-C to stop/);
+    const origin = /Functions\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(printed)?.[1];
+    const emulatorRoot = /Salescaling emulator\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\//.exec(printed)?.[1];
+    expect(printed).toMatch(/schedule stale-deals\s+→ stale-deals cron\(0 6 \* \* \? \*\) Europe\/Madrid/);
+    await fetch(`${emulatorRoot}/_emulator/reset`, { method: 'POST' });
+    const seeded = (await (
+      await fetch(`${emulatorRoot}/_emulator/seed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ opportunities: 40, seed: 9 }),
+      })
+    ).json()) as { staleOpportunityIds: string[] };
+    expect(seeded.staleOpportunityIds.length).toBeGreaterThan(3);
+    const statuses = async () => {
+      const r = await fetch(`${emulatorRoot}/api/v1/opportunities?limit=100`, {
+        headers: { 'x-api-key': 'local-dev-key' },
+      });
+      return ((await r.json()) as { data: Array<{ id: string; status: string }> }).data;
+    };
+    const before = await statuses();
+
+    const dry = await fetch(`${origin}/_local/schedules/stale-deals`, { method: 'POST' });
+    expect(dry.status).toBe(200);
+    const dryResult = ((await dry.json()) as { result: { wouldClose: string[]; closed: number } }).result;
+    expect(dryResult.closed).toBe(0);
+    expect([...dryResult.wouldClose].sort()).toEqual([...seeded.staleOpportunityIds].sort());
+    expect(await statuses()).toEqual(before);
+
+    const real = await fetch(`${origin}/_local/schedules/stale-deals`, {
+      method: 'POST',
+      body: JSON.stringify({ dryRun: false }),
+    });
+    expect(((await real.json()) as { result: { closed: number } }).result.closed).toBe(
+      seeded.staleOpportunityIds.length,
+    );
+    const after = await statuses();
+    const closed = after
+      .filter((o) => o.status === 'lost' && before.find((b) => b.id === o.id)?.status === 'open')
+      .map((o) => o.id);
+    expect(closed.sort()).toEqual([...seeded.staleOpportunityIds].sort());
+
+    const story = (await (await fetch(`${origin}/_local/events`)).json()) as Array<{
+      'detail-type': string;
+      detail: Record<string, unknown>;
+    }>;
+    expect(story.filter((e) => e['detail-type'] === 'Opportunity Closed As Stale')).toHaveLength(
+      seeded.staleOpportunityIds.length,
+    );
+    expect(
+      story.filter((e) => e['detail-type'] === 'Stale Sweep Completed').map((e) => e.detail.dryRun),
+    ).toEqual([true, false]);
+    run.child.kill('SIGINT');
+    await once(run.child, 'exit');
   });
 
   it('says which port is taken', async () => {

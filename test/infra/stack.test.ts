@@ -387,3 +387,61 @@ describe('lead sync', () => {
     expect(actions.filter((a) => a.startsWith('dynamodb:'))).toHaveLength(4);
   });
 });
+
+describe('stale-deal closing', () => {
+  it('runs daily at 06:00 Madrid time, with a retry policy and a dead-letter queue', () => {
+    real.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 6 * * ? *)',
+      ScheduleExpressionTimezone: 'Europe/Madrid',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Input: '{}',
+        RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 185 },
+        DeadLetterConfig: {
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StaleDealsSchedulesDlq'), 'Arn'] },
+        },
+      }),
+    });
+    real.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StaleDealsSchedulesDlq'), 'Arn'] },
+        },
+      },
+    });
+  });
+
+  it('resumes from its own continuation events, one at a time through a queue', () => {
+    real.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['salescaling.automation'], 'detail-type': ['Stale Sweep Continued'] },
+    });
+    real.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  it('is a dry run on dev and real on prod, from the stage settings', () => {
+    const configOf = (template: typeof real.template) => {
+      const [, fn] = resources(template, 'AWS::Lambda::Function').find(([, f]) =>
+        String(f.Properties.Description).startsWith('Closes open opportunities'),
+      ) as [string, Resource];
+      return JSON.parse(fn.Properties.Environment.Variables.STALE_DEALS_CONFIG);
+    };
+    expect(configOf(real.template)).toMatchObject({ dryRun: true, closedStatus: 'lost', staleAfterDays: 30 });
+    const prod = synthStack(catalog, {}, 'prod');
+    expect(configOf(prod.template)).toMatchObject({ dryRun: false, maxClosesPerRun: 50 });
+  });
+
+  it('lets a stage move the schedule and its time zone', () => {
+    const { template } = synthStack(catalog, {
+      schedules: { 'stale-deals': { cron: '30 7 ? * MON-FRI *', timeZone: 'America/New_York' } },
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(30 7 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'America/New_York',
+    });
+  });
+});

@@ -1,0 +1,40 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import secretsManager from '@middy/secrets-manager';
+import type { ApiKeyProvider } from '#shared/salescaling/api-key.ts';
+
+/**
+ * The Salescaling API key from Secrets Manager, for functions that call Salescaling: the
+ * `@middy/secrets-manager` middleware fetches it at cold start and caches it for five minutes
+ * (`context.salescalingApiKey`); after a 401 the client asks for a fresh one, read straight from
+ * Secrets Manager. The key never leaves this module but to the client.
+ */
+export function salescalingKeyFromSecret(secretId: string) {
+  const secrets = new SecretsManagerClient({});
+  let fromMiddleware: string | undefined;
+  let refreshed: string | undefined;
+  const read = async () => {
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!SecretString) throw new Error('The Salescaling API key secret is empty: put the key in it');
+    return SecretString;
+  };
+  const provider: ApiKeyProvider = async ({ forceRefresh }) => {
+    if (forceRefresh) {
+      refreshed = await read();
+      return refreshed;
+    }
+    return refreshed ?? fromMiddleware ?? read();
+  };
+  return {
+    provider,
+    /** Call with each invocation's context, after the middleware ran. */
+    remember(context: { salescalingApiKey?: unknown }) {
+      if (typeof context.salescalingApiKey === 'string') fromMiddleware = context.salescalingApiKey;
+    },
+    middleware: () =>
+      secretsManager({
+        fetchData: { salescalingApiKey: secretId },
+        setToContext: true,
+        cacheExpiry: 5 * 60 * 1000,
+      }),
+  };
+}
