@@ -123,7 +123,7 @@ describe('a sweep', () => {
     expect(ofType('Opportunity Closed As Stale')).toEqual([]);
     const [completed] = ofType('Stale Sweep Completed');
     expect(completed).toMatchObject({ dryRun: true, stale: 7, closed: 0 });
-    expect((completed?.wouldClose as string[]).sort()).toEqual([...staleIds].sort());
+    expect([...((completed?.wouldClose ?? []) as string[])].sort()).toEqual([...staleIds].sort());
   });
 
   it('stops at its cap and says so', async () => {
