@@ -195,6 +195,12 @@ export class SalescalingStack extends Stack {
       (this.apiStage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', routeThrottles);
     }
 
+    for (const [name, fn] of this.functions) {
+      new CfnOutput(this, `${pascal(name)}FunctionName`, {
+        value: fn.functionName,
+        description: `The ${name} function`,
+      });
+    }
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'EventBusName', {
       value: this.bus.eventBusName,
