@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import { events } from '#shared/events/catalog.ts';
-import type { EventPublisher } from '#shared/events/publisher.ts';
+import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import type { Lead } from '#shared/leads/lead.ts';
 import { type FieldMapping, toLead } from './mapping.ts';
 import { fromFlatObject, fromTally, fromTypeform, fromWebflow, type Submission } from './providers.ts';
@@ -108,7 +108,7 @@ export async function ingestLead(
 
   let eventId: string;
   try {
-    ({ eventId } = await collaborators.publisher.publish(events.leadReceived.detailType, lead));
+    ({ eventId } = await publishEvent(collaborators.publisher, events.leadReceived, lead));
   } catch (cause) {
     throw new ServiceUnavailableError('The lead could not be put on the event bus', { cause });
   }

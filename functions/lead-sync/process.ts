@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { events } from '#shared/events/catalog.ts';
-import type { EventPublisher } from '#shared/events/publisher.ts';
+import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
 import { SalescalingInvalidRequestError } from '#shared/salescaling/errors.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
@@ -53,28 +53,29 @@ export async function publishSyncEvents(
   lead: Lead,
   result: SyncResult,
 ): Promise<void> {
-  const base = { submissionId: lead.submissionId, opportunityId: result.opportunityId };
-  if (result.opportunity === 'created' || result.opportunity === 'updated') {
-    const event = result.opportunity === 'created' ? events.opportunityCreated : events.opportunityUpdated;
-    await publisher.publish(
-      event.detailType,
-      event.schema.parse({
-        ...base,
-        contactId: result.contactId,
-        ...(result.companyId ? { companyId: result.companyId } : {}),
-      }),
-    );
+  const cause = { submissionId: lead.submissionId };
+  const ids = {
+    opportunityId: result.opportunityId,
+    contactId: result.contactId,
+    ...(result.companyId ? { companyId: result.companyId } : {}),
+  };
+  if (result.opportunity === 'created')
+    await publishEvent(publisher, events.opportunityCreated, { ...ids, ...cause });
+  if (result.opportunity === 'updated') {
+    await publishEvent(publisher, events.opportunityUpdated, { ...ids, changed: result.changed, ...cause });
   }
   if (result.contactLinked) {
-    await publisher.publish(
-      events.contactLinked.detailType,
-      events.contactLinked.schema.parse({ ...base, contactId: result.contactId }),
-    );
+    await publishEvent(publisher, events.contactLinked, {
+      opportunityId: result.opportunityId,
+      contactId: result.contactId,
+      ...cause,
+    });
   }
   if (result.companyLinked && result.companyId) {
-    await publisher.publish(
-      events.companyLinked.detailType,
-      events.companyLinked.schema.parse({ ...base, companyId: result.companyId }),
-    );
+    await publishEvent(publisher, events.companyLinked, {
+      opportunityId: result.opportunityId,
+      companyId: result.companyId,
+      ...cause,
+    });
   }
 }

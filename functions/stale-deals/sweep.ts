@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { events } from '#shared/events/catalog.ts';
-import type { EventPublisher } from '#shared/events/publisher.ts';
+import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingError } from '#shared/salescaling/errors.ts';
 import type { Opportunity } from '#shared/salescaling/schemas.ts';
@@ -89,7 +89,7 @@ export async function sweep(
   for (;;) {
     if (deps.remainingMs() < (deps.marginMs ?? 60_000)) {
       const next: SweepCursor = { ...cursor, page, continuations: cursor.continuations + 1 };
-      await deps.publisher.publish(events.staleSweepContinued.detailType, next);
+      await publishEvent(deps.publisher, events.staleSweepContinued, next);
       deps.log?.('Stale sweep continues in a new invocation', { runId, page });
       return { outcome: 'continued', cursor: next };
     }
@@ -143,19 +143,16 @@ export async function sweep(
   }
 
   const finishedAt = deps.now();
-  await deps.publisher.publish(
-    events.staleSweepCompleted.detailType,
-    events.staleSweepCompleted.schema.parse({
-      runId,
-      dryRun,
-      ...totals,
-      capReached,
-      continuations: cursor.continuations,
-      startedAt: cursor.startedAt,
-      finishedAt: finishedAt.toISOString(),
-      durationMs: finishedAt.getTime() - Date.parse(cursor.startedAt),
-    }),
-  );
+  await publishEvent(deps.publisher, events.staleSweepCompleted, {
+    runId,
+    dryRun,
+    ...totals,
+    capReached,
+    continuations: cursor.continuations,
+    startedAt: cursor.startedAt,
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - Date.parse(cursor.startedAt),
+  });
   if (capReached)
     deps.log?.('Stale sweep stopped at its cap', { runId, maxClosesPerRun: config.maxClosesPerRun });
   return { outcome: 'completed', totals, capReached, runId };
@@ -185,18 +182,15 @@ async function close(
       featuredNotes: current.featuredNotes ? `${current.featuredNotes}\n${note}` : note,
     };
   });
-  await deps.publisher.publish(
-    events.opportunityClosedAsStale.detailType,
-    events.opportunityClosedAsStale.schema.parse({
-      opportunityId: deal.id,
-      runId: cursor.runId,
-      reasons,
-      before: {
-        status: before?.status,
-        closeProbability: before?.closeProbability,
-        updatedAt: before?.updatedAt,
-      },
-      after: { status: after.status, closeProbability: after.closeProbability, updatedAt: after.updatedAt },
-    }),
-  );
+  await publishEvent(deps.publisher, events.opportunityClosedAsStale, {
+    opportunityId: deal.id,
+    runId: cursor.runId,
+    reasons,
+    before: {
+      status: before?.status,
+      closeProbability: before?.closeProbability,
+      updatedAt: before?.updatedAt,
+    },
+    after: { status: after.status, closeProbability: after.closeProbability, updatedAt: after.updatedAt },
+  });
 }

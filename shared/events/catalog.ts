@@ -1,65 +1,453 @@
 import { z } from 'zod';
 import { leadSchema } from '#shared/leads/lead.ts';
+import { idSchema } from '#shared/salescaling/schemas.ts';
 
-/** The project's events: source and detail types, with the schema of each detail. */
+/**
+ * Every event of the product, defined once: its detail-type, direction, schema version, zod schema,
+ * description and an example. Producers publish through `publishEvent` (which validates against the
+ * schema and stamps the version) and consumers parse with the same schemas; the JSON Schemas in the
+ * stack's registry and `docs/events.md` are generated from here (`npm run docs:events`).
+ *
+ * Inbound events are commands any system may put on the bus (any `source` but ours); outbound events
+ * are what the product publishes, always with `source: salescaling.automation`.
+ */
 export const EVENT_SOURCE = 'salescaling.automation';
 
-const correlation = { submissionId: z.string().min(1) };
-const id = z.string().min(1);
+export interface EventDefinition<S extends z.ZodType = z.ZodType> {
+  detailType: string;
+  direction: 'inbound' | 'outbound';
+  version: number;
+  description: string;
+  /** Who publishes it (outbound) or consumes it (inbound). */
+  by: string;
+  schema: S;
+  example: z.input<S>;
+}
+
+const define = <S extends z.ZodType>(definition: EventDefinition<S>) => definition;
+/** Every detail carries its schema version, so consumers can tell versions apart. */
+const versioned = <T extends z.ZodRawShape>(version: number, shape: T) =>
+  z.object({ schemaVersion: z.literal(version), ...shape }).strict();
+
+const ID = '5516cd47-2bd0-4f4f-adc2-22524e54ba4d';
+const ID2 = '0f0c6a3e-8f0e-4d6b-9f5e-2a1d3c4b5e6f';
+const domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+    error: 'must be a domain name',
+  });
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+// ---------------------------------------------------------------------------------------------
+// Inbound commands
+
+export const contactRefSchema = z.union([
+  z.object({ id: idSchema }).strict(),
+  z
+    .object({
+      email: z
+        .string()
+        .trim()
+        .toLowerCase()
+        .pipe(z.email({ error: 'must be an email address' })),
+      firstName: text(100).optional(),
+      lastName: text(100).optional(),
+      phone: text(50).optional(),
+      jobTitle: text(200).optional(),
+    })
+    .strict(),
+]);
+export const companyRefSchema = z.union([
+  z.object({ id: idSchema }).strict(),
+  z
+    .object({ domain: domain.optional(), name: text(200).optional() })
+    .strict()
+    .refine((c) => Boolean(c.domain || c.name), { error: 'a company needs an id, a domain or a name' }),
+]);
+export const opportunityFieldsSchema = z
+  .object({
+    name: text(255),
+    amount: z.number().finite().min(0).optional(),
+    description: text(5000).optional(),
+    closeDate: z.iso.datetime({ offset: true }).optional(),
+    nextStep: text(255).optional(),
+  })
+  .strict();
+
+const upsertOpportunity = define({
+  detailType: 'Upsert Opportunity',
+  direction: 'inbound',
+  version: 1,
+  by: 'integration-commands',
+  description:
+    "Create or update an opportunity by our lookup rules: the contact by id or exact email (created if new), the company by id, domain or exact name (created if new), the opportunity by name among the contact's. Only changed fields are written; the contact and company are linked unless already linked.",
+  schema: versioned(1, {
+    contact: contactRefSchema,
+    company: companyRefSchema.optional(),
+    opportunity: opportunityFieldsSchema,
+  }),
+  example: {
+    schemaVersion: 1,
+    contact: { email: 'ada@analytical.example.com', firstName: 'Ada', lastName: 'Lovelace' },
+    company: { domain: 'analytical.example.com', name: 'Analytical Engines' },
+    opportunity: { name: 'Analytical Engines – renewal', amount: 24000, nextStep: 'Demo' },
+  },
+});
+
+const linkContact = define({
+  detailType: 'Link Contact',
+  direction: 'inbound',
+  version: 1,
+  by: 'integration-commands',
+  description: 'Link a contact to an opportunity (nothing happens if already linked).',
+  schema: versioned(1, { opportunityId: idSchema, contactId: idSchema }),
+  example: { schemaVersion: 1, opportunityId: ID, contactId: ID2 },
+});
+const unlinkContact = define({
+  detailType: 'Unlink Contact',
+  direction: 'inbound',
+  version: 1,
+  by: 'integration-commands',
+  description: 'Remove the link between a contact and an opportunity (nothing happens if not linked).',
+  schema: versioned(1, { opportunityId: idSchema, contactId: idSchema }),
+  example: { schemaVersion: 1, opportunityId: ID, contactId: ID2 },
+});
+const linkCompany = define({
+  detailType: 'Link Company',
+  direction: 'inbound',
+  version: 1,
+  by: 'integration-commands',
+  description: 'Link a company to an opportunity (nothing happens if already linked).',
+  schema: versioned(1, { opportunityId: idSchema, companyId: idSchema }),
+  example: { schemaVersion: 1, opportunityId: ID, companyId: ID2 },
+});
+const unlinkCompany = define({
+  detailType: 'Unlink Company',
+  direction: 'inbound',
+  version: 1,
+  by: 'integration-commands',
+  description: 'Remove the link between a company and an opportunity (nothing happens if not linked).',
+  schema: versioned(1, { opportunityId: idSchema, companyId: idSchema }),
+  example: { schemaVersion: 1, opportunityId: ID, companyId: ID2 },
+});
+const closeOpportunity = define({
+  detailType: 'Close Opportunity',
+  direction: 'inbound',
+  version: 1,
+  by: 'integration-commands',
+  description:
+    'Close an opportunity as won or lost (the configured statuses), with close probability 100 or 0 and the reason appended to its featured notes. An opportunity already closed is left as it is.',
+  schema: versioned(1, { opportunityId: idSchema, outcome: z.enum(['won', 'lost']), reason: text(500) }),
+  example: { schemaVersion: 1, opportunityId: ID, outcome: 'won', reason: 'Invoice in_1Q2w3e paid' },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Outbound events
+
+const stateSnapshot = z.object({
+  status: z.string().nullish(),
+  closeProbability: z.number().nullish(),
+  updatedAt: z.string().nullish(),
+});
+
+const leadReceived = define({
+  detailType: 'Lead Received',
+  direction: 'outbound',
+  version: 1,
+  by: 'lead-ingest',
+  description: 'A verified, validated lead from a form or form tool, accepted and waiting to be synced.',
+  schema: leadSchema,
+  example: {
+    schemaVersion: 1,
+    submissionId: '01JD6Z8K2M4N8P0Q2R4S6T8V0X',
+    source: { provider: 'typeform', formId: 'lT4Z3j', formName: 'Request a demo' },
+    submittedAt: '2026-11-28T09:16:31.000Z',
+    receivedAt: '2026-11-28T09:16:32.000Z',
+    contact: { email: 'grace@cobol.example.org', firstName: 'Grace', lastName: 'Hopper' },
+    company: { name: 'Cobol Industries', domain: 'cobol.example.org' },
+    opportunity: { amount: 48000 },
+    fields: { 'Team size': '50-200' },
+  },
+});
+
+/** Who caused a change: a lead (its submissionId) or a command (its event id). */
+const cause = {
+  submissionId: z.string().min(1).optional(),
+  commandId: z.string().min(1).optional(),
+};
+
+const opportunityCreated = define({
+  detailType: 'Opportunity Created',
+  direction: 'outbound',
+  version: 1,
+  by: 'lead-sync, integration-commands',
+  description: 'An opportunity was created in Salescaling for a lead or an Upsert Opportunity command.',
+  schema: versioned(1, {
+    opportunityId: idSchema,
+    contactId: idSchema,
+    companyId: idSchema.optional(),
+    ...cause,
+  }),
+  example: {
+    schemaVersion: 1,
+    opportunityId: ID,
+    contactId: ID2,
+    submissionId: '01JD6Z8K2M4N8P0Q2R4S6T8V0X',
+  },
+});
+const opportunityUpdated = define({
+  detailType: 'Opportunity Updated',
+  direction: 'outbound',
+  version: 1,
+  by: 'lead-sync, integration-commands',
+  description: 'An existing opportunity was updated with the fields that changed.',
+  schema: versioned(1, {
+    opportunityId: idSchema,
+    contactId: idSchema,
+    companyId: idSchema.optional(),
+    changed: z.array(z.string()),
+    ...cause,
+  }),
+  example: { schemaVersion: 1, opportunityId: ID, contactId: ID2, changed: ['amount'], commandId: 'e6f1…' },
+});
+const contactLinked = define({
+  detailType: 'Contact Linked',
+  direction: 'outbound',
+  version: 1,
+  by: 'lead-sync, integration-commands',
+  description: 'A contact was linked to an opportunity.',
+  schema: versioned(1, { opportunityId: idSchema, contactId: idSchema, ...cause }),
+  example: {
+    schemaVersion: 1,
+    opportunityId: ID,
+    contactId: ID2,
+    submissionId: '01JD6Z8K2M4N8P0Q2R4S6T8V0X',
+  },
+});
+const companyLinked = define({
+  detailType: 'Company Linked',
+  direction: 'outbound',
+  version: 1,
+  by: 'lead-sync, integration-commands',
+  description: 'A company was linked to an opportunity.',
+  schema: versioned(1, { opportunityId: idSchema, companyId: idSchema, ...cause }),
+  example: {
+    schemaVersion: 1,
+    opportunityId: ID,
+    companyId: ID2,
+    submissionId: '01JD6Z8K2M4N8P0Q2R4S6T8V0X',
+  },
+});
+const contactUnlinked = define({
+  detailType: 'Contact Unlinked',
+  direction: 'outbound',
+  version: 1,
+  by: 'integration-commands',
+  description: 'A contact was unlinked from an opportunity.',
+  schema: versioned(1, { opportunityId: idSchema, contactId: idSchema, ...cause }),
+  example: { schemaVersion: 1, opportunityId: ID, contactId: ID2, commandId: 'e6f1…' },
+});
+const companyUnlinked = define({
+  detailType: 'Company Unlinked',
+  direction: 'outbound',
+  version: 1,
+  by: 'integration-commands',
+  description: 'A company was unlinked from an opportunity.',
+  schema: versioned(1, { opportunityId: idSchema, companyId: idSchema, ...cause }),
+  example: { schemaVersion: 1, opportunityId: ID, companyId: ID2, commandId: 'e6f1…' },
+});
+const opportunityClosed = define({
+  detailType: 'Opportunity Closed',
+  direction: 'outbound',
+  version: 1,
+  by: 'integration-commands',
+  description: 'An opportunity was closed as won or lost by a Close Opportunity command.',
+  schema: versioned(1, {
+    opportunityId: idSchema,
+    outcome: z.enum(['won', 'lost']),
+    reason: z.string(),
+    before: stateSnapshot,
+    after: stateSnapshot,
+    ...cause,
+  }),
+  example: {
+    schemaVersion: 1,
+    opportunityId: ID,
+    outcome: 'won',
+    reason: 'Invoice in_1Q2w3e paid',
+    before: { status: 'open', closeProbability: 60, updatedAt: '2026-11-20T10:00:00.000Z' },
+    after: { status: 'won', closeProbability: 100, updatedAt: '2026-11-28T10:00:00.000Z' },
+    commandId: 'e6f1…',
+  },
+});
+const opportunityClosedAsStale = define({
+  detailType: 'Opportunity Closed As Stale',
+  direction: 'outbound',
+  version: 1,
+  by: 'stale-deals',
+  description:
+    'The stale-deal sweep closed an opportunity nobody worked; with the reasons, and its state before and after.',
+  schema: versioned(1, {
+    opportunityId: idSchema,
+    runId: z.string().min(1),
+    reasons: z.array(z.string()),
+    before: stateSnapshot,
+    after: stateSnapshot,
+  }),
+  example: {
+    schemaVersion: 1,
+    opportunityId: ID,
+    runId: '1f3a9c2e-0000-4000-8000-000000000000',
+    reasons: ['no activity for 45 days (threshold 30)'],
+    before: { status: 'open', closeProbability: 40, updatedAt: '2026-10-14T09:00:00.000Z' },
+    after: { status: 'lost', closeProbability: 0, updatedAt: '2026-11-28T05:00:01.000Z' },
+  },
+});
+
+const totals = {
+  scanned: z.number().int(),
+  stale: z.number().int(),
+  closed: z.number().int(),
+  wouldClose: z.array(z.string()),
+  skipped: z.record(z.string(), z.number().int()),
+  errors: z.number().int(),
+};
+const staleSweepContinued = define({
+  detailType: 'Stale Sweep Continued',
+  direction: 'outbound',
+  version: 1,
+  by: 'stale-deals',
+  description:
+    'A stale-deal sweep ran short of time and resumes in a new invocation from this cursor (consumed by the sweep itself).',
+  schema: versioned(1, {
+    runId: z.string().min(1),
+    page: z.number().int().min(1),
+    referenceTime: z.iso.datetime(),
+    startedAt: z.iso.datetime(),
+    dryRun: z.boolean(),
+    continuations: z.number().int().min(0),
+    totals: z.object(totals),
+  }),
+  example: {
+    schemaVersion: 1,
+    runId: '1f3a9c2e-0000-4000-8000-000000000000',
+    page: 412,
+    referenceTime: '2026-11-28T05:00:00.000Z',
+    startedAt: '2026-11-28T05:00:00.000Z',
+    dryRun: false,
+    continuations: 1,
+    totals: {
+      scanned: 41100,
+      stale: 812,
+      closed: 50,
+      wouldClose: [],
+      skipped: { 'excluded-priority': 3 },
+      errors: 0,
+    },
+  },
+});
+const staleSweepCompleted = define({
+  detailType: 'Stale Sweep Completed',
+  direction: 'outbound',
+  version: 1,
+  by: 'stale-deals',
+  description:
+    'One stale-deal run finished: what it scanned, found, closed (or would close, in dry run) and skipped, and why.',
+  schema: versioned(1, {
+    runId: z.string().min(1),
+    dryRun: z.boolean(),
+    ...totals,
+    capReached: z.boolean(),
+    continuations: z.number().int(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    durationMs: z.number().int(),
+  }),
+  example: {
+    schemaVersion: 1,
+    runId: '1f3a9c2e-0000-4000-8000-000000000000',
+    dryRun: false,
+    scanned: 1200,
+    stale: 31,
+    closed: 29,
+    wouldClose: [],
+    skipped: { 'excluded-priority': 1, 'changed-since-read': 1 },
+    errors: 0,
+    capReached: false,
+    continuations: 0,
+    startedAt: '2026-11-28T05:00:00.000Z',
+    finishedAt: '2026-11-28T05:03:10.000Z',
+    durationMs: 190000,
+  },
+});
+const commandApplied = define({
+  detailType: 'Command Applied',
+  direction: 'outbound',
+  version: 1,
+  by: 'integration-commands',
+  description: 'An inbound command was applied (or found already in effect); its own result events follow.',
+  schema: versioned(1, {
+    commandId: z.string().min(1),
+    command: z.string(),
+    outcome: z.enum(['applied', 'no-change']),
+    opportunityId: idSchema.optional(),
+  }),
+  example: {
+    schemaVersion: 1,
+    commandId: 'e6f1…',
+    command: 'Close Opportunity',
+    outcome: 'applied',
+    opportunityId: ID,
+  },
+});
+const commandRejected = define({
+  detailType: 'Command Rejected',
+  direction: 'outbound',
+  version: 1,
+  by: 'integration-commands',
+  description:
+    'An inbound command failed validation or Salescaling refused it; it went to the dead-letter queue and will not be retried.',
+  schema: versioned(1, {
+    commandId: z.string().min(1),
+    command: z.string(),
+    reason: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })),
+  }),
+  example: {
+    schemaVersion: 1,
+    commandId: 'e6f1…',
+    command: 'Close Opportunity',
+    reason: 'Invalid command',
+    errors: [{ field: 'outcome', message: 'Invalid option: expected one of "won"|"lost"' }],
+  },
+});
 
 export const events = {
-  leadReceived: { detailType: 'Lead Received', schema: leadSchema },
-  opportunityCreated: {
-    detailType: 'Opportunity Created',
-    schema: z.object({ opportunityId: id, contactId: id, companyId: id.optional(), ...correlation }),
-  },
-  opportunityUpdated: {
-    detailType: 'Opportunity Updated',
-    schema: z.object({ opportunityId: id, contactId: id, companyId: id.optional(), ...correlation }),
-  },
-  contactLinked: {
-    detailType: 'Contact Linked',
-    schema: z.object({ opportunityId: id, contactId: id, ...correlation }),
-  },
-  companyLinked: {
-    detailType: 'Company Linked',
-    schema: z.object({ opportunityId: id, companyId: id, ...correlation }),
-  },
-  opportunityClosedAsStale: {
-    detailType: 'Opportunity Closed As Stale',
-    schema: z.object({
-      opportunityId: id,
-      runId: id,
-      reasons: z.array(z.string()),
-      before: z.object({
-        status: z.string().nullish(),
-        closeProbability: z.number().nullish(),
-        updatedAt: z.string().nullish(),
-      }),
-      after: z.object({
-        status: z.string().nullish(),
-        closeProbability: z.number().nullish(),
-        updatedAt: z.string().nullish(),
-      }),
-    }),
-  },
-  staleSweepContinued: { detailType: 'Stale Sweep Continued', schema: z.looseObject({ runId: id }) },
-  staleSweepCompleted: {
-    detailType: 'Stale Sweep Completed',
-    schema: z.object({
-      runId: id,
-      dryRun: z.boolean(),
-      scanned: z.number().int(),
-      stale: z.number().int(),
-      closed: z.number().int(),
-      wouldClose: z.array(id),
-      skipped: z.record(z.string(), z.number().int()),
-      errors: z.number().int(),
-      capReached: z.boolean(),
-      continuations: z.number().int(),
-      startedAt: z.string(),
-      finishedAt: z.string(),
-      durationMs: z.number().int(),
-    }),
-  },
+  upsertOpportunity,
+  linkContact,
+  unlinkContact,
+  linkCompany,
+  unlinkCompany,
+  closeOpportunity,
+  leadReceived,
+  opportunityCreated,
+  opportunityUpdated,
+  contactLinked,
+  companyLinked,
+  contactUnlinked,
+  companyUnlinked,
+  opportunityClosed,
+  opportunityClosedAsStale,
+  staleSweepContinued,
+  staleSweepCompleted,
+  commandApplied,
+  commandRejected,
 } as const;
+
+export const allEvents: readonly EventDefinition[] = Object.values(events);
+export const commands = allEvents.filter((e) => e.direction === 'inbound');
+export type EventDetail<E extends EventDefinition> = z.output<E['schema']>;
+/** A detail as producers write it: the schema version is stamped by `publishEvent`. */
+export type EventDetailInput<E extends EventDefinition> = Omit<z.input<E['schema']>, 'schemaVersion'>;

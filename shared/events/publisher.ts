@@ -3,7 +3,7 @@ import {
   PutEventsCommand,
   type PutEventsCommandOutput,
 } from '@aws-sdk/client-eventbridge';
-import { EVENT_SOURCE } from './catalog.ts';
+import { EVENT_SOURCE, type EventDefinition, type EventDetailInput } from './catalog.ts';
 
 /** Puts the project's events on its bus. Throws unless EventBridge accepted every entry. */
 export interface EventPublisher {
@@ -46,4 +46,17 @@ export function eventBridgePublisher(client: EventBridgeClient, busName: string)
       return { eventId: entry.EventId };
     },
   };
+}
+
+/**
+ * Publishes one catalog event: the detail is validated against its schema and stamped with its
+ * schema version, so no event leaves the product in a shape the catalog does not document.
+ */
+export async function publishEvent<E extends EventDefinition>(
+  publisher: EventPublisher,
+  event: E,
+  detail: EventDetailInput<E>,
+): Promise<{ eventId: string }> {
+  const parsed = event.schema.parse({ schemaVersion: event.version, ...(detail as object) }) as object;
+  return publisher.publish(event.detailType, parsed);
 }
