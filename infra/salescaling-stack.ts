@@ -21,6 +21,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -41,6 +42,8 @@ import {
   scheduleExpression,
 } from '#functions/declaration.ts';
 import { functionEnvironment } from '#functions/environment.ts';
+import { allEvents } from '#shared/events/catalog.ts';
+import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
 import type { Stage, StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 
@@ -81,6 +84,25 @@ export class SalescalingStack extends Stack {
       eventPattern: { account: [this.account] },
       retention: Duration.days(config.eventArchiveRetentionDays),
     });
+
+    // The event catalog's JSON Schemas, for producers and consumers to discover and generate code from.
+    const registry = new CfnRegistry(this, 'EventSchemas', {
+      registryName: `salescaling-automation-${stage}`,
+      description: 'Every event on the Salescaling automation bus, generated from the event catalog',
+    });
+    for (const event of allEvents) {
+      new CfnSchema(this, `${pascal(event.detailType)}Schema`, {
+        registryName: registry.attrRegistryName,
+        schemaName: registrySchemaName(event),
+        type: 'JSONSchemaDraft4',
+        description:
+          `${event.direction === 'inbound' ? 'Command' : 'Event'} v${event.version}: ${event.description}`.slice(
+            0,
+            256,
+          ),
+        content: JSON.stringify(jsonSchemaOf(event)),
+      });
+    }
 
     this.apiKeySecret = config.salescaling.existingApiKeySecretName
       ? Secret.fromSecretNameV2(this, 'SalescalingApiKey', config.salescaling.existingApiKeySecretName)

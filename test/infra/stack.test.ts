@@ -445,3 +445,22 @@ describe('stale-deal closing', () => {
     });
   });
 });
+
+describe('event schema registry', () => {
+  it('holds a JSON Schema for every event of the catalog', async () => {
+    const { allEvents } = await import('#shared/events/catalog.ts');
+    real.template.hasResourceProperties('AWS::EventSchemas::Registry', {
+      RegistryName: 'salescaling-automation-dev',
+    });
+    const schemas = resources(real.template, 'AWS::EventSchemas::Schema');
+    expect(schemas).toHaveLength(allEvents.length);
+    const close = schemas.find(
+      ([, s]) => s.Properties.SchemaName === 'salescaling.automation@CloseOpportunity',
+    )?.[1];
+    expect(close?.Properties.Type).toBe('JSONSchemaDraft4');
+    expect(JSON.parse(close?.Properties.Content)).toMatchObject({
+      properties: { outcome: { enum: ['won', 'lost'] } },
+      required: expect.arrayContaining(['opportunityId', 'outcome', 'reason']),
+    });
+  });
+});
