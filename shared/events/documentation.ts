@@ -88,9 +88,10 @@ type JsonSchema = {
 
 /** One row per field, nested objects flattened (`contact.email`); alternatives marked. */
 function fieldRows(schema: JsonSchema, prefix: string, required: boolean): string[] {
-  if (schema.anyOf && schema.anyOf.every((option) => option.properties)) {
-    return schema.anyOf.flatMap((option, i) =>
-      fieldRows(option, `${prefix}${prefix ? ' ' : ''}(form ${i + 1} of ${schema.anyOf?.length})`, required),
+  const forms = schema.anyOf;
+  if (forms?.every((option) => option.properties)) {
+    return forms.flatMap((option, i) =>
+      fieldRows(option, `${prefix}${prefix ? ' ' : ''}(form ${i + 1} of ${forms.length})`, required),
     );
   }
   if (!schema.properties) return [];
