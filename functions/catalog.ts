@@ -1,3 +1,4 @@
+import { commands, EVENT_SOURCE } from '#shared/events/catalog.ts';
 import { defineCatalog } from './declaration.ts';
 
 /**
@@ -95,6 +96,33 @@ export const catalog = defineCatalog([
         pattern: { source: ['salescaling.automation'], 'detail-type': ['Stale Sweep Continued'] },
         batchSize: 1,
         maxReceiveCount: 3,
+        maxConcurrency: 2,
+      },
+    ],
+  },
+  {
+    name: 'integration-commands',
+    description:
+      'Applies the commands other systems put on the bus: upsert, link, unlink and close opportunities',
+    entry: 'functions/integration-commands/handler.ts',
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    environment: {
+      OPPORTUNITY_OPEN_STATUS: 'open',
+      OPPORTUNITY_WON_STATUS: 'won',
+      OPPORTUNITY_LOST_STATUS: 'lost',
+    },
+    access: ['salescalingApiKey', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
+    triggers: [
+      {
+        kind: 'event',
+        name: 'commands',
+        pattern: {
+          source: [{ 'anything-but': EVENT_SOURCE }],
+          'detail-type': commands.map((command) => command.detailType),
+        },
+        batchSize: 10,
+        maxReceiveCount: 5,
         maxConcurrency: 2,
       },
     ],

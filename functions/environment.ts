@@ -15,6 +15,8 @@ import {
  */
 export interface PlatformSettings {
   stage: string;
+  /** How many invocations may call Salescaling at once, across the catalog (see salescalingConcurrency). */
+  salescalingInvocations: number;
   logLevel: string;
   salescalingBaseUrl: string;
   salescalingMaxRps: number;
@@ -41,7 +43,9 @@ export function functionEnvironment(
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_LOG_LEVEL: platform.logLevel,
     SALESCALING_BASE_URL: platform.salescalingBaseUrl,
-    SALESCALING_MAX_RPS: String(requestsPerSecond(declaration, platform.salescalingMaxRps)),
+    SALESCALING_MAX_RPS: String(
+      requestsPerSecond(platform.salescalingMaxRps, platform.salescalingInvocations),
+    ),
     SALESCALING_MAX_CONCURRENCY: String(platform.salescalingMaxConcurrency),
   };
   for (const [key, value] of Object.entries(platformValues)) put(key, value, 'the platform');
@@ -56,13 +60,23 @@ export function functionEnvironment(
 }
 
 /**
- * The Salescaling budget (requests per second) one invocation may use: the whole budget, divided
- * by the concurrency its queues allow, so that all its invocations together stay inside it.
+ * How many invocations may call Salescaling at once across the catalog: for each function with
+ * access to the key, its queues' maximum concurrency, plus one for its routes and schedules.
  */
-export function requestsPerSecond(declaration: FunctionDeclaration, budget: number): number {
-  const concurrency = declaration.triggers.reduce(
-    (sum, t) => sum + (t.kind === 'event' ? t.maxConcurrency : 0),
-    0,
-  );
-  return Math.max(1, Math.floor(budget / Math.max(1, concurrency)));
+export function salescalingConcurrency(declarations: readonly FunctionDeclaration[]): number {
+  return declarations
+    .filter((d) => d.access.includes('salescalingApiKey'))
+    .reduce((sum, d) => {
+      const queues = d.triggers.reduce((n, t) => n + (t.kind === 'event' ? t.maxConcurrency : 0), 0);
+      const others = d.triggers.some((t) => t.kind !== 'event') ? 1 : 0;
+      return sum + queues + others;
+    }, 0);
+}
+
+/**
+ * The share of the Salescaling budget (requests per second) one invocation may use, so that all
+ * invocations together stay inside it: budget ÷ concurrent invocations, rounded down to 0.01.
+ */
+export function requestsPerSecond(budget: number, invocations: number): number {
+  return Math.max(0.01, Math.floor((budget / Math.max(1, invocations)) * 100) / 100);
 }

@@ -41,7 +41,7 @@ import {
   type SettingName,
   scheduleExpression,
 } from '#functions/declaration.ts';
-import { functionEnvironment } from '#functions/environment.ts';
+import { functionEnvironment, salescalingConcurrency } from '#functions/environment.ts';
 import { allEvents } from '#shared/events/catalog.ts';
 import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
 import type { Stage, StageConfig } from './config.ts';
@@ -189,6 +189,7 @@ export class SalescalingStack extends Stack {
         declaration,
         {
           stage,
+          salescalingInvocations: salescalingConcurrency(props.declarations),
           logLevel: config.logLevel,
           salescalingBaseUrl: config.salescaling.baseUrl,
           salescalingMaxRps: config.salescaling.maxRequestsPerSecond,

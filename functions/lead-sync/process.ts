@@ -1,7 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
-import { events } from '#shared/events/catalog.ts';
-import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
+import type { EventPublisher } from '#shared/events/publisher.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
+import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
 import { SalescalingInvalidRequestError } from '#shared/salescaling/errors.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import type { SyncResult } from './sync.ts';
@@ -48,34 +48,6 @@ export async function processRecord(
 }
 
 /** The events one sync publishes, correlated by the lead's submissionId. */
-export async function publishSyncEvents(
-  publisher: EventPublisher,
-  lead: Lead,
-  result: SyncResult,
-): Promise<void> {
-  const cause = { submissionId: lead.submissionId };
-  const ids = {
-    opportunityId: result.opportunityId,
-    contactId: result.contactId,
-    ...(result.companyId ? { companyId: result.companyId } : {}),
-  };
-  if (result.opportunity === 'created')
-    await publishEvent(publisher, events.opportunityCreated, { ...ids, ...cause });
-  if (result.opportunity === 'updated') {
-    await publishEvent(publisher, events.opportunityUpdated, { ...ids, changed: result.changed, ...cause });
-  }
-  if (result.contactLinked) {
-    await publishEvent(publisher, events.contactLinked, {
-      opportunityId: result.opportunityId,
-      contactId: result.contactId,
-      ...cause,
-    });
-  }
-  if (result.companyLinked && result.companyId) {
-    await publishEvent(publisher, events.companyLinked, {
-      opportunityId: result.opportunityId,
-      companyId: result.companyId,
-      ...cause,
-    });
-  }
+export function publishSyncEvents(publisher: EventPublisher, lead: Lead, result: SyncResult): Promise<void> {
+  return publishUpsertEvents(publisher, result, { submissionId: lead.submissionId });
 }

@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { FunctionDeclaration, ResourceName, SettingName } from '#functions/declaration.ts';
 import { routeKey } from '#functions/declaration.ts';
-import { functionEnvironment, type PlatformSettings } from '#functions/environment.ts';
+import {
+  functionEnvironment,
+  type PlatformSettings,
+  salescalingConcurrency,
+} from '#functions/environment.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { LocalEventBus, putEventsRequestSchema } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
@@ -31,7 +35,7 @@ export interface LocalRuntimeOptions {
   port?: number | undefined;
   host?: string | undefined;
   projectRoot?: string | undefined;
-  platform: Omit<PlatformSettings, 'stage'> & { stage?: string };
+  platform: Omit<PlatformSettings, 'stage' | 'salescalingInvocations'> & { stage?: string };
   /** Secret values: the Salescaling API key, and the webhook signing secrets by provider. */
   secrets: {
     salescalingApiKey: string;
@@ -411,7 +415,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const url = `http://${host}:${port}`;
 
   // The functions, now that the origin their AWS SDK must talk to is known.
-  const platform: PlatformSettings = { stage: 'local', ...options.platform };
+  const platform: PlatformSettings = {
+    stage: 'local',
+    salescalingInvocations: salescalingConcurrency(options.declarations),
+    ...options.platform,
+  };
   const localhostOrigin = `http://localhost:${port}`;
   const settings: Record<SettingName, string> = {
     allowedOrigins: JSON.stringify([url, localhostOrigin]),

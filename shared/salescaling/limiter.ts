@@ -22,13 +22,20 @@ export const DEFAULT_CONCURRENCY = 3;
 export function createRequestLimiter(options: RequestLimiterOptions = {}): RequestLimiter {
   const requestsPerSecond = options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!(requestsPerSecond > 0) || !Number.isInteger(requestsPerSecond)) {
-    throw new Error(`requestsPerSecond must be a positive integer (got ${requestsPerSecond})`);
+  if (!(requestsPerSecond > 0) || !Number.isFinite(requestsPerSecond)) {
+    throw new Error(`requestsPerSecond must be a positive number (got ${requestsPerSecond})`);
   }
   if (!(concurrency > 0) || !Number.isInteger(concurrency)) {
     throw new Error(`concurrency must be a positive integer (got ${concurrency})`);
   }
-  const queue = new PQueue({ concurrency, intervalCap: requestsPerSecond, interval: 1000, strict: true });
+  // Whole rates: N per second. Fractional ones (a share of a budget): one per 1/rate seconds.
+  const whole = Number.isInteger(requestsPerSecond);
+  const queue = new PQueue({
+    concurrency,
+    intervalCap: whole ? requestsPerSecond : 1,
+    interval: whole ? 1000 : Math.ceil(1000 / requestsPerSecond),
+    strict: true,
+  });
   return {
     schedule: (task, signal) => queue.add(() => task(), signal ? { signal } : {}),
   };
@@ -42,10 +49,19 @@ let processLimiter: RequestLimiter | undefined;
  */
 export function sharedRequestLimiter(): RequestLimiter {
   processLimiter ??= createRequestLimiter({
-    requestsPerSecond: positiveIntFromEnv('SALESCALING_MAX_RPS', DEFAULT_REQUESTS_PER_SECOND),
+    requestsPerSecond: positiveNumberFromEnv('SALESCALING_MAX_RPS', DEFAULT_REQUESTS_PER_SECOND),
     concurrency: positiveIntFromEnv('SALESCALING_MAX_CONCURRENCY', DEFAULT_CONCURRENCY),
   });
   return processLimiter;
+}
+
+function positiveNumberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number (got "${raw}")`);
+  return value;
 }
 
 function positiveIntFromEnv(name: string, fallback: number): number {

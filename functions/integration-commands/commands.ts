@@ -1,0 +1,167 @@
+import type { z } from 'zod';
+import { commands, type EventDefinition, events } from '#shared/events/catalog.ts';
+import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
+import { upsertOpportunity } from '#shared/opportunities/upsert.ts';
+import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
+import type { SalescalingClient } from '#shared/salescaling/client.ts';
+import { SalescalingInvalidRequestError, SalescalingNotFoundError } from '#shared/salescaling/errors.ts';
+import { type FieldIssue, fieldIssues } from '#shared/salescaling/schemas.ts';
+
+/**
+ * Applying one inbound command (an event another system put on the bus). Each command looks before
+ * it writes, so applying it again changes nothing; the handler also makes each event id apply once.
+ * A command that is invalid, or that Salescaling refuses (400/404/422), is a CommandRejected: the
+ * handler dead-letters it with the errors and does not retry it.
+ */
+export interface CommandEvent {
+  id: string;
+  'detail-type': string;
+  detail: unknown;
+}
+
+export interface CommandSettings {
+  openStatus: string;
+  wonStatus: string;
+  lostStatus: string;
+}
+
+export interface CommandCollaborators {
+  client: SalescalingClient;
+  publisher: EventPublisher;
+  settings: CommandSettings;
+}
+
+export class CommandRejected extends Error {
+  readonly errors: readonly FieldIssue[];
+  constructor(message: string, errors: readonly FieldIssue[] = []) {
+    super(message);
+    this.name = 'CommandRejected';
+    this.errors = errors;
+  }
+}
+
+export interface CommandOutcome {
+  outcome: 'applied' | 'no-change';
+  opportunityId?: string | undefined;
+}
+
+type Detail<E extends EventDefinition> = z.output<E['schema']>;
+
+export async function applyCommand(event: CommandEvent, deps: CommandCollaborators): Promise<CommandOutcome> {
+  const definition = commands.find((c) => c.detailType === event['detail-type']);
+  if (!definition) throw new CommandRejected(`Unknown command "${event['detail-type']}"`);
+  const parsed = definition.schema.safeParse(event.detail);
+  if (!parsed.success) throw new CommandRejected('Invalid command', fieldIssues(parsed.error));
+  const cause = { commandId: event.id };
+  try {
+    const outcome = await dispatch(definition, parsed.data, deps, cause);
+    await publishEvent(deps.publisher, events.commandApplied, {
+      commandId: event.id,
+      command: definition.detailType,
+      outcome: outcome.outcome,
+      ...(outcome.opportunityId ? { opportunityId: outcome.opportunityId } : {}),
+    });
+    return outcome;
+  } catch (error) {
+    if (error instanceof SalescalingInvalidRequestError || error instanceof SalescalingNotFoundError) {
+      throw new CommandRejected(
+        `Salescaling refused the command: ${error.message}`,
+        error instanceof SalescalingInvalidRequestError ? error.fields : [],
+      );
+    }
+    throw error;
+  }
+}
+
+async function dispatch(
+  definition: EventDefinition,
+  detail: unknown,
+  deps: CommandCollaborators,
+  cause: { commandId: string },
+): Promise<CommandOutcome> {
+  const { client, publisher } = deps;
+  switch (definition.detailType) {
+    case events.upsertOpportunity.detailType: {
+      const command = detail as Detail<typeof events.upsertOpportunity>;
+      const result = await upsertOpportunity(command, client, { statusOnCreate: deps.settings.openStatus });
+      await publishUpsertEvents(publisher, result, cause);
+      const changed = result.opportunity !== 'unchanged' || result.contactLinked || result.companyLinked;
+      return { outcome: changed ? 'applied' : 'no-change', opportunityId: result.opportunityId };
+    }
+    case events.linkContact.detailType:
+    case events.unlinkContact.detailType: {
+      const { opportunityId, contactId } = detail as Detail<typeof events.linkContact>;
+      const linked = (await client.listOpportunityContacts(opportunityId, { limit: 1000 })).items.some(
+        (c) => c.contactId === contactId,
+      );
+      const link = definition.detailType === events.linkContact.detailType;
+      if (linked === link) return { outcome: 'no-change', opportunityId };
+      if (link) await client.linkContact(opportunityId, contactId);
+      else await client.unlinkContact(opportunityId, contactId);
+      await publishEvent(publisher, link ? events.contactLinked : events.contactUnlinked, {
+        opportunityId,
+        contactId,
+        ...cause,
+      });
+      return { outcome: 'applied', opportunityId };
+    }
+    case events.linkCompany.detailType:
+    case events.unlinkCompany.detailType: {
+      const { opportunityId, companyId } = detail as Detail<typeof events.linkCompany>;
+      const linked = (await client.listOpportunityCompanies(opportunityId, { limit: 1000 })).items.some(
+        (c) => c.companyId === companyId,
+      );
+      const link = definition.detailType === events.linkCompany.detailType;
+      if (linked === link) return { outcome: 'no-change', opportunityId };
+      if (link) await client.linkCompany(opportunityId, companyId);
+      else await client.unlinkCompany(opportunityId, companyId);
+      await publishEvent(publisher, link ? events.companyLinked : events.companyUnlinked, {
+        opportunityId,
+        companyId,
+        ...cause,
+      });
+      return { outcome: 'applied', opportunityId };
+    }
+    case events.closeOpportunity.detailType: {
+      const { opportunityId, outcome, reason } = detail as Detail<typeof events.closeOpportunity>;
+      const { wonStatus, lostStatus } = deps.settings;
+      let before:
+        | { status?: string | null; closeProbability?: number | null; updatedAt?: string | null }
+        | undefined;
+      const after = await client
+        .updateOpportunity(opportunityId, (current) => {
+          // Already won or lost: leave it as it is (a replayed or late command changes nothing).
+          if (current.status === wonStatus || current.status === lostStatus) throw new AlreadyClosed();
+          before = current;
+          const note = `Closed as ${outcome} by an integration: ${reason}`;
+          return {
+            status: outcome === 'won' ? wonStatus : lostStatus,
+            closeProbability: outcome === 'won' ? 100 : 0,
+            featuredNotes: current.featuredNotes ? `${current.featuredNotes}\n${note}` : note,
+          };
+        })
+        .catch((error: unknown) => {
+          if (error instanceof AlreadyClosed) return undefined;
+          throw error;
+        });
+      if (!before || !after) return { outcome: 'no-change', opportunityId };
+      await publishEvent(publisher, events.opportunityClosed, {
+        opportunityId,
+        outcome,
+        reason,
+        before: {
+          status: before.status,
+          closeProbability: before.closeProbability,
+          updatedAt: before.updatedAt,
+        },
+        after: { status: after.status, closeProbability: after.closeProbability, updatedAt: after.updatedAt },
+        ...cause,
+      });
+      return { outcome: 'applied', opportunityId };
+    }
+    default:
+      throw new CommandRejected(`Unknown command "${definition.detailType}"`);
+  }
+}
+
+class AlreadyClosed extends Error {}

@@ -1,0 +1,117 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { loadConfig } from '#shared/config/load-config.ts';
+import { salescalingKeyFromSecret } from '#shared/config/salescaling-key.ts';
+import { events } from '#shared/events/catalog.ts';
+import { eventBridgePublisher, publishEvent } from '#shared/events/publisher.ts';
+import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
+import { logger } from '#shared/observability/logger.ts';
+import { SalescalingClient } from '#shared/salescaling/client.ts';
+import { applyCommand, type CommandEvent, CommandRejected } from './commands.ts';
+
+const config = loadConfig(
+  z.object({
+    SALESCALING_BASE_URL: z.url(),
+    SALESCALING_API_KEY_SECRET_ID: z.string().min(1),
+    EVENT_BUS_NAME: z.string().min(1),
+    IDEMPOTENCY_TABLE_NAME: z.string().min(1),
+    DEAD_LETTER_QUEUE_URL: z.url(),
+    OPPORTUNITY_OPEN_STATUS: z.string().min(1).default('open'),
+    OPPORTUNITY_WON_STATUS: z.string().min(1).default('won'),
+    OPPORTUNITY_LOST_STATUS: z.string().min(1).default('lost'),
+  }),
+);
+const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
+const client = new SalescalingClient({ baseUrl: config.SALESCALING_BASE_URL, apiKey: key.provider, logger });
+const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
+const sqs = new SQSClient({});
+const settings = {
+  openStatus: config.OPPORTUNITY_OPEN_STATUS,
+  wonStatus: config.OPPORTUNITY_WON_STATUS,
+  lostStatus: config.OPPORTUNITY_LOST_STATUS,
+};
+const persistenceStore =
+  config.IDEMPOTENCY_TABLE_NAME === 'in-process'
+    ? new InProcessPersistenceLayer()
+    : new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE_NAME });
+// The EventBridge event id: replaying the same event (an archive replay, a duplicate put) applies it once.
+const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 7 * 24 * 3600 });
+const applyOnce = makeIdempotent(
+  (event: CommandEvent) => applyCommand(event, { client, publisher, settings }),
+  {
+    persistenceStore,
+    config: idempotency,
+  },
+);
+
+const reject = async (record: SQSRecord, event: Partial<CommandEvent>, error: CommandRejected) => {
+  logger.warn('Command rejected', {
+    commandId: event.id,
+    command: event['detail-type'],
+    reason: error.message,
+    errors: error.errors,
+  });
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: config.DEAD_LETTER_QUEUE_URL,
+      MessageBody: record.body,
+      MessageAttributes: {
+        reason: {
+          DataType: 'String',
+          StringValue:
+            `${error.message}${error.errors.length > 0 ? `: ${JSON.stringify(error.errors)}` : ''}`.slice(
+              0,
+              1000,
+            ),
+        },
+      },
+    }),
+  );
+  if (event.id && event['detail-type']) {
+    await publishEvent(publisher, events.commandRejected, {
+      commandId: event.id,
+      command: event['detail-type'],
+      reason: error.message,
+      errors: [...error.errors],
+    });
+  }
+};
+
+const processRecord = async (record: SQSRecord) => {
+  let event: Partial<CommandEvent>;
+  try {
+    event = JSON.parse(record.body) as Partial<CommandEvent>;
+  } catch {
+    return reject(record, {}, new CommandRejected('The message is not an EventBridge event (not JSON)'));
+  }
+  try {
+    const outcome = await applyOnce({
+      id: String(event.id),
+      'detail-type': String(event['detail-type']),
+      detail: event.detail,
+    });
+    logger.info('Command handled', { commandId: event.id, command: event['detail-type'], ...outcome });
+  } catch (error) {
+    if (error instanceof CommandRejected) return reject(record, event, error);
+    throw error;
+  }
+};
+
+const processor = new BatchProcessor(EventType.SQS);
+
+const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: unknown }) => {
+  key.remember(context);
+  idempotency.registerLambdaContext(context);
+  return processPartialResponse(event, processRecord, processor, { context, processInParallel: false });
+};
+
+export const handler = middy(handle)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(key.middleware());

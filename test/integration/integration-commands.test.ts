@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { catalog } from '#functions/catalog.ts';
+import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
+import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
+import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import { events } from '#shared/events/catalog.ts';
+
+/**
+ * Inbound commands as a producer sends them: PutEvents with the AWS SDK on the local bus, applied by
+ * the deployed integration-commands handler against the emulator.
+ */
+let emulator: RunningEmulator;
+let admin: EmulatorAdmin;
+let runtime: LocalRuntime;
+let bus: EventBridgeClient;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ apiKeys: ['cmd-key'] });
+  admin = new EmulatorAdmin(emulator.url);
+  runtime = await startLocalRuntime({
+    declarations: catalog,
+    port: 0,
+    platform: {
+      logLevel: 'ERROR',
+      salescalingBaseUrl: emulator.apiBaseUrl,
+      salescalingMaxRps: 500,
+      salescalingMaxConcurrency: 8,
+    },
+    secrets: { salescalingApiKey: 'cmd-key' },
+    schedules: 'manual',
+    queueRetryDelayMs: 20,
+    log: () => undefined,
+    functionOutput: () => undefined,
+  });
+  bus = new EventBridgeClient({
+    endpoint: runtime.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+  });
+});
+beforeEach(async () => {
+  await admin.reset();
+  runtime.bus.events.clear();
+  runtime.deadLetters.clear();
+  runtime.invocations.clear();
+});
+afterAll(async () => {
+  await runtime?.close();
+  await emulator?.close();
+});
+
+async function put(detailType: string, detail: unknown, source = 'crm.example') {
+  const result = await bus.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: LOCAL_BUS_NAME,
+          Source: source,
+          DetailType: detailType,
+          Detail: JSON.stringify(detail),
+        },
+      ],
+    }),
+  );
+  return result.Entries?.[0]?.EventId ?? '';
+}
+
+async function eventually<T>(
+  probe: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in time; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const published = (type: string) => runtime.bus.events.list().filter((e) => e['detail-type'] === type);
+const outcomeOf = (commandId: string) =>
+  eventually(
+    () =>
+      published('Command Applied').find((e) => (e.detail as { commandId: string }).commandId === commandId),
+    (e) => e !== undefined,
+  ).then((e) => e?.detail as { outcome: string; opportunityId?: string });
+
+describe('Upsert Opportunity', () => {
+  const command = {
+    schemaVersion: 1,
+    contact: { email: 'ada@analytical.example.com', firstName: 'Ada' },
+    company: { domain: 'analytical.example.com', name: 'Analytical Engines' },
+    opportunity: { name: 'Engines – renewal', amount: 24_000, nextStep: 'Demo' },
+  };
+
+  it('creates and links, and says so', async () => {
+    const id = await put('Upsert Opportunity', command);
+    expect(await outcomeOf(id)).toMatchObject({ outcome: 'applied', opportunityId: expect.any(String) });
+    expect(emulator.store.stats()).toMatchObject({
+      opportunities: 1,
+      contacts: 1,
+      companies: 1,
+      contactLinks: 1,
+      companyLinks: 1,
+    });
+    expect(published('Opportunity Created')[0]?.detail).toMatchObject({ commandId: id, schemaVersion: 1 });
+  });
+
+  it('a replay of the same event makes no call; the same command sent again changes nothing', async () => {
+    const id = await put('Upsert Opportunity', command);
+    await outcomeOf(id);
+    const queue = runtime.queues.find((q) => q.name === 'integration-commands-commands');
+    const original = runtime.bus.events.list().find((e) => e.id === id);
+    const calls = (await admin.stats()).requests.total;
+    const { 'event-bus-name': _, ...asDelivered } = original as NonNullable<typeof original>;
+    queue?.send(JSON.stringify(asDelivered));
+    await eventually(
+      () => runtime.invocations.list().filter((i) => i.functionName === 'integration-commands').length,
+      (n) => n === 2,
+    );
+    expect((await admin.stats()).requests.total).toBe(calls);
+
+    const again = await put('Upsert Opportunity', command);
+    expect(await outcomeOf(again)).toMatchObject({ outcome: 'no-change' });
+    expect(await admin.requests({ operation: 'updateOpportunity' })).toEqual([]);
+    expect(emulator.store.stats()).toMatchObject({ opportunities: 1, contacts: 1, companies: 1 });
+  });
+});
+
+describe('links and closing', () => {
+  it('links and unlinks a contact and a company, each once', async () => {
+    const opportunity = emulator.store.createOpportunity({ name: 'Deal', status: 'open' });
+    const contact = emulator.store.createContact({ email: 'x@y.example.com' });
+    const company = emulator.store.createCompany({ name: 'Y' });
+    const apply = async (type: string, detail: object) =>
+      (await outcomeOf(await put(type, { schemaVersion: 1, opportunityId: opportunity.id, ...detail })))
+        .outcome;
+    expect(await apply('Link Contact', { contactId: contact.id })).toBe('applied');
+    expect(await apply('Link Contact', { contactId: contact.id })).toBe('no-change');
+    expect(await apply('Link Company', { companyId: company.id })).toBe('applied');
+    expect(emulator.store.stats()).toMatchObject({ contactLinks: 1, companyLinks: 1 });
+    expect(await apply('Unlink Contact', { contactId: contact.id })).toBe('applied');
+    expect(await apply('Unlink Company', { companyId: company.id })).toBe('applied');
+    expect(await apply('Unlink Company', { companyId: company.id })).toBe('no-change');
+    expect(emulator.store.stats()).toMatchObject({ contactLinks: 0, companyLinks: 0 });
+    expect(published('Contact Linked')).toHaveLength(1);
+    expect(published('Company Unlinked')).toHaveLength(1);
+  });
+
+  it('closes as won once, with the reason in the notes', async () => {
+    const opportunity = emulator.store.createOpportunity({
+      name: 'Deal',
+      status: 'open',
+      closeProbability: 60,
+      featuredNotes: 'Champion: CFO',
+    });
+    const close = {
+      schemaVersion: 1,
+      opportunityId: opportunity.id,
+      outcome: 'won',
+      reason: 'Invoice in_42 paid',
+    };
+    expect((await outcomeOf(await put('Close Opportunity', close))).outcome).toBe('applied');
+    expect(emulator.store.getOpportunity(opportunity.id)).toMatchObject({
+      status: 'won',
+      closeProbability: 100,
+      featuredNotes: 'Champion: CFO\nClosed as won by an integration: Invoice in_42 paid',
+    });
+    expect(published('Opportunity Closed')[0]?.detail).toMatchObject({
+      outcome: 'won',
+      before: { status: 'open' },
+      after: { status: 'won' },
+    });
+    expect((await outcomeOf(await put('Close Opportunity', { ...close, outcome: 'lost' }))).outcome).toBe(
+      'no-change',
+    );
+    expect(emulator.store.getOpportunity(opportunity.id)?.status).toBe('won');
+    expect(await admin.requests({ operation: 'updateOpportunity' })).toHaveLength(1);
+  });
+});
+
+describe('rejected commands', () => {
+  it('an invalid command goes to the dead-letter queue with its errors, once, and is answered', async () => {
+    const id = await put('Close Opportunity', { schemaVersion: 1, opportunityId: 'nope', outcome: 'maybe' });
+    const [letter] = await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
+    expect(letter?.reason).toMatch(/^Invalid command: .*opportunityId.*outcome.*reason/);
+    expect(published('Command Rejected')[0]?.detail).toMatchObject({
+      commandId: id,
+      command: 'Close Opportunity',
+      errors: expect.arrayContaining([expect.objectContaining({ field: 'outcome' })]),
+    });
+    expect(runtime.invocations.list().filter((i) => i.functionName === 'integration-commands')).toHaveLength(
+      1,
+    );
+    expect((await admin.stats()).requests.total).toBe(0);
+  });
+
+  it('a command Salescaling refuses (unknown opportunity) is dead-lettered, not retried', async () => {
+    await put('Close Opportunity', {
+      schemaVersion: 1,
+      opportunityId: randomUUID(),
+      outcome: 'lost',
+      reason: 'No budget',
+    });
+    const [letter] = await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
+    expect(letter?.reason).toMatch(/^Salescaling refused the command: .*404/);
+  });
+
+  it('ignores our own events: the product never commands itself', async () => {
+    await put('Close Opportunity', events.closeOpportunity.example, 'salescaling.automation');
+    await put('Upsert Opportunity', { ...events.upsertOpportunity.example });
+    await eventually(
+      () => published('Command Applied'),
+      (list) => list.length === 1,
+    );
+    await eventually(
+      () => runtime.invocations.list().filter((i) => i.functionName === 'integration-commands'),
+      (list) => list.length >= 1,
+    );
+    // Had the self-sourced Close Opportunity been consumed, its unknown id would have been rejected.
+    expect(published('Command Applied')).toHaveLength(1);
+    expect(published('Command Rejected')).toEqual([]);
+    expect(runtime.deadLetters.list()).toEqual([]);
+    expect(runtime.queues.find((q) => q.name === 'integration-commands-commands')?.depth).toBe(0);
+  });
+});
