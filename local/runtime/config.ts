@@ -28,7 +28,8 @@ const envSchema = z
     SALESCALING_BASE_URL: z.url().optional(),
     /** The key the functions read from their (local) secret; also what the emulator accepts. */
     SALESCALING_API_KEY: z.string().min(1).optional(),
-    SALESCALING_MAX_RPS: z.coerce.number().int().positive().default(5),
+    /** Default 5 against a real API; 50 against the emulator, which has no limit of its own. */
+    SALESCALING_MAX_RPS: z.coerce.number().positive().optional(),
     SALESCALING_MAX_CONCURRENCY: z.coerce.number().int().positive().default(3),
     /** `on`: schedules fire on their timers; `manual`: only through POST /_local/schedules/{name}. */
     LOCAL_SCHEDULES: z.enum(['on', 'manual']).default('on'),

@@ -33,7 +33,7 @@ export async function main(
     platform: {
       logLevel: config.LOG_LEVEL,
       salescalingBaseUrl,
-      salescalingMaxRps: config.SALESCALING_MAX_RPS,
+      salescalingMaxRps: config.SALESCALING_MAX_RPS ?? (emulator ? 50 : 5),
       salescalingMaxConcurrency: config.SALESCALING_MAX_CONCURRENCY,
     },
     secrets: {

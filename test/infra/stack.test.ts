@@ -345,9 +345,10 @@ describe('lead sync', () => {
     const [, fn] = resources(real.template, 'AWS::Lambda::Function').find(([, f]) =>
       String(f.Properties.Description).startsWith('Turns each Lead Received'),
     ) as [string, Resource];
-    // A budget of 5 requests per second, shared by two concurrent invocations.
+    // A budget of 5 requests per second, shared by every invocation that may call Salescaling at once:
+    // lead-sync 2, integration-commands 2, stale-deals 2 (continuations) + 1 (schedule) = 7.
     expect(fn.Properties.Environment.Variables).toMatchObject({
-      SALESCALING_MAX_RPS: '2',
+      SALESCALING_MAX_RPS: '0.71',
       IDEMPOTENCY_TABLE_NAME: { Ref: expect.stringMatching(/^IdempotencyTable/) },
       DEAD_LETTER_QUEUE_URL: { Ref: expect.stringMatching(/^LeadSyncLeadReceivedDlq/) },
       SALESCALING_API_KEY_SECRET_ID: { Ref: expect.stringMatching(/^SalescalingApiKey/) },
