@@ -1,3 +1,4 @@
+import { adapters } from '#shared/events/adapters.ts';
 import { commands, EVENT_SOURCE } from '#shared/events/catalog.ts';
 import { defineCatalog } from './declaration.ts';
 
@@ -124,6 +125,7 @@ export const catalog = defineCatalog([
         batchSize: 10,
         maxReceiveCount: 5,
         maxConcurrency: 2,
+        adapters,
       },
     ],
   },

@@ -46,6 +46,37 @@ export const httpTriggerSchema = z
 /** An EventBridge event pattern. Only the operators in `event-pattern.ts` are allowed. */
 export type EventPattern = { [key: string]: EventPattern | readonly unknown[] };
 
+/**
+ * An upstream system's event turned into one of our events by an EventBridge rule with an input
+ * transformer (no code, here or upstream): `inputPaths` names JSONPaths into the upstream event;
+ * `template` is the event delivered to the queue, with `<name>` placeholders (a string that is only a
+ * placeholder takes the value as it is; inside other text, its text).
+ */
+export const adapterSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]{1,40}$/),
+    description: z.string().min(1),
+    pattern: z.record(z.string(), z.unknown()),
+    inputPaths: z.record(
+      z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/),
+      z.string().regex(/^\$(\.[A-Za-z0-9_-]+)+$/),
+    ),
+    template: z.record(z.string(), z.unknown()),
+  })
+  .strict()
+  .superRefine((adapter, ctx) => {
+    for (const name of JSON.stringify(adapter.template).match(/<([A-Za-z][A-Za-z0-9_]*)>/g) ?? []) {
+      if (!(name.slice(1, -1) in adapter.inputPaths)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['template'],
+          message: `uses ${name}, which inputPaths does not define`,
+        });
+      }
+    }
+  });
+export type Adapter = z.output<typeof adapterSchema>;
+
 export const eventTriggerSchema = z
   .object({
     kind: z.literal('event'),
@@ -61,6 +92,8 @@ export const eventTriggerSchema = z
      * Salescaling request budget is shared between them: each gets budget ÷ this.
      */
     maxConcurrency: z.number().int().min(2).max(1000).default(2),
+    /** Upstream events mapped onto this trigger's events by input transformers (see adapterSchema). */
+    adapters: z.array(adapterSchema).default([]),
   })
   .strict();
 

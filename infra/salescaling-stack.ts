@@ -19,7 +19,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
+import { EventBus, EventField, type EventPattern, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -33,6 +33,7 @@ import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsman
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
+  type Adapter,
   type EventTrigger,
   type FunctionDeclaration,
   type ResourceName,
@@ -347,6 +348,23 @@ export class SalescalingStack extends Stack {
         new SqsQueue(queue, { deadLetterQueue: dlq, retryAttempts: 185, maxEventAge: Duration.hours(24) }),
       ],
     });
+    // Upstream events mapped onto this trigger's events: a rule each, whose input transformer
+    // delivers the mapped event to the same queue.
+    for (const adapter of trigger.adapters) {
+      new Rule(this, `${id}${pascal(adapter.name)}Adapter`, {
+        eventBus: this.bus,
+        description: `${adapter.name} → ${trigger.name}: ${adapter.description}`.slice(0, 512),
+        eventPattern: toCdkEventPattern(adapter.pattern),
+        targets: [
+          new SqsQueue(queue, {
+            message: RuleTargetInput.fromObject(transformerTemplate(adapter)),
+            deadLetterQueue: dlq,
+            retryAttempts: 185,
+            maxEventAge: Duration.hours(24),
+          }),
+        ],
+      });
+    }
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason:
@@ -413,6 +431,24 @@ export class SalescalingStack extends Stack {
       });
     }
   }
+}
+
+/** An adapter's template with its `<name>` placeholders as EventBridge input-transformer fields. */
+function transformerTemplate(adapter: Adapter): unknown {
+  const field = (name: string) => EventField.fromPath(adapter.inputPaths[name] ?? '$');
+  const fill = (node: unknown): unknown => {
+    if (typeof node === 'string') {
+      const only = /^<([A-Za-z][A-Za-z0-9_]*)>$/.exec(node);
+      if (only?.[1]) return field(only[1]);
+      return node.replace(/<([A-Za-z][A-Za-z0-9_]*)>/g, (_, name: string) => field(name));
+    }
+    if (Array.isArray(node)) return node.map(fill);
+    if (typeof node === 'object' && node !== null) {
+      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, fill(value)]));
+    }
+    return node;
+  };
+  return fill(adapter.template);
 }
 
 /** Where a function's failed invocations go, as the reason its missing Lambda DLQ is fine. */

@@ -40,6 +40,8 @@ export interface Rule {
   name: string;
   pattern: Pattern;
   queue: LocalQueue;
+  /** An input transformer: what the queue receives instead of the event. */
+  transform?: ((event: unknown) => string) | undefined;
 }
 
 const MAX_ENTRY_BYTES = 256 * 1024;
@@ -113,7 +115,9 @@ export class LocalEventBus {
     if (busName === this.name) {
       const { 'event-bus-name': _, ...delivered } = event;
       for (const rule of this.#rules) {
-        if (matchesPattern(rule.pattern, delivered)) rule.queue.send(JSON.stringify(delivered));
+        if (matchesPattern(rule.pattern, delivered)) {
+          rule.queue.send(rule.transform ? rule.transform(delivered) : JSON.stringify(delivered));
+        }
       }
     }
     return { EventId: event.id };

@@ -18,6 +18,7 @@ import { LocalEventBus, putEventsRequestSchema } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
 import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
+import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
 import { DeadLetters, type InvocationRecord, RingLog } from './records.ts';
 import { LocalSchedule } from './scheduler.ts';
@@ -100,7 +101,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Refuse patterns the local bus cannot honour before anything starts.
   for (const declaration of options.declarations) {
     for (const trigger of declaration.triggers) {
-      if (trigger.kind === 'event') assertSupportedPattern(trigger.pattern);
+      if (trigger.kind === 'event') {
+        assertSupportedPattern(trigger.pattern);
+        for (const adapter of trigger.adapters) assertSupportedPattern(adapter.pattern);
+      }
     }
   }
 
@@ -498,6 +502,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         });
         queues.push(queue);
         bus.addRule({ name: trigger.name, pattern: trigger.pattern as Pattern, queue });
+        for (const adapter of trigger.adapters) {
+          bus.addRule({
+            name: adapter.name,
+            pattern: adapter.pattern as Pattern,
+            queue,
+            transform: (event) => transformInput(adapter, event),
+          });
+        }
       } else {
         const schedule = new LocalSchedule({
           trigger,

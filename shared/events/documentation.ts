@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { adapters } from './adapters.ts';
 import { allEvents, EVENT_SOURCE, type EventDefinition } from './catalog.ts';
 
 /**
@@ -48,6 +49,38 @@ export function renderEventCatalog(): string {
     '',
   ];
   for (const event of section('inbound')) lines.push(...renderEvent(event));
+  lines.push(
+    '## Worked examples: upstream events as commands, without code',
+    '',
+    'Each is an EventBridge rule on the bus with an input transformer (`shared/events/adapters.ts`), deployed',
+    "by the stack and run by the local bus. Route the provider's events to the bus with the source and",
+    'detail-type shown; the command keeps the upstream event id, so a redelivery is applied once.',
+    '',
+  );
+  for (const adapter of adapters) {
+    lines.push(
+      `### ${adapter.name}`,
+      '',
+      adapter.description,
+      '',
+      'Matches:',
+      '',
+      '```json',
+      JSON.stringify(adapter.pattern, null, 2),
+      '```',
+      '',
+      'Delivers (`<name>` is the value at its path):',
+      '',
+      '| Name | Path |',
+      '| --- | --- |',
+      ...Object.entries(adapter.inputPaths).map(([name, path]) => `| \`${name}\` | \`${path}\` |`),
+      '',
+      '```json',
+      JSON.stringify(adapter.template, null, 2),
+      '```',
+      '',
+    );
+  }
   lines.push('## Outbound: what the product publishes', '', `Source \`${EVENT_SOURCE}\`.`, '');
   for (const event of section('outbound')) lines.push(...renderEvent(event));
   return `${lines.join('\n').trimEnd()}\n`;

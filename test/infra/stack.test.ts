@@ -465,3 +465,40 @@ describe('event schema registry', () => {
     });
   });
 });
+
+describe('inbound commands', () => {
+  it('routes every command from any source but ours, and each worked example through its input transformer', () => {
+    real.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: [{ 'anything-but': 'salescaling.automation' }],
+        'detail-type': [
+          'Upsert Opportunity',
+          'Link Contact',
+          'Unlink Contact',
+          'Link Company',
+          'Unlink Company',
+          'Close Opportunity',
+        ],
+      },
+    });
+    real.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        source: ['billing.example'],
+        'detail-type': ['payment_intent.succeeded'],
+      }),
+      Targets: [
+        Match.objectLike({
+          InputTransformer: {
+            InputPathsMap: Match.objectLike({
+              id: '$.id',
+              'detail-data-object-id': '$.detail.data.object.id',
+            }),
+            InputTemplate: Match.stringLikeRegexp(
+              '"detail-type":"Close Opportunity".*"reason":"Payment <detail-data-object-id> succeeded"',
+            ),
+          },
+        }),
+      ],
+    });
+  });
+});

@@ -235,3 +235,77 @@ describe('rejected commands', () => {
     expect(runtime.queues.find((q) => q.name === 'integration-commands-commands')?.depth).toBe(0);
   });
 });
+
+describe('worked examples: upstream events turned into commands by input transformers', () => {
+  it("a billing provider's payment succeeded marks the deal won", async () => {
+    const opportunity = emulator.store.createOpportunity({
+      name: 'Seats',
+      status: 'open',
+      closeProbability: 80,
+    });
+    const eventId = await put(
+      'payment_intent.succeeded',
+      {
+        id: 'evt_1',
+        data: {
+          object: {
+            id: 'pi_3MtwBw',
+            amount: 240000,
+            metadata: { salescaling_opportunity_id: opportunity.id },
+          },
+        },
+      },
+      'billing.example',
+    );
+    expect((await outcomeOf(eventId)).outcome).toBe('applied');
+    expect(emulator.store.getOpportunity(opportunity.id)).toMatchObject({
+      status: 'won',
+      closeProbability: 100,
+      featuredNotes: 'Closed as won by an integration: Payment pi_3MtwBw succeeded',
+    });
+  });
+
+  it('a payment without an opportunity id is not a command at all', async () => {
+    await put(
+      'payment_intent.succeeded',
+      { id: 'evt_2', data: { object: { id: 'pi_x', metadata: {} } } },
+      'billing.example',
+    );
+    await put('Link Contact', { schemaVersion: 1, opportunityId: randomUUID(), contactId: 'bad' });
+    await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
+    expect(runtime.deadLetters.list()[0]?.reason).toMatch(/contactId/);
+  });
+
+  it("a scheduling tool's meeting booked creates, then advances, the invitee's opportunity", async () => {
+    const booked = (id: string, start: string) =>
+      put(
+        'invitee.created',
+        {
+          event: 'invitee.created',
+          payload: {
+            email: 'Hedy@Frequency.example.com',
+            name: 'Hedy Lamarr',
+            scheduled_event: { name: 'Discovery call', start_time: start },
+          },
+        },
+        'scheduling.example',
+      ).then((eventId) => outcomeOf(eventId).then((outcome) => ({ eventId, outcome, id })));
+    const first = await booked('a', '2026-12-02T10:00:00.000000Z');
+    expect(first.outcome.outcome).toBe('applied');
+    const opportunity = emulator.store.getOpportunity(first.outcome.opportunityId ?? '');
+    expect(opportunity).toMatchObject({
+      name: 'Discovery call',
+      nextStep: 'Meeting on 2026-12-02T10:00:00.000000Z',
+      status: 'open',
+    });
+    const second = await booked('b', '2026-12-09T10:00:00.000000Z');
+    expect(second.outcome).toMatchObject({ outcome: 'applied', opportunityId: first.outcome.opportunityId });
+    expect(emulator.store.getOpportunity(first.outcome.opportunityId ?? '')?.nextStep).toBe(
+      'Meeting on 2026-12-09T10:00:00.000000Z',
+    );
+    expect(emulator.store.stats()).toMatchObject({ opportunities: 1, contacts: 1, contactLinks: 1 });
+  });
+});
