@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_STANDARD_WEBHOOKS_SECRET, localConfigFromEnv } from '#local/runtime/config.ts';
 import { fixture, signers } from '#test/support/signing.ts';
@@ -228,6 +229,51 @@ describe('npm start', () => {
     expect(
       story.filter((e) => e['detail-type'] === 'Stale Sweep Completed').map((e) => e.detail.dryRun),
     ).toEqual([true, false]);
+    run.child.kill('SIGINT');
+    await once(run.child, 'exit');
+  });
+
+  it('applies a command a producer puts on the bus with the AWS SDK, exactly once', async () => {
+    const run = start({ PORT: '0', EMULATOR_PORT: '0', LOCAL_SCHEDULES: 'manual' });
+    const printed = await run.waitFor(/Press Ctrl-C to stop/);
+    const origin = /Functions\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(printed)?.[1] ?? '';
+    const emulatorApi = /Salescaling emulator\s+(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/)/.exec(printed)?.[1];
+    const bus = new EventBridgeClient({
+      endpoint: origin,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const command = {
+      EventBusName: 'salescaling-automation-local',
+      Source: 'crm.example',
+      DetailType: 'Upsert Opportunity',
+      Detail: JSON.stringify({
+        schemaVersion: 1,
+        contact: { email: 'katherine@orbital.example.net' },
+        company: { domain: 'orbital.example.net', name: 'Orbital' },
+        opportunity: { name: 'Orbital – launch window', amount: 75_000 },
+      }),
+    };
+    const first = await bus.send(new PutEventsCommand({ Entries: [command] }));
+    const second = await bus.send(new PutEventsCommand({ Entries: [command] }));
+    const ids = [first.Entries?.[0]?.EventId, second.Entries?.[0]?.EventId];
+    let applied: Array<{ detail: { commandId: string; outcome: string } }> = [];
+    while (applied.length < 2) {
+      applied = (await (
+        await fetch(`${origin}/_local/events?detail-type=Command%20Applied`)
+      ).json()) as typeof applied;
+      if (applied.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(applied.map((e) => [ids.indexOf(e.detail.commandId), e.detail.outcome]).sort()).toEqual([
+      [0, 'applied'],
+      [1, 'no-change'],
+    ]);
+    const found = await fetch(`${emulatorApi}opportunities?name=launch%20window`, {
+      headers: { 'x-api-key': 'local-dev-key' },
+    });
+    expect(((await found.json()) as { data: Array<{ amount: number }> }).data).toEqual([
+      expect.objectContaining({ amount: 75_000 }),
+    ]);
     run.child.kill('SIGINT');
     await once(run.child, 'exit');
   });
