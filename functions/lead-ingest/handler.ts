@@ -2,6 +2,7 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
+import { jsonEnv } from '#shared/config/json-env.ts';
 import { loadConfig } from '#shared/config/load-config.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
@@ -9,26 +10,13 @@ import { httpHandler, jsonResponse, redirectResponse } from '#shared/middleware/
 import { logger } from '#shared/observability/logger.ts';
 import { ingestLead, signingSecretsSchema } from './ingest.ts';
 
-const jsonText = <S extends z.ZodType>(schema: S) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
-
 const config = loadConfig(
   z.object({
     EVENT_BUS_NAME: z.string().min(1),
     WEBHOOK_SIGNING_SECRETS_ID: z.string().min(1),
-    ALLOWED_ORIGINS: jsonText(z.array(z.url())),
+    ALLOWED_ORIGINS: jsonEnv(z.array(z.url())),
     THANK_YOU_URL: z.url(),
-    LEAD_FIELD_MAPPING: jsonText(fieldMappingSchema),
+    LEAD_FIELD_MAPPING: jsonEnv(fieldMappingSchema),
     HONEYPOT_FIELD: z.string().min(1),
     MAX_BODY_BYTES: z.coerce.number().int().positive(),
   }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonEnv } from '#shared/config/json-env.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { faultSettingsSchema } from './faults.ts';
 import { DEFAULT_EMULATOR_API_KEY, type EmulatorOptions } from './server.ts';
@@ -13,18 +14,7 @@ const envSchema = z.object({
   /** Opportunities to generate at start when the store is empty. */
   EMULATOR_SEED: z.coerce.number().int().min(0).max(100_000).optional(),
   /** Fault settings as JSON, e.g. {"errorRate":0.1,"latencyMs":50}. */
-  EMULATOR_FAULTS: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(faultSettingsSchema)
-    .optional(),
+  EMULATOR_FAULTS: jsonEnv(faultSettingsSchema).optional(),
 });
 
 export function emulatorOptionsFromEnv(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
+import { jsonEnv } from '#shared/config/json-env.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 
@@ -41,31 +42,11 @@ const envSchema = z
     TALLY_SIGNING_SECRET: secretList.default(['local-tally-secret']),
     STANDARD_WEBHOOKS_SECRET: secretList.default([LOCAL_STANDARD_WEBHOOKS_SECRET]),
     /** Field mapping per provider and form, as JSON (see the README). */
-    LEAD_FIELD_MAPPING: z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(fieldMappingSchema)
-      .optional(),
+    LEAD_FIELD_MAPPING: jsonEnv(fieldMappingSchema).optional(),
     /** Stale-deal rules as JSON; default {"dryRun": true}. */
-    STALE_DEALS_CONFIG: z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(staleDealsConfigSchema.extend({ dryRun: z.boolean().default(true) }))
-      .optional(),
+    STALE_DEALS_CONFIG: jsonEnv(
+      staleDealsConfigSchema.extend({ dryRun: z.boolean().default(true) }),
+    ).optional(),
     /** Where form posts land; default: the local demo thank-you page. */
     THANK_YOU_URL: z.url().optional(),
   })

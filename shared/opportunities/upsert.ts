@@ -1,7 +1,13 @@
 import { countCalls } from '#shared/salescaling/call-counter.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingError } from '#shared/salescaling/errors.ts';
-import type { Company, Contact, Opportunity, OpportunityInput } from '#shared/salescaling/schemas.ts';
+import {
+  type Company,
+  type Contact,
+  type Opportunity,
+  type OpportunityInput,
+  opportunityWritableFields,
+} from '#shared/salescaling/schemas.ts';
 
 /**
  * One up-to-date opportunity, linked to its contact and company: what a lead (lead sync) and an
@@ -298,24 +304,10 @@ export function changedFields(
   return changes;
 }
 
-const WRITABLE = [
-  'name',
-  'amount',
-  'finalAmount',
-  'risk',
-  'priority',
-  'description',
-  'featuredNotes',
-  'nextStep',
-  'closeDate',
-  'closeProbability',
-  'status',
-] as const;
-
 /** Every writable field Salescaling holds (PUT may replace the record), nulls left out. */
 function writable(opportunity: Opportunity): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  for (const key of WRITABLE) {
+  for (const key of opportunityWritableFields) {
     const value = opportunity[key];
     if (value !== null && value !== undefined) fields[key] = value;
   }

@@ -6,6 +6,7 @@ import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
 import { events } from '#shared/events/catalog.ts';
+import { eventually } from '#test/support/eventually.ts';
 
 /**
  * Inbound commands as a producer sends them: PutEvents with the AWS SDK on the local bus, applied by
@@ -65,21 +66,6 @@ async function put(detailType: string, detail: unknown, source = 'crm.example') 
     }),
   );
   return result.Entries?.[0]?.EventId ?? '';
-}
-
-async function eventually<T>(
-  probe: () => T | Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met in time; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 const published = (type: string) => runtime.bus.events.list().filter((e) => e['detail-type'] === type);

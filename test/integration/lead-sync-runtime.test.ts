@@ -6,6 +6,7 @@ import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
+import { eventually } from '#test/support/eventually.ts';
 
 /**
  * Lead sync as deployed: the lead-sync handler (middy, secrets-manager, Powertools batch and
@@ -77,22 +78,6 @@ const putLeads = (...leads: Lead[]) =>
       })),
     }),
   );
-
-/** Polls (no fixed sleeps) until the condition holds. */
-async function eventually<T>(
-  probe: () => T | Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met in time; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 const syncInvocations = () =>
   runtime.invocations.list().filter((i: InvocationRecord) => i.functionName === 'lead-sync');

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
+import { eventually } from '#test/support/eventually.ts';
 
 /**
  * The local runtime over real HTTP, with fixture functions that use the real middy stack,
@@ -63,22 +64,6 @@ async function put(detailType: string, detail: Record<string, unknown>) {
       ],
     }),
   );
-}
-
-/** Polls a condition (no fixed sleeps); fails if it never holds. */
-async function eventually<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met in time; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('HTTP routes', () => {
