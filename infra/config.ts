@@ -74,6 +74,19 @@ export const stageConfigSchema = z
       )
       .default({}),
     eventArchiveRetentionDays: z.number().int().min(1).max(3650),
+    /** Who is told when an alarm fires (email subscriptions to the alarm topic). */
+    alarms: z
+      .object({
+        emails: z.array(z.email()).default([]),
+        /** API 5xx answers in 5 minutes that raise the alarm. */
+        api5xxThreshold: z.number().int().positive().default(5),
+        /** API p99 latency (ms) that raises the alarm. */
+        apiLatencyP99Ms: z.number().int().positive().default(3000),
+        /** Salescaling 429s in 5 minutes, three periods running, that raise the alarm. */
+        salescaling429Threshold: z.number().int().positive().default(20),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

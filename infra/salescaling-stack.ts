@@ -18,11 +18,22 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  Alarm,
+  type AlarmProps,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, EventField, type EventPattern, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -30,6 +41,8 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
@@ -42,9 +55,10 @@ import {
   type SettingName,
   scheduleExpression,
 } from '#functions/declaration.ts';
-import { functionEnvironment, salescalingConcurrency } from '#functions/environment.ts';
+import { functionEnvironment, SERVICE_NAME, salescalingConcurrency } from '#functions/environment.ts';
 import { allEvents } from '#shared/events/catalog.ts';
 import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
+import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
 import type { Stage, StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 
@@ -69,6 +83,8 @@ export class SalescalingStack extends Stack {
   readonly signingSecrets: Secret;
   readonly idempotencyTable: Table;
   readonly functions = new Map<string, HouseFunction>();
+  readonly alarmTopic: Topic;
+  readonly deadLetterQueues: Queue[] = [];
   readonly #scheduleOverrides: StageConfig['schedules'];
 
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
@@ -219,6 +235,9 @@ export class SalescalingStack extends Stack {
       (this.apiStage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', routeThrottles);
     }
 
+    this.alarmTopic = this.#alarms(stage, config);
+    this.#dashboard(stage);
+
     for (const [name, fn] of this.functions) {
       new CfnOutput(this, `${pascal(name)}FunctionName`, {
         value: fn.functionName,
@@ -300,6 +319,147 @@ export class SalescalingStack extends Stack {
     return [api, apiStage];
   }
 
+  /**
+   * Alarms to one encrypted SNS topic (its email subscribers from the stage settings): any message on
+   * any dead-letter queue, any function error or throttle, the API's 5xx count and p99 latency, and a
+   * sustained rate of Salescaling 429s.
+   */
+  #alarms(stage: Stage, config: StageConfig): Topic {
+    const key = new Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the alarm topic',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    const topic = new Topic(this, 'Alarms', {
+      displayName: `Salescaling automation (${stage}) alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    for (const email of config.alarms.emails) topic.addSubscription(new EmailSubscription(email));
+    const action = new SnsAction(topic);
+    const alarm = (id: string, props: AlarmProps) => new Alarm(this, id, props).addAlarmAction(action);
+    const fiveMinutes = Duration.minutes(5);
+    const atLeast = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    const quietIfMissing = TreatMissingData.NOT_BREACHING;
+
+    for (const dlq of this.deadLetterQueues) {
+      alarm(`${dlq.node.id}Alarm`, {
+        alarmDescription: `A message reached the dead-letter queue ${dlq.node.id}: see the runbook (redrive)`,
+        metric: dlq.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: quietIfMissing,
+      });
+    }
+    for (const [name, fn] of this.functions) {
+      alarm(`${pascal(name)}ErrorsAlarm`, {
+        alarmDescription: `${name} failed`,
+        metric: fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: quietIfMissing,
+      });
+      alarm(`${pascal(name)}ThrottlesAlarm`, {
+        alarmDescription: `${name} was throttled`,
+        metric: fn.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: quietIfMissing,
+      });
+    }
+    alarm('Api5xxAlarm', {
+      alarmDescription: 'The API answered 5xx: senders will retry, but find out why',
+      metric: this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
+      threshold: config.alarms.api5xxThreshold,
+      evaluationPeriods: 1,
+      comparisonOperator: atLeast,
+      treatMissingData: quietIfMissing,
+    });
+    alarm('ApiLatencyAlarm', {
+      alarmDescription: 'The API is slow to answer (p99)',
+      metric: this.api.metricLatency({ period: fiveMinutes, statistic: 'p99' }),
+      threshold: config.alarms.apiLatencyP99Ms,
+      evaluationPeriods: 3,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: quietIfMissing,
+    });
+    alarm('Salescaling429Alarm', {
+      alarmDescription:
+        'Salescaling keeps answering 429: lower salescaling.maxRequestsPerSecond or ask Salescaling for more',
+      metric: productMetric('SalescalingRateLimited', fiveMinutes),
+      threshold: config.alarms.salescaling429Threshold,
+      evaluationPeriods: 3,
+      comparisonOperator: atLeast,
+      treatMissingData: quietIfMissing,
+    });
+    return topic;
+  }
+
+  /** One dashboard: leads, opportunities, stale closes, Salescaling calls, queues, functions, the API. */
+  #dashboard(stage: Stage): void {
+    const m = (name: string) => productMetric(name, Duration.minutes(5));
+    const functions = [...this.functions.values()];
+    new Dashboard(this, 'Dashboard', {
+      dashboardName: `salescaling-automation-${stage}`,
+      widgets: [
+        [
+          new GraphWidget({
+            title: 'Leads',
+            left: [m('LeadsAccepted'), m('LeadsRejected'), m('LeadsDeadLettered')],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Opportunities',
+            left: [
+              m('OpportunitiesCreated'),
+              m('OpportunitiesUpdated'),
+              m('StaleDealsClosed'),
+              m('CommandsApplied'),
+            ],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Salescaling',
+            left: [m('SalescalingCalls'), m('SalescalingRetries'), m('SalescalingRateLimited')],
+            right: [m('SalescalingCallsPerLead')],
+            width: 8,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Dead-letter queues (messages)',
+            left: this.deadLetterQueues.map((q) =>
+              q.metricApproximateNumberOfMessagesVisible({ label: q.node.id, statistic: 'Maximum' }),
+            ),
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Function errors',
+            left: functions.map((f) => f.metricErrors({ label: f.declaration.name })),
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'API',
+            left: [
+              this.api.metricCount({ label: 'requests' }),
+              this.api.metricServerError({ label: '5xx' }),
+              this.api.metricClientError({ label: '4xx' }),
+            ],
+            right: [this.api.metricLatency({ statistic: 'p99', label: 'p99 latency' })],
+            width: 8,
+          }),
+        ],
+      ],
+    });
+  }
+
   /** Powertools idempotency needs exactly these item actions on its table. */
   #grantIdempotency(fn: HouseFunction): void {
     fn.addToRolePolicy(
@@ -316,6 +476,7 @@ export class SalescalingStack extends Stack {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    this.deadLetterQueues.push(dlq);
     Validations.of(dlq).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself a dead-letter queue.',
@@ -449,6 +610,17 @@ function transformerTemplate(adapter: Adapter): unknown {
     return node;
   };
   return fill(adapter.template);
+}
+
+/** A metric the functions emit with Powertools (namespace and service dimension as they set them). */
+function productMetric(metricName: string, period: Duration): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME },
+    period,
+    statistic: 'Sum',
+  });
 }
 
 /** Where a function's failed invocations go, as the reason its missing Lambda DLQ is fine. */

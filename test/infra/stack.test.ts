@@ -502,3 +502,86 @@ describe('inbound commands', () => {
     });
   });
 });
+
+describe('operations', () => {
+  const alarms = () => resources(real.template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+
+  it('alarms on every dead-letter queue at its first message', () => {
+    const dlqIds = resources(real.template, 'AWS::SQS::Queue')
+      .map(([id]) => id)
+      .filter((id) => /Dlq[0-9A-F]{8}$/.test(id));
+    expect(dlqIds.length).toBeGreaterThan(3);
+    for (const dlq of dlqIds) {
+      expect(alarms()).toContainEqual(
+        expect.objectContaining({
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+          Threshold: 1,
+          AlarmActions: [{ Ref: expect.stringMatching(/^Alarms/) }],
+        }),
+      );
+    }
+  });
+
+  it("alarms on every function's errors and throttles, the API's 5xx and latency, and sustained 429s", () => {
+    const functionIds = resources(real.template, 'AWS::Lambda::Function').map(([id]) => id);
+    for (const id of functionIds) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(alarms()).toContainEqual(
+          expect.objectContaining({
+            MetricName: metric,
+            Dimensions: [{ Name: 'FunctionName', Value: { Ref: id } }],
+          }),
+        );
+      }
+    }
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({ MetricName: '5xx', Namespace: 'AWS/ApiGateway', Threshold: 5 }),
+    );
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({ MetricName: 'Latency', ExtendedStatistic: 'p99', Threshold: 3000 }),
+    );
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        MetricName: 'SalescalingRateLimited',
+        Namespace: 'SalescalingAutomation',
+        EvaluationPeriods: 3,
+      }),
+    );
+    for (const alarm of alarms())
+      expect(alarm.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Alarms/) }]);
+  });
+
+  it('sends alarms to an encrypted, TLS-only topic with the configured subscribers', () => {
+    real.template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    real.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ],
+      },
+    });
+    const { template } = synthStack(catalog, {
+      alarms: { ...loadStageConfig('dev', cdkContext.stages).config.alarms, emails: ['oncall@example.com'] },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+  });
+
+  it("has a dashboard of the product's figures", () => {
+    const [[, dashboard]] = resources(real.template, 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const name of [
+      'LeadsAccepted',
+      'OpportunitiesCreated',
+      'StaleDealsClosed',
+      'SalescalingCalls',
+      'SalescalingRateLimited',
+      'ApproximateNumberOfMessagesVisible',
+    ]) {
+      expect(body).toContain(name);
+    }
+  });
+});
