@@ -2,6 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
@@ -13,6 +15,8 @@ import { events } from '#shared/events/catalog.ts';
 import { eventBridgePublisher, publishEvent } from '#shared/events/publisher.ts';
 import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
 import { logger } from '#shared/observability/logger.ts';
+import { metrics } from '#shared/observability/metrics.ts';
+import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { applyCommand, type CommandEvent, CommandRejected } from './commands.ts';
 
@@ -29,7 +33,12 @@ const config = loadConfig(
   }),
 );
 const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
-const client = new SalescalingClient({ baseUrl: config.SALESCALING_BASE_URL, apiKey: key.provider, logger });
+const client = new SalescalingClient({
+  baseUrl: config.SALESCALING_BASE_URL,
+  apiKey: key.provider,
+  logger,
+  onEvent: recordSalescalingEvent,
+});
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 const sqs = new SQSClient({});
 const settings = {
@@ -52,6 +61,7 @@ const applyOnce = makeIdempotent(
 );
 
 const reject = async (record: SQSRecord, event: Partial<CommandEvent>, error: CommandRejected) => {
+  metrics.addMetric('CommandsRejected', MetricUnit.Count, 1);
   logger.warn('Command rejected', {
     commandId: event.id,
     command: event['detail-type'],
@@ -98,6 +108,7 @@ const processRecord = async (record: SQSRecord) => {
       detail: event.detail,
     });
     logger.info('Command handled', { commandId: event.id, command: event['detail-type'], ...outcome });
+    metrics.addMetric('CommandsApplied', MetricUnit.Count, 1);
   } catch (error) {
     if (error instanceof CommandRejected) return reject(record, event, error);
     throw error;
@@ -114,4 +125,5 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
 
 export const handler = middy(handle)
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(key.middleware());

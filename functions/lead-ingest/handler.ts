@@ -1,13 +1,16 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { jsonEnv } from '#shared/config/json-env.ts';
 import { loadConfig } from '#shared/config/load-config.ts';
+import { RequestError } from '#shared/errors.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { httpHandler, jsonResponse, redirectResponse } from '#shared/middleware/http.ts';
 import { logger } from '#shared/observability/logger.ts';
+import { metrics } from '#shared/observability/metrics.ts';
 import { ingestLead, signingSecretsSchema } from './ingest.ts';
 
 const config = loadConfig(
@@ -39,13 +42,26 @@ const signingSecrets = async ({ forceRefresh }: { forceRefresh: boolean }) =>
     }),
   );
 
+/** A lead figure: the total (dashboard) and by provider (and by status, for rejections). */
+const countLead = (name: string, provider: string, status?: string) => {
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  const single = metrics.singleMetric();
+  single.addDimensions({ provider, ...(status ? { status } : {}) });
+  single.addMetric(`${name}ByProvider`, MetricUnit.Count, 1);
+};
+
 const handle = async (event: APIGatewayProxyEventV2) => {
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+  const provider = event.pathParameters?.provider ?? 'form';
   const outcome = await ingestLead(
     { provider: event.pathParameters?.provider, headers: event.headers, body, receivedAt: new Date() },
     settings,
     { signingSecrets, publisher },
-  );
+  ).catch((error: unknown) => {
+    if (error instanceof RequestError) countLead('LeadsRejected', provider, String(error.status));
+    throw error;
+  });
+  countLead(outcome.kind === 'spam' ? 'LeadsSpam' : 'LeadsAccepted', provider);
   if (outcome.kind === 'spam') {
     logger.info('Spam answered like a success and dropped');
     // Answered exactly like a success, so a bot learns nothing.

@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -15,6 +15,8 @@ import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
 import type { Lead } from '#shared/leads/lead.ts';
 import { logger } from '#shared/observability/logger.ts';
+import { metrics } from '#shared/observability/metrics.ts';
+import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
@@ -31,12 +33,16 @@ const config = loadConfig(
   }),
 );
 
-const metrics = new Metrics({ namespace: 'SalescalingAutomation' });
 const sqs = new SQSClient({});
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 
 const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
-const client = new SalescalingClient({ baseUrl: config.SALESCALING_BASE_URL, apiKey: key.provider, logger });
+const client = new SalescalingClient({
+  baseUrl: config.SALESCALING_BASE_URL,
+  apiKey: key.provider,
+  logger,
+  onEvent: recordSalescalingEvent,
+});
 const persistenceStore =
   config.IDEMPOTENCY_TABLE_NAME === 'in-process'
     ? new InProcessPersistenceLayer()
@@ -93,5 +99,5 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
 
 export const handler = middy(handle)
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(key.middleware());

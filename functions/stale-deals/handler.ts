@@ -1,4 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
@@ -8,6 +10,8 @@ import { loadConfig } from '#shared/config/load-config.ts';
 import { salescalingKeyFromSecret } from '#shared/config/salescaling-key.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { logger } from '#shared/observability/logger.ts';
+import { metrics } from '#shared/observability/metrics.ts';
+import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { staleDealsConfigSchema } from './config.ts';
 import { cursorSchema, type SweepCollaborators, sweep } from './sweep.ts';
@@ -22,7 +26,12 @@ const config = loadConfig(
   }),
 );
 const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
-const client = new SalescalingClient({ baseUrl: config.SALESCALING_BASE_URL, apiKey: key.provider, logger });
+const client = new SalescalingClient({
+  baseUrl: config.SALESCALING_BASE_URL,
+  apiKey: key.provider,
+  logger,
+  onEvent: recordSalescalingEvent,
+});
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 
 /** What the schedule sends; an operator's on-demand run may force `dryRun` either way. */
@@ -53,6 +62,10 @@ const handle = async (event: unknown, context: Context & { salescalingApiKey?: u
   }
   const input = scheduleInputSchema.parse(event ?? {});
   const result = await sweep({ dryRun: input.dryRun }, deps);
+  if (result.outcome === 'completed') {
+    metrics.addMetric('StaleDealsClosed', MetricUnit.Count, result.totals.closed);
+    metrics.addMetric('StaleDealsFound', MetricUnit.Count, result.totals.stale);
+  }
   logger.info(
     'Stale sweep run',
     result.outcome === 'completed' ? { ...result } : { outcome: result.outcome, page: result.cursor.page },
@@ -64,4 +77,5 @@ const handle = async (event: unknown, context: Context & { salescalingApiKey?: u
 
 export const handler = middy(handle)
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(key.middleware());

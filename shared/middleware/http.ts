@@ -1,9 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import { logger } from '#shared/observability/logger.ts';
+import { metrics } from '#shared/observability/metrics.ts';
 
 export type HttpHandle<C extends Context = Context> = (
   event: APIGatewayProxyEventV2,
@@ -18,6 +20,7 @@ export type HttpHandle<C extends Context = Context> = (
 export function httpHandler<C extends Context = Context>(handle: HttpHandle<C>) {
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpErrors())
     .use(httpHeaderNormalizer());
 }

@@ -25,6 +25,15 @@ export interface SalescalingLogger {
   warn(message: string, extra: Record<string, unknown>): void;
 }
 
+/** What the transport reports, for metrics: each answer (or failure), each retry and its wait. */
+export type TransportEvent =
+  | {
+      type: 'response';
+      operation: OperationName;
+      outcome: '2xx' | '4xx' | '429' | '5xx' | 'timeout' | 'network';
+    }
+  | { type: 'retry'; operation: OperationName; delayMs: number; rateLimited: boolean };
+
 export interface TransportOptions {
   /** Default `https://api.salescaling.com/api/v1/`. */
   baseUrl?: string | undefined;
@@ -48,6 +57,8 @@ export interface TransportOptions {
   logger?: SalescalingLogger | undefined;
   /** Jitter source, injectable for tests. */
   random?: (() => number) | undefined;
+  /** Told of every answer and retry (never of the key). */
+  onEvent?: ((event: TransportEvent) => void) | undefined;
 }
 
 export interface RequestSpec {
@@ -102,6 +113,7 @@ export class SalescalingTransport {
   #fetch: typeof globalThis.fetch;
   #logger: SalescalingLogger | undefined;
   #random: () => number;
+  #onEvent: ((event: TransportEvent) => void) | undefined;
   #lastKey: string | undefined;
 
   constructor(options: TransportOptions) {
@@ -119,6 +131,7 @@ export class SalescalingTransport {
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#logger = options.logger;
     this.#random = options.random ?? Math.random;
+    this.#onEvent = options.onEvent;
   }
 
   async request(spec: RequestSpec): Promise<TransportResult> {
@@ -143,6 +156,12 @@ export class SalescalingTransport {
         onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
           if (retriesLeft <= 0) return;
           const delayMs = this.#delayBeforeRetry(error, attemptNumber);
+          this.#onEvent?.({
+            type: 'retry',
+            operation: spec.operation,
+            delayMs,
+            rateLimited: error instanceof SalescalingRateLimitedError,
+          });
           this.#logger?.warn('Salescaling request failed, retrying', {
             operation: spec.operation,
             attempt: attemptNumber,
@@ -225,16 +244,24 @@ export class SalescalingTransport {
       try {
         const response = await this.#fetch(url, { method, headers, body, signal });
         const text = await response.text();
+        const status = response.status;
+        this.#onEvent?.({
+          type: 'response',
+          operation: spec.operation,
+          outcome: status === 429 ? '429' : status >= 500 ? '5xx' : status >= 400 ? '4xx' : '2xx',
+        });
         return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
       } catch (error) {
         if (spec.signal?.aborted) throw error; // cancelled by the caller: not ours to classify
         if (timeout.aborted) {
+          this.#onEvent?.({ type: 'response', operation: spec.operation, outcome: 'timeout' });
           const unknown = method === 'POST';
           throw new SalescalingTimeoutError(
             `Salescaling ${spec.operation} timed out after ${this.#timeoutMs} ms${attemptsSuffix(attempt)}${unknown ? OUTCOME_UNKNOWN : ''}`,
             errorOptions(error, unknown),
           );
         }
+        this.#onEvent?.({ type: 'response', operation: spec.operation, outcome: 'network' });
         const code = networkErrorCode(error);
         const unknown = method === 'POST' && !NOT_SENT_CODES.has(code ?? '');
         throw new SalescalingNetworkError(

@@ -16,9 +16,12 @@ let emulator: RunningEmulator;
 let admin: EmulatorAdmin;
 let runtime: LocalRuntime;
 let bus: EventBridgeClient;
+/** Everything the functions wrote (their logs and EMF metrics). */
+const output: string[] = [];
+const KEY = 'sk-sync-0f9e8d7c6b5a4f3e';
 
 beforeAll(async () => {
-  emulator = await startEmulator({ apiKeys: ['sync-key'] });
+  emulator = await startEmulator({ apiKeys: [KEY] });
   admin = new EmulatorAdmin(emulator.url);
   runtime = await startLocalRuntime({
     declarations: catalog,
@@ -29,11 +32,11 @@ beforeAll(async () => {
       salescalingMaxRps: 200,
       salescalingMaxConcurrency: 8,
     },
-    secrets: { salescalingApiKey: 'sync-key' },
+    secrets: { salescalingApiKey: KEY },
     schedules: 'manual',
     queueRetryDelayMs: 20,
     log: () => undefined,
-    functionOutput: () => undefined,
+    functionOutput: (line) => output.push(line),
   });
   bus = new EventBridgeClient({
     endpoint: runtime.url,
@@ -224,5 +227,30 @@ describe('lead sync, deployed', () => {
     );
     expect(letter?.reason).toMatch(/^Not a valid Lead Received detail: .*contact/);
     expect((await admin.stats()).requests.total).toBe(0);
+  });
+
+  it('emits its figures as EMF metrics and never writes the API key', async () => {
+    await putLeads(lead('s-metrics'));
+    await eventually(
+      () => published('Company Linked'),
+      (list) => list.length === 1,
+    );
+    await eventually(
+      () => output.filter((line) => line.includes('SalescalingCallsPerLead')),
+      (lines) => lines.length > 0,
+    );
+    const emf = output
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const synced = emf.find((m) => 'SalescalingCallsPerLead' in m);
+    expect(synced).toMatchObject({
+      service: 'salescaling-automation',
+      SalescalingCallsPerLead: 7,
+      OpportunitiesCreated: 1,
+    });
+    expect(synced?.SalescalingCalls).toEqual(expect.anything());
+    expect(emf.some((m) => m.operation === 'createOpportunity' && m.outcome === '2xx')).toBe(true);
+    expect(output.length).toBeGreaterThan(10);
+    for (const line of output) expect(line).not.toContain(KEY);
   });
 });
