@@ -235,6 +235,12 @@ export class SalescalingStack extends Stack {
       (this.apiStage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', routeThrottles);
     }
 
+    for (const dlq of this.deadLetterQueues) {
+      new CfnOutput(this, `${dlq.node.id}Name`, {
+        value: dlq.queueName,
+        description: `Dead-letter queue ${dlq.node.id}: npm run redrive -- <this name>`,
+      });
+    }
     this.alarmTopic = this.#alarms(stage, config);
     this.#dashboard(stage);
 

@@ -41,10 +41,20 @@ export class RingLog<T> {
   clear(): void {
     this.#items = [];
   }
+  protected replace(items: T[]): void {
+    this.#items = items;
+  }
 }
 
 export class DeadLetters extends RingLog<DeadLetter> {
   add(entry: Omit<DeadLetter, 'id' | 'failedAt'>): DeadLetter {
     return this.push({ id: randomUUID(), failedAt: new Date().toISOString(), ...entry });
+  }
+
+  /** Removes and returns the dead letters that match (a redrive takes them back). */
+  take(matches: (letter: DeadLetter) => boolean): DeadLetter[] {
+    const taken = this.list().filter(matches);
+    this.replace(this.list().filter((letter) => !matches(letter)));
+    return taken;
   }
 }

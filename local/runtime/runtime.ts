@@ -95,8 +95,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // Powertools idempotency records kept in the function's own process (see in-process-store.ts).
     idempotencyTable: 'in-process',
   };
-  /** Local dead-letter queue URLs (what SendMessage accepts) → where the dead letter came from. */
-  const deadLetterQueues = new Map<string, { source: string; functionName: string }>();
+  /** Local dead-letter queues by URL: where their letters come from, and the queue a redrive returns them to. */
+  const deadLetterQueues = new Map<
+    string,
+    { name: string; arn: string; source: string; functionName: string; queue?: LocalQueue }
+  >();
+  type MoveTask = {
+    TaskHandle: string;
+    SourceArn: string;
+    Status: string;
+    ApproximateNumberOfMessagesMoved: number;
+    ApproximateNumberOfMessagesToMove: number;
+    StartedTimestamp: number;
+  };
+  const moveTasks = new Map<string, MoveTask[]>();
+  /** Moves a dead-letter queue's letters back to its source queue, as SQS's message-move task does. */
+  const redrive = (dlq: { source: string; functionName: string; queue?: LocalQueue | undefined }): number => {
+    const letters = deadLetters.take((l) => l.source === dlq.source && l.functionName === dlq.functionName);
+    for (const letter of letters) {
+      dlq.queue?.send(typeof letter.payload === 'string' ? letter.payload : JSON.stringify(letter.payload));
+    }
+    return letters.length;
+  };
 
   // Refuse patterns the local bus cannot honour before anything starts.
   for (const declaration of options.declarations) {
@@ -282,6 +302,57 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       return;
     }
+    // The SQS calls a redrive makes (`npm run redrive`), on the local dead-letter queues.
+    const findDlq = (key: {
+      url?: string | undefined;
+      name?: string | undefined;
+      arn?: string | undefined;
+    }) =>
+      [...deadLetterQueues.entries()].find(
+        ([url, q]) => url === key.url || q.name === key.name || q.arn === key.arn,
+      );
+    const notFound = () =>
+      reply(400, {
+        __type: 'com.amazonaws.sqs#QueueDoesNotExist',
+        message: 'The specified queue does not exist.',
+      });
+    const sqsInput = (input ?? {}) as { QueueName?: string; QueueUrl?: string; SourceArn?: string };
+    const depthOf = (q: { source: string; functionName: string }) =>
+      deadLetters.list().filter((l) => l.source === q.source && l.functionName === q.functionName).length;
+    if (target === 'AmazonSQS.GetQueueUrl') {
+      const found = findDlq({ name: sqsInput.QueueName });
+      if (!found) return notFound();
+      reply(200, { QueueUrl: found[0] });
+      return;
+    }
+    if (target === 'AmazonSQS.GetQueueAttributes') {
+      const found = findDlq({ url: sqsInput.QueueUrl });
+      if (!found) return notFound();
+      reply(200, {
+        Attributes: { QueueArn: found[1].arn, ApproximateNumberOfMessages: String(depthOf(found[1])) },
+      });
+      return;
+    }
+    if (target === 'AmazonSQS.StartMessageMoveTask') {
+      const found = findDlq({ arn: sqsInput.SourceArn });
+      if (!found) return notFound();
+      const toMove = depthOf(found[1]);
+      const task: MoveTask = {
+        TaskHandle: randomUUID(),
+        SourceArn: found[1].arn,
+        Status: 'COMPLETED',
+        ApproximateNumberOfMessagesMoved: redrive(found[1]),
+        ApproximateNumberOfMessagesToMove: toMove,
+        StartedTimestamp: Date.now(),
+      };
+      moveTasks.set(found[1].arn, [task, ...(moveTasks.get(found[1].arn) ?? [])]);
+      reply(200, { TaskHandle: task.TaskHandle });
+      return;
+    }
+    if (target === 'AmazonSQS.ListMessageMoveTasks') {
+      reply(200, { Results: moveTasks.get(String(sqsInput.SourceArn)) ?? [] });
+      return;
+    }
     if (target === 'AmazonSQS.SendMessage') {
       const request = z
         .object({
@@ -440,8 +511,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const dlqUrl = eventTrigger
       ? `${url}/${accountId}/${declaration.name}-${eventTrigger.name}-dlq`
       : undefined;
-    if (dlqUrl && eventTrigger)
-      deadLetterQueues.set(dlqUrl, { source: `queue:${eventTrigger.name}`, functionName: declaration.name });
+    if (dlqUrl && eventTrigger) {
+      const name = `${declaration.name}-${eventTrigger.name}-dlq`;
+      deadLetterQueues.set(dlqUrl, {
+        name,
+        arn: `arn:aws:sqs:${region}:${accountId}:${name}`,
+        source: `queue:${eventTrigger.name}`,
+        functionName: declaration.name,
+      });
+    }
     const environment: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       TZ: 'UTC',
@@ -501,6 +579,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             ),
         });
         queues.push(queue);
+        for (const dlq of deadLetterQueues.values()) {
+          if (dlq.functionName === declaration.name && dlq.source === `queue:${trigger.name}`)
+            dlq.queue = queue;
+        }
         bus.addRule({ name: trigger.name, pattern: trigger.pattern as Pattern, queue });
         for (const adapter of trigger.adapters) {
           bus.addRule({

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
@@ -252,5 +255,52 @@ describe('lead sync, deployed', () => {
     expect(emf.some((m) => m.operation === 'createOpportunity' && m.outcome === '2xx')).toBe(true);
     expect(output.length).toBeGreaterThan(10);
     for (const line of output) expect(line).not.toContain(KEY);
+  });
+});
+
+describe('recovering dead letters', () => {
+  it('`npm run redrive` moves a dead-letter queue back to its source, and the leads then sync', async () => {
+    // Salescaling refuses our key for a while: each lead fails every receive and is dead-lettered.
+    emulator.setApiKeys(['some-other-key']);
+    await putLeads(
+      lead('s-redrive-1', 'a@one.example.com', 'One'),
+      lead('s-redrive-2', 'b@two.example.com', 'Two'),
+    );
+    await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 2,
+    );
+    expect(emulator.store.stats().opportunities).toBe(0);
+
+    // The key is fixed; the operator redrives, with the command used in AWS, pointed at the local runtime.
+    emulator.setApiKeys([KEY]);
+    const child = spawn(process.execPath, ['local/tools/redrive.ts', 'lead-sync-lead-received-dlq'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: {
+        PATH: process.env.PATH ?? '',
+        AWS_ENDPOINT_URL: runtime.url,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_CONFIG_FILE: '/nonexistent',
+        AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+      },
+    });
+    let printed = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      printed += chunk.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(printed).toMatch(/lead-sync-lead-received-dlq: 2 message\(s\) to move/);
+    expect(printed).toMatch(/COMPLETED: 2 of 2 moved/);
+    expect(code).toBe(0);
+    expect(runtime.deadLetters.list()).toEqual([]);
+    await eventually(
+      () => emulator.store.stats(),
+      (stats) => stats.opportunities === 2 && stats.companyLinks === 2,
+    );
   });
 });
