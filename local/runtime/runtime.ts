@@ -321,13 +321,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       deadLetters.list().filter((l) => l.source === q.source && l.functionName === q.functionName).length;
     if (target === 'AmazonSQS.GetQueueUrl') {
       const found = findDlq({ name: sqsInput.QueueName });
-      if (!found) return notFound();
+      if (!found) {
+        notFound();
+        return;
+      }
       reply(200, { QueueUrl: found[0] });
       return;
     }
     if (target === 'AmazonSQS.GetQueueAttributes') {
       const found = findDlq({ url: sqsInput.QueueUrl });
-      if (!found) return notFound();
+      if (!found) {
+        notFound();
+        return;
+      }
       reply(200, {
         Attributes: { QueueArn: found[1].arn, ApproximateNumberOfMessages: String(depthOf(found[1])) },
       });
@@ -335,7 +341,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     if (target === 'AmazonSQS.StartMessageMoveTask') {
       const found = findDlq({ arn: sqsInput.SourceArn });
-      if (!found) return notFound();
+      if (!found) {
+        notFound();
+        return;
+      }
       const toMove = depthOf(found[1]);
       const task: MoveTask = {
         TaskHandle: randomUUID(),

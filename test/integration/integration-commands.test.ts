@@ -183,9 +183,12 @@ describe('rejected commands', () => {
       command: 'Close Opportunity',
       errors: expect.arrayContaining([expect.objectContaining({ field: 'outcome' })]),
     });
-    expect(runtime.invocations.list().filter((i) => i.functionName === 'integration-commands')).toHaveLength(
-      1,
+    // Not retried: the one invocation finished and left nothing on the queue to redeliver.
+    await eventually(
+      () => runtime.invocations.list().filter((i) => i.functionName === 'integration-commands'),
+      (list) => list.length === 1,
     );
+    expect(runtime.queues.find((q) => q.name === 'integration-commands-commands')?.depth).toBe(0);
     expect((await admin.stats()).requests.total).toBe(0);
   });
 
