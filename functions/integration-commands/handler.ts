@@ -101,6 +101,7 @@ const processRecord = async (record: SQSRecord) => {
   } catch {
     return reject(record, {}, new CommandRejected('The message is not an EventBridge event (not JSON)'));
   }
+  logger.appendKeys({ commandId: event.id, command: event['detail-type'] });
   try {
     const outcome = await applyOnce({
       id: String(event.id),
@@ -112,6 +113,8 @@ const processRecord = async (record: SQSRecord) => {
   } catch (error) {
     if (error instanceof CommandRejected) return reject(record, event, error);
     throw error;
+  } finally {
+    logger.removeKeys(['commandId', 'command']);
   }
 };
 

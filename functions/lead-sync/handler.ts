@@ -54,6 +54,8 @@ const idempotency = new IdempotencyConfig({
 
 const syncOnce = makeIdempotent(
   async (lead: Lead) => {
+    // Every line logged while syncing this lead (the client's retries included) carries its id.
+    logger.appendKeys({ submissionId: lead.submissionId });
     const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUS_ON_CREATE });
     await publishSyncEvents(publisher, lead, result);
     logger.info('Lead synced', { submissionId: lead.submissionId, ...result });
@@ -88,7 +90,10 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
   idempotency.registerLambdaContext(context);
   return processPartialResponse(
     event,
-    (record: SQSRecord) => processRecord(record, { sync: syncOnce, deadLetter }),
+    (record: SQSRecord) =>
+      processRecord(record, { sync: syncOnce, deadLetter }).finally(() =>
+        logger.removeKeys(['submissionId']),
+      ),
     processor,
     {
       context,

@@ -585,3 +585,86 @@ describe('operations', () => {
     }
   });
 });
+
+describe('least privilege, role by role', () => {
+  /** Each role's grants as "actions → resource", the resource by its logical id without the hash. */
+  const grants = () => {
+    const all = real.template.toJSON().Resources as Record<string, Resource>;
+    const name = (resource: unknown): string => {
+      if (resource === '*') return '*';
+      if (Array.isArray(resource)) return resource.map(name).join(' + ');
+      const json = JSON.stringify(resource);
+      const id = /"(?:Ref|Fn::GetAtt)":\[?"([A-Za-z0-9]+?)[0-9A-F]{8}"/.exec(json)?.[1] ?? json;
+      return json.includes(':*') ? `${id}:*` : id;
+    };
+    const out: Record<string, string[]> = {};
+    for (const [id, role] of Object.entries(all).filter(([, r]) => r.Type === 'AWS::IAM::Role')) {
+      out[role.Properties.Description] = Object.values(all)
+        .filter(
+          (p) =>
+            p.Type === 'AWS::IAM::Policy' && p.Properties.Roles.some((r: { Ref: string }) => r.Ref === id),
+        )
+        .flatMap(
+          (p) =>
+            p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
+        )
+        .map((s) => `${[s.Action].flat().join(', ')} → ${name(s.Resource)}`)
+        .sort();
+    }
+    return out;
+  };
+  const common = (fn: string) => [
+    `logs:CreateLogStream, logs:PutLogEvents → ${fn}Logs`,
+    'xray:PutTraceSegments, xray:PutTelemetryRecords → *',
+  ];
+  const consume = (queue: string) =>
+    `sqs:ReceiveMessage, sqs:ChangeMessageVisibility, sqs:GetQueueUrl, sqs:DeleteMessage, sqs:GetQueueAttributes → ${queue}`;
+  const readKey = 'secretsmanager:GetSecretValue, secretsmanager:DescribeSecret → SalescalingApiKey';
+  const idempotency =
+    'dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem → IdempotencyTable';
+  const send = (dlq: string) => `sqs:SendMessage, sqs:GetQueueAttributes, sqs:GetQueueUrl → ${dlq}`;
+
+  it('grants each role only the actions it needs, each on its one resource', () => {
+    expect(grants()).toEqual({
+      'Runs the api-health function': [...common('ApiHealth')].sort(),
+      'Runs the lead-ingest function': [
+        ...common('LeadIngest'),
+        'events:PutEvents → Bus',
+        'secretsmanager:GetSecretValue, secretsmanager:DescribeSecret → WebhookSigningSecrets',
+      ].sort(),
+      'Runs the lead-sync function': [
+        ...common('LeadSync'),
+        consume('LeadSyncLeadReceivedQueue'),
+        readKey,
+        'events:PutEvents → Bus',
+        idempotency,
+        send('LeadSyncLeadReceivedDlq'),
+      ].sort(),
+      'Runs the stale-deals function': [
+        ...common('StaleDeals'),
+        consume('StaleDealsStaleSweepContinuedQueue'),
+        send('StaleDealsSchedulesDlq'),
+        readKey,
+        'events:PutEvents → Bus',
+      ].sort(),
+      'Lets EventBridge Scheduler run stale-deals': [
+        'lambda:InvokeFunction → StaleDeals + StaleDeals:*',
+        'sqs:SendMessage → StaleDealsSchedulesDlq',
+      ].sort(),
+      'Runs the integration-commands function': [
+        ...common('IntegrationCommands'),
+        consume('IntegrationCommandsCommandsQueue'),
+        readKey,
+        'events:PutEvents → Bus',
+        idempotency,
+        send('IntegrationCommandsCommandsDlq'),
+      ].sort(),
+    });
+  });
+
+  it("encrypts every queue (SSE-SQS); the table keeps DynamoDB's default encryption at rest (AWS owned key)", () => {
+    for (const [, queue] of resources(real.template, 'AWS::SQS::Queue'))
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    real.template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: Match.absent() });
+  });
+});
