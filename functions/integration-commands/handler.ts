@@ -4,6 +4,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
@@ -17,6 +18,7 @@ import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
+import { tracer } from '#shared/observability/tracer.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { applyCommand, type CommandEvent, CommandRejected } from './commands.ts';
 
@@ -127,6 +129,7 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
 };
 
 export const handler = middy(handle)
+  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(key.middleware());

@@ -1,4 +1,6 @@
-import freeMailDomains from 'email-providers';
+// The list itself, imported as JSON so the bundler inlines it (the package's entry point reads it
+// with createRequire at run time, which a bundle cannot follow).
+import freeMailDomains from 'email-providers/all.json' with { type: 'json' };
 import { RequestError } from '#shared/errors.ts';
 import { type FieldMapping, type LeadField, leadFields } from '#shared/leads/field-mapping.ts';
 import { type Lead, type LeadInput, leadSchema, type RawFieldValue } from '#shared/leads/lead.ts';
@@ -55,7 +57,7 @@ const ALIASES: Record<LeadField, string[]> = {
   closeDate: ['closedate', 'deadline', 'targetdate', 'startdate'],
 };
 
-const FREE_MAIL = new Set(freeMailDomains as string[]);
+const FREE_MAIL = new Set<string>(freeMailDomains);
 const normalize = (text: string) => text.toLowerCase().replace(/[^a-z0-9]/g, '');
 
 export interface MapOptions {

@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
@@ -12,6 +13,7 @@ import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
+import { tracer } from '#shared/observability/tracer.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { staleDealsConfigSchema } from './config.ts';
 import { cursorSchema, type SweepCollaborators, sweep } from './sweep.ts';
@@ -76,6 +78,7 @@ const handle = async (event: unknown, context: Context & { salescalingApiKey?: u
 };
 
 export const handler = middy(handle)
+  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .use(key.middleware());

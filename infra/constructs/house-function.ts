@@ -15,7 +15,7 @@ export interface HouseFunctionProps {
 
 /**
  * Every house default in one place: Node 24 on arm64, esbuild bundling (local, no Docker) as
- * minified ESM with source maps, an explicit log group with retention, X-Ray tracing, and a role
+ * minified ESM with source maps and everything inside (the AWS SDK included), an explicit log group with retention, X-Ray tracing, and a role
  * of its own that starts with nothing but writing to that log group. Environment variables are
  * merged: setting one twice with another value is an error, never an overwrite.
  */
@@ -61,6 +61,9 @@ export class HouseFunction extends NodejsFunction {
         banner:
           "import { createRequire as __houseCreateRequire } from 'node:module'; const require = __houseCreateRequire(import.meta.url);",
         forceDockerBundling: false,
+        // Bundle the AWS SDK too: functions run the version the lockfile pins and the tests ran,
+        // not whichever one the Lambda runtime ships.
+        externalModules: [],
       },
     });
     this.declaration = declaration;

@@ -544,6 +544,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(declaration.memoryMb),
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${declaration.name}`,
+      // No X-Ray daemon here: tracing is the one thing switched off.
+      POWERTOOLS_TRACE_ENABLED: 'false',
       ...functionEnvironment(
         declaration,
         platform,

@@ -1,11 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
+import { tracer } from '#shared/observability/tracer.ts';
 
 export type HttpHandle<C extends Context = Context> = (
   event: APIGatewayProxyEventV2,
@@ -19,6 +21,7 @@ export type HttpHandle<C extends Context = Context> = (
  */
 export function httpHandler<C extends Context = Context>(handle: HttpHandle<C>) {
   return middy(handle)
+    .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpErrors())

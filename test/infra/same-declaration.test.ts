@@ -73,7 +73,7 @@ describe.each([
   });
 
   it('gives each function the same environment variables', () => {
-    const localOnly = /^(AWS_|PATH$|TZ$)/;
+    const localOnly = /^(AWS_|PATH$|TZ$|POWERTOOLS_TRACE_ENABLED$)/;
     const stackOnly = new Set(['NODE_OPTIONS']);
     const stackFunctions = ofType('AWS::Lambda::Function');
     for (const declaration of declarations) {
