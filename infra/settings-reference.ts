@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { stageConfigSchema } from './config.ts';
+
+/**
+ * The stage settings reference (`docs/configuration.md`): every setting's path, type, default and
+ * whether it is required come from the schema itself; the descriptions live here, beside it, and a
+ * test fails when a setting has none (or a description names a setting that no longer exists).
+ */
+export const settingDescriptions: Record<string, string> = {
+  account:
+    'AWS account id; without it the stack is environment-agnostic and the account is resolved at deploy time.',
+  region: 'AWS region to deploy to.',
+  logRetentionDays: "Retention of every log group, in days (one of CloudWatch's periods).",
+  logLevel: 'Functions’ log level.',
+  retainData: 'Keep the secrets, the idempotency table and the log groups when the stack is deleted.',
+  'salescaling.baseUrl': 'The Salescaling API base URL.',
+  'salescaling.existingApiKeySecretName':
+    'Use this existing secret for the API key instead of creating an empty one.',
+  'salescaling.maxRequestsPerSecond':
+    'The Salescaling request budget, shared by every invocation that may call it at once.',
+  'salescaling.maxConcurrency': 'Requests in flight per client.',
+  'api.throttle.rateLimit': 'Stage-wide API throttling: requests per second (routes may declare their own).',
+  'api.throttle.burstLimit': 'Stage-wide API throttling: burst.',
+  'api.allowedOrigins': 'Origins whose browser forms may post to /leads (CORS and the origin check).',
+  'leads.thankYouUrl': "Where accepted HTML form posts are redirected: your site's thank-you page.",
+  'leads.fieldMapping':
+    'Which submitted field fills which lead field, per provider and form (see Lead capture).',
+  'staleDeals.openStatus': 'The status of an open deal.',
+  'staleDeals.closedStatus': 'The status written when closing a stale deal.',
+  'staleDeals.staleAfterDays': 'Stale after this many days without an update; null switches the rule off.',
+  'staleDeals.overdueGraceDays':
+    'Stale when the close date passed more than this many days ago; null switches it off.',
+  'staleDeals.timeZone': 'Whose calendar days count for close dates.',
+  'staleDeals.excludePriorities': 'Never close deals of these priorities.',
+  'staleDeals.excludeAmountAtLeast': 'Never close deals worth at least this much.',
+  'staleDeals.excludeNamePatterns':
+    'Never close deals whose name matches one of these regular expressions (any case).',
+  'staleDeals.excludeIntegrationTypes': 'Never close deals with an integration of one of these types.',
+  'staleDeals.dryRun': 'Report only. Default: true on every stage but prod.',
+  'staleDeals.maxClosesPerRun': 'The cap on closes per run.',
+  'staleDeals.pageSize': 'Opportunities per page read.',
+  schedules: 'Per schedule name: `cron`, `timeZone` or `enabled`, overriding the catalog.',
+  eventArchiveRetentionDays: 'How long the bus archive keeps events for replay.',
+  'alarms.emails': 'Email subscribers of the alarm topic.',
+  'alarms.api5xxThreshold': 'API 5xx answers in five minutes that raise the alarm.',
+  'alarms.apiLatencyP99Ms': 'API p99 latency in milliseconds that raises the alarm.',
+  'alarms.salescaling429Threshold':
+    'Salescaling 429s in five minutes, three periods running, that raise the alarm.',
+};
+
+type Json = {
+  type?: string | string[];
+  properties?: Record<string, Json>;
+  required?: string[];
+  default?: unknown;
+  enum?: unknown[];
+  anyOf?: Json[];
+  additionalProperties?: unknown;
+  items?: Json;
+};
+
+export interface SettingRow {
+  path: string;
+  type: string;
+  required: boolean;
+  default: unknown;
+}
+
+/** Every setting (leaf) of the stage schema, with its type, whether it is required and its default. */
+export function settingRows(): SettingRow[] {
+  const schema = z.toJSONSchema(stageConfigSchema, { io: 'input', unrepresentable: 'any' }) as Json;
+  const rows: SettingRow[] = [];
+  const walk = (node: Json, prefix: string, required: boolean) => {
+    const requiredHere = new Set(node.required ?? []);
+    for (const [name, child] of Object.entries(node.properties ?? {})) {
+      const path = prefix ? `${prefix}.${name}` : name;
+      const isRequired = required && requiredHere.has(name) && child.default === undefined;
+      if (child.properties && path in settingDescriptions === false) walk(child, path, isRequired);
+      else rows.push({ path, type: typeOf(child), required: isRequired, default: child.default });
+    }
+  };
+  walk(schema, '', true);
+  return rows;
+}
+
+function typeOf(node: Json): string {
+  if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' \\| ');
+  if (node.anyOf) return node.anyOf.map(typeOf).join(' or ');
+  if (node.type === 'array') return `array of ${node.items ? typeOf(node.items) : 'values'}`;
+  if (node.type === 'object') return 'object';
+  return Array.isArray(node.type) ? node.type.join(' or ') : (node.type ?? 'any');
+}
+
+export function renderSettingsReference(): string {
+  const lines = [
+    '# Stage settings',
+    '',
+    '<!-- Generated from infra/config.ts by `npm run docs:config`; a test fails when this file is out of date. -->',
+    '',
+    'Per stage in `cdk.json` under `context.stages.<stage>` (`dev`, `prod`). Synth validates them and names',
+    'any that is missing or wrong, e.g. `stages.prod.region: must be an AWS region such as eu-west-1`.',
+    '',
+    '| Setting | Type | Required | Default | Meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...settingRows().map(
+      (row) =>
+        `| \`${row.path}\` | ${row.type} | ${row.required ? 'yes' : 'no'} | ${row.default === undefined ? '' : `\`${JSON.stringify(row.default)}\``} | ${settingDescriptions[row.path] ?? ''} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
