@@ -66,6 +66,8 @@ export interface LocalRuntime {
   queues: readonly LocalQueue[];
   schedules: readonly LocalSchedule[];
   hosts: ReadonlyMap<string, FunctionHost>;
+  /** Puts a new value in a local secret, as `aws secretsmanager put-secret-value` does. */
+  putSecret(secretId: string, value: string): void;
   close(): Promise<void>;
 }
 
@@ -639,6 +641,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     queues,
     schedules,
     hosts,
+    putSecret: (secretId, value) => {
+      if (!secrets.has(secretId)) throw new Error(`No local secret ${secretId}`);
+      secrets.set(secretId, value);
+    },
     close: async () => {
       for (const schedule of schedules) schedule.stop();
       for (const queue of queues) queue.close();

@@ -7,7 +7,12 @@ import { catalog } from '#functions/catalog.ts';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
-import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import {
+  LOCAL_BUS_NAME,
+  LOCAL_SALESCALING_SECRET_ID,
+  type LocalRuntime,
+  startLocalRuntime,
+} from '#local/runtime/runtime.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
 import { eventually } from '#test/support/eventually.ts';
 
@@ -304,5 +309,34 @@ describe('recovering dead letters', () => {
       () => emulator.store.stats(),
       (stats) => stats.opportunities === 2 && stats.companyLinks === 2,
     );
+  });
+});
+
+describe('rotating the Salescaling key', () => {
+  it('needs no redeploy: a warm function meets a 401, reads the secret afresh once, and carries on', async () => {
+    await putLeads(lead('s-before-rotation', 'a@one.example.com', 'Before'));
+    await eventually(
+      () => emulator.store.stats(),
+      (stats) => stats.opportunities === 1,
+    );
+
+    // The operator creates a new key in Salescaling (the old one stops working) and puts it in the secret.
+    const rotated = 'sk-sync-rotated-9a8b7c6d5e4f';
+    emulator.setApiKeys([rotated]);
+    runtime.putSecret(LOCAL_SALESCALING_SECRET_ID, rotated);
+    await admin.clearRequests();
+
+    await putLeads(lead('s-after-rotation', 'b@two.example.com', 'After'));
+    await eventually(
+      () => emulator.store.stats(),
+      (stats) => stats.opportunities === 2 && stats.companyLinks === 2,
+    );
+    const statuses = (await admin.requests()).map((r) => r.status);
+    expect(statuses[0]).toBe(401);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(1);
+    expect(runtime.deadLetters.list()).toEqual([]);
+    for (const line of output) expect(line).not.toContain(rotated);
+    runtime.putSecret(LOCAL_SALESCALING_SECRET_ID, KEY);
+    emulator.setApiKeys([KEY]);
   });
 });
