@@ -21,6 +21,8 @@ export interface PlatformSettings {
   salescalingBaseUrl: string;
   salescalingMaxRps: number;
   salescalingMaxConcurrency: number;
+  /** Per-attempt timeout of Salescaling requests; default 10 s. */
+  salescalingTimeoutMs?: number | undefined;
 }
 
 export const SERVICE_NAME = 'salescaling-automation';
@@ -47,6 +49,7 @@ export function functionEnvironment(
       requestsPerSecond(platform.salescalingMaxRps, platform.salescalingInvocations),
     ),
     SALESCALING_MAX_CONCURRENCY: String(platform.salescalingMaxConcurrency),
+    SALESCALING_TIMEOUT_MS: String(platform.salescalingTimeoutMs ?? 10_000),
   };
   for (const [key, value] of Object.entries(platformValues)) put(key, value, 'the platform');
   for (const [key, value] of Object.entries(declaration.environment)) put(key, value, 'the declaration');

@@ -1,0 +1,243 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { catalog } from '#functions/catalog.ts';
+import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
+import { startEmulator } from '#local/emulator/server.ts';
+import { LOCAL_BUS_NAME, startLocalRuntime } from '#local/runtime/runtime.ts';
+
+/**
+ * `npm run soak [-- --leads N]`: the whole system under faults. N leads (a tenth of them sent twice),
+ * inbound commands and two stale-deal sweeps go through the local runtime while the emulator answers
+ * 20% of requests with 5xx, 5% with 429 and Retry-After, and hangs or drops 2%. Afterwards it checks
+ * that every lead is exactly one opportunity with its links (or a dead letter with its reason),
+ * nothing is duplicated, and every stale deal was closed once; then prints one summary line and
+ * exits non-zero if anything is wrong. Loopback only; bounded in size and time.
+ */
+export interface SoakOptions {
+  leads: number;
+  commands: number;
+  seed: number;
+  timeLimitMs: number;
+  log?: (line: string) => void;
+}
+
+export interface SoakResult {
+  ok: boolean;
+  summary: string;
+  problems: string[];
+  /** Dead letters by reason (first 120 characters), to see that each is explained. */
+  deadLetterReasons: Record<string, number>;
+}
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const emulator = await startEmulator({
+    apiKeys: ['soak-key'],
+    seed: { opportunities: 200, seed: options.seed, staleShare: 0.3 },
+  });
+  const admin = new EmulatorAdmin(emulator.url);
+  const seededStale = emulator.store
+    .listOpportunities({}, { page: 1, limit: 10_000 })
+    .filter((o) => o.status === 'open' && Date.now() - Date.parse(String(o.updatedAt)) > 30 * 86_400_000)
+    .map((o) => o.id);
+  const runtime = await startLocalRuntime({
+    declarations: catalog,
+    port: 0,
+    platform: {
+      logLevel: 'ERROR',
+      salescalingBaseUrl: emulator.apiBaseUrl,
+      salescalingMaxRps: 400,
+      salescalingMaxConcurrency: 8,
+      salescalingTimeoutMs: 1_000,
+    },
+    secrets: { salescalingApiKey: 'soak-key' },
+    settings: { staleDealsConfig: JSON.stringify({ dryRun: false, maxClosesPerRun: 1000 }) },
+    schedules: 'manual',
+    queueRetryDelayMs: 100,
+    scheduleRetryDelayMs: 100,
+    log: () => undefined,
+    functionOutput: () => undefined,
+  });
+  const problems: string[] = [];
+  try {
+    await admin.setFaults({
+      errorRate: 0.2,
+      rateLimitRate: 0.05,
+      retryAfterSeconds: 1,
+      hangRate: 0.01,
+      dropRate: 0.01,
+      seed: options.seed,
+    });
+
+    // Leads: each unique one has its own contact, company and deal name; a tenth are sent twice.
+    const leads = Array.from({ length: options.leads }, (_, i) => ({
+      email: `soak-${i}@company-${i % 50}.example.com`,
+      name: `Soak Person ${i}`,
+      company: `Company ${i % 50}`,
+      deal_name: `Soak deal ${i}`,
+      budget: String(1000 + i),
+    }));
+    const sends = [...leads, ...leads.filter((_, i) => i % 10 === 0)];
+    let accepted = 0;
+    for (const lead of sends) {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const response = await fetch(`${runtime.url}/leads`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(lead),
+        });
+        if (response.status === 202) {
+          accepted += 1;
+          break;
+        }
+        // 429 from route throttling: back off as a sender would.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    log(`posted ${sends.length} leads (${accepted} accepted)`);
+
+    // Inbound commands: upserts for contacts of their own.
+    const bus = new EventBridgeClient({
+      endpoint: runtime.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    for (let i = 0; i < options.commands; i++) {
+      await bus.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: LOCAL_BUS_NAME,
+              Source: 'soak.example',
+              DetailType: 'Upsert Opportunity',
+              Detail: JSON.stringify({
+                schemaVersion: 1,
+                contact: { email: `command-${i}@partner.example.com` },
+                opportunity: { name: `Soak command ${i}`, amount: i },
+              }),
+            },
+          ],
+        }),
+      );
+    }
+
+    // Two sweeps (with their own retries), overlapping the lead traffic.
+    for (let run = 0; run < 2; run++) {
+      await fetch(`${runtime.url}/_local/schedules/stale-deals`, { method: 'POST' });
+    }
+
+    // Wait until every queue is drained and nothing moves any more.
+    let quietSince = 0;
+    while (Date.now() - started < options.timeLimitMs) {
+      const busy = runtime.queues.some((q) => q.depth > 0);
+      if (!busy) {
+        quietSince ||= Date.now();
+        if (Date.now() - quietSince > 1500) break;
+      } else quietSince = 0;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    if (runtime.queues.some((q) => q.depth > 0))
+      problems.push('queues still held messages at the time limit');
+    await admin.clearFaults();
+    const faults = (await admin.requests()).filter((r) => r.fault !== null).length;
+
+    // Every lead and command: exactly one opportunity, linked, or a dead letter with its reason.
+    const deadLetters = runtime.deadLetters.list();
+    const unexplained = deadLetters.filter((d) => !d.reason);
+    if (unexplained.length > 0) problems.push(`${unexplained.length} dead letters without a reason`);
+    const deadNames = new Set(
+      deadLetters.map((d) => {
+        const detail = (d.payload as { detail?: { opportunity?: { name?: string } } })?.detail;
+        return detail?.opportunity?.name;
+      }),
+    );
+    const all = emulator.store.listOpportunities({}, { page: 1, limit: 100_000 });
+    let synced = 0;
+    const expected = [
+      ...leads.map((l) => ({ name: l.deal_name, company: true })),
+      ...Array.from({ length: options.commands }, (_, i) => ({ name: `Soak command ${i}`, company: false })),
+    ];
+    for (const { name, company } of expected) {
+      const matches = all.filter((o) => o.name === name);
+      if (matches.length > 1) problems.push(`${name}: ${matches.length} opportunities`);
+      const [opportunity] = matches;
+      if (!opportunity) {
+        if (!deadNames.has(name)) problems.push(`${name}: no opportunity and no dead letter`);
+        continue;
+      }
+      const contacts = emulator.store.listOpportunityContacts(opportunity.id, { page: 1, limit: 10 });
+      const companies = emulator.store.listOpportunityCompanies(opportunity.id, { page: 1, limit: 10 });
+      if (contacts.length !== 1 || (company && companies.length !== 1)) {
+        if (!deadNames.has(name))
+          problems.push(`${name}: ${contacts.length} contact and ${companies.length} company links`);
+        continue;
+      }
+      synced += 1;
+    }
+    const contacts = emulator.store.listContacts({}, { page: 1, limit: 100_000 });
+    const emails = contacts.map((c) => String(c.email).toLowerCase());
+    const duplicateContacts = emails.length - new Set(emails).size;
+    if (duplicateContacts > 0) problems.push(`${duplicateContacts} duplicate contacts`);
+    const companies = emulator.store
+      .listCompanies({}, { page: 1, limit: 100_000 })
+      .map((c) => String(c.name));
+    const duplicateCompanies = companies.length - new Set(companies).size;
+    if (duplicateCompanies > 0) problems.push(`${duplicateCompanies} duplicate companies`);
+
+    // Stale deals: each closed at most once, and none left open unless its sweep errors are counted.
+    let closedStale = 0;
+    for (const id of seededStale) {
+      const deal = emulator.store.getOpportunity(id);
+      const closes = (String(deal?.featuredNotes ?? '').match(/Closed as stale/g) ?? []).length;
+      if (closes > 1) problems.push(`${id} closed ${closes} times`);
+      if (deal?.status === 'lost') closedStale += 1;
+    }
+    const sweeps = runtime.bus.events
+      .list()
+      .filter((e) => e['detail-type'] === 'Stale Sweep Completed').length;
+
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const summary =
+      `soak: ${options.leads} leads (+${sends.length - options.leads} duplicate sends), ${options.commands} commands, ${sweeps} sweeps; ` +
+      `${synced} of ${expected.length} synced exactly once, ${deadLetters.length} dead letters (${deadLetters.length - unexplained.length} explained), ` +
+      `0 duplicates expected / ${duplicateContacts + duplicateCompanies} found, ${closedStale} of ${seededStale.length} stale deals closed once; ` +
+      `${faults} faults injected; ${seconds} s; ${problems.length === 0 ? 'OK' : `${problems.length} PROBLEMS`}`;
+    const deadLetterReasons: Record<string, number> = {};
+    for (const letter of deadLetters) {
+      const reason = `${letter.functionName}: ${letter.reason.slice(0, 120)}`;
+      deadLetterReasons[reason] = (deadLetterReasons[reason] ?? 0) + 1;
+    }
+    return { ok: problems.length === 0, summary, problems, deadLetterReasons };
+  } finally {
+    await runtime.close();
+    await emulator.close();
+  }
+}
+
+if (import.meta.main) {
+  const arg = (name: string, fallback: number) => {
+    const index = process.argv.indexOf(`--${name}`);
+    const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
+    if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number`);
+    return value;
+  };
+  runSoak({
+    leads: arg('leads', 1000),
+    commands: arg('commands', 100),
+    seed: arg('seed', 7),
+    timeLimitMs: arg('minutes', 15) * 60_000,
+    log: (line) => console.info(line),
+  }).then(
+    (result) => {
+      for (const problem of result.problems.slice(0, 20)) console.error(`  problem: ${problem}`);
+      for (const [reason, count] of Object.entries(result.deadLetterReasons))
+        console.info(`  dead letter ×${count}: ${reason}`);
+      console.info(result.summary);
+      process.exit(result.ok ? 0 : 1);
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.stack : error);
+      process.exit(1);
+    },
+  );
+}
