@@ -56,6 +56,11 @@ export function functionEnvironment(
   for (const resource of declaration.access) {
     put(resourceBindings[resource].env, resources[resource], `access ${resource}`);
   }
+  // A function that dead-letters for itself also knows its last delivery, to do so with the reason.
+  const eventTrigger = declaration.triggers.find((t) => t.kind === 'event');
+  if (declaration.access.includes('deadLetterQueue') && eventTrigger) {
+    put('MAX_RECEIVE_COUNT', String(eventTrigger.maxReceiveCount), 'the event trigger');
+  }
   for (const setting of declaration.settings) {
     put(settingBindings[setting].env, settings[setting], `setting ${setting}`);
   }

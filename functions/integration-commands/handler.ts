@@ -29,6 +29,7 @@ const config = loadConfig(
     EVENT_BUS_NAME: z.string().min(1),
     IDEMPOTENCY_TABLE_NAME: z.string().min(1),
     DEAD_LETTER_QUEUE_URL: z.url(),
+    MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
     OPPORTUNITY_OPEN_STATUS: z.string().min(1).default('open'),
     OPPORTUNITY_WON_STATUS: z.string().min(1).default('won'),
     OPPORTUNITY_LOST_STATUS: z.string().min(1).default('lost'),
@@ -114,6 +115,25 @@ const processRecord = async (record: SQSRecord) => {
     metrics.addMetric('CommandsApplied', MetricUnit.Count, 1);
   } catch (error) {
     if (error instanceof CommandRejected) return reject(record, event, error);
+    // The last delivery: dead-letter it ourselves, with why (a redrive-policy move carries no reason).
+    const deliveries = Number(record.attributes.ApproximateReceiveCount);
+    if (deliveries >= config.MAX_RECEIVE_COUNT) {
+      const message = error instanceof Error ? error.message : String(error);
+      logger.warn('Command dead-lettered after its last delivery', { reason: message });
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: config.DEAD_LETTER_QUEUE_URL,
+          MessageBody: record.body,
+          MessageAttributes: {
+            reason: {
+              DataType: 'String',
+              StringValue: `Gave up after ${deliveries} deliveries: ${message}`.slice(0, 1000),
+            },
+          },
+        }),
+      );
+      return;
+    }
     throw error;
   } finally {
     logger.removeKeys(['commandId', 'command']);

@@ -31,6 +31,7 @@ const config = loadConfig(
     /** A DynamoDB table name, or `in-process` (the local runtime). */
     IDEMPOTENCY_TABLE_NAME: z.string().min(1),
     DEAD_LETTER_QUEUE_URL: z.url(),
+    MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
     OPPORTUNITY_STATUS_ON_CREATE: z.string().min(1).default('open'),
   }),
 );
@@ -93,9 +94,11 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
   return processPartialResponse(
     event,
     (record: SQSRecord) =>
-      processRecord(record, { sync: syncOnce, deadLetter }).finally(() =>
-        logger.removeKeys(['submissionId']),
-      ),
+      processRecord(record, {
+        sync: syncOnce,
+        deadLetter,
+        maxReceiveCount: config.MAX_RECEIVE_COUNT,
+      }).finally(() => logger.removeKeys(['submissionId'])),
     processor,
     {
       context,

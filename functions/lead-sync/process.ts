@@ -15,6 +15,8 @@ export interface RecordCollaborators {
   /** The idempotent sync (a repeated submissionId returns the stored result without calling anyone). */
   sync(lead: Lead): Promise<SyncResult>;
   deadLetter(record: SQSRecord, reason: string): Promise<void>;
+  /** The queue's maxReceiveCount: on that delivery a transient failure is dead-lettered with its reason. */
+  maxReceiveCount: number;
 }
 
 export async function processRecord(
@@ -41,6 +43,14 @@ export async function processRecord(
   } catch (error) {
     if (error instanceof SalescalingInvalidRequestError) {
       await collaborators.deadLetter(record, `Salescaling refused the lead: ${error.message}`);
+      return undefined;
+    }
+    // The last delivery: dead-letter it ourselves, so the message carries why (a redrive-policy
+    // move would carry no reason).
+    const deliveries = Number(record.attributes.ApproximateReceiveCount);
+    if (deliveries >= collaborators.maxReceiveCount) {
+      const message = error instanceof Error ? error.message : String(error);
+      await collaborators.deadLetter(record, `Gave up after ${deliveries} deliveries: ${message}`);
       return undefined;
     }
     throw error;

@@ -273,10 +273,12 @@ describe('recovering dead letters', () => {
       lead('s-redrive-1', 'a@one.example.com', 'One'),
       lead('s-redrive-2', 'b@two.example.com', 'Two'),
     );
-    await eventually(
+    const letters = await eventually(
       () => runtime.deadLetters.list(),
       (list) => list.length === 2,
     );
+    // Each says why: the function dead-letters on the last delivery itself, with the error.
+    for (const letter of letters) expect(letter.reason).toMatch(/^Gave up after 5 deliveries: .*401/);
     expect(emulator.store.stats().opportunities).toBe(0);
 
     // The key is fixed; the operator redrives, with the command used in AWS, pointed at the local runtime.
