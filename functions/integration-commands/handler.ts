@@ -6,7 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
@@ -19,6 +19,7 @@ import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
+import { deadLetterSender, isLastDelivery } from '#shared/queues/dead-letter.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { applyCommand, type CommandEvent, CommandRejected } from './commands.ts';
 
@@ -43,7 +44,7 @@ const client = new SalescalingClient({
   onEvent: recordSalescalingEvent,
 });
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
-const sqs = new SQSClient({});
+const sendToDeadLetterQueue = deadLetterSender(new SQSClient({}), config.DEAD_LETTER_QUEUE_URL);
 const settings = {
   openStatus: config.OPPORTUNITY_OPEN_STATUS,
   wonStatus: config.OPPORTUNITY_WON_STATUS,
@@ -71,21 +72,9 @@ const reject = async (record: SQSRecord, event: Partial<CommandEvent>, error: Co
     reason: error.message,
     errors: error.errors,
   });
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: config.DEAD_LETTER_QUEUE_URL,
-      MessageBody: record.body,
-      MessageAttributes: {
-        reason: {
-          DataType: 'String',
-          StringValue:
-            `${error.message}${error.errors.length > 0 ? `: ${JSON.stringify(error.errors)}` : ''}`.slice(
-              0,
-              1000,
-            ),
-        },
-      },
-    }),
+  await sendToDeadLetterQueue(
+    record,
+    `${error.message}${error.errors.length > 0 ? `: ${JSON.stringify(error.errors)}` : ''}`,
   );
   if (event.id && event['detail-type']) {
     await publishEvent(publisher, events.commandRejected, {
@@ -116,22 +105,11 @@ const processRecord = async (record: SQSRecord) => {
   } catch (error) {
     if (error instanceof CommandRejected) return reject(record, event, error);
     // The last delivery: dead-letter it ourselves, with why (a redrive-policy move carries no reason).
-    const deliveries = Number(record.attributes.ApproximateReceiveCount);
-    if (deliveries >= config.MAX_RECEIVE_COUNT) {
+    if (isLastDelivery(record, config.MAX_RECEIVE_COUNT)) {
+      const deliveries = record.attributes.ApproximateReceiveCount;
       const message = error instanceof Error ? error.message : String(error);
       logger.warn('Command dead-lettered after its last delivery', { reason: message });
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: config.DEAD_LETTER_QUEUE_URL,
-          MessageBody: record.body,
-          MessageAttributes: {
-            reason: {
-              DataType: 'String',
-              StringValue: `Gave up after ${deliveries} deliveries: ${message}`.slice(0, 1000),
-            },
-          },
-        }),
-      );
+      await sendToDeadLetterQueue(record, `Gave up after ${deliveries} deliveries: ${message}`);
       return;
     }
     throw error;

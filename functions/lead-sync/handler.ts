@@ -6,7 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
@@ -19,6 +19,7 @@ import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
+import { deadLetterSender } from '#shared/queues/dead-letter.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
@@ -36,7 +37,7 @@ const config = loadConfig(
   }),
 );
 
-const sqs = new SQSClient({});
+const sendToDeadLetterQueue = deadLetterSender(new SQSClient({}), config.DEAD_LETTER_QUEUE_URL);
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 
 const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
@@ -76,13 +77,7 @@ const syncOnce = makeIdempotent(
 const deadLetter = async (record: SQSRecord, reason: string) => {
   logger.warn('Lead dead-lettered', { messageId: record.messageId, reason });
   metrics.addMetric('LeadsDeadLettered', MetricUnit.Count, 1);
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: config.DEAD_LETTER_QUEUE_URL,
-      MessageBody: record.body,
-      MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
-    }),
-  );
+  await sendToDeadLetterQueue(record, reason);
 };
 
 // One record at a time: the process's Salescaling budget is shared, and order within a batch is kept.
