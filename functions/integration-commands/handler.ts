@@ -1,6 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -11,16 +10,14 @@ import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { loadConfig } from '#shared/config/load-config.ts';
-import { salescalingKeyFromSecret } from '#shared/config/salescaling-key.ts';
+import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
 import { events } from '#shared/events/catalog.ts';
 import { eventBridgePublisher, publishEvent } from '#shared/events/publisher.ts';
-import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
+import { idempotencyStore } from '#shared/idempotency/store.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
-import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender, isLastDelivery } from '#shared/queues/dead-letter.ts';
-import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { applyCommand, type CommandEvent, CommandRejected } from './commands.ts';
 
 const config = loadConfig(
@@ -36,12 +33,9 @@ const config = loadConfig(
     OPPORTUNITY_LOST_STATUS: z.string().min(1).default('lost'),
   }),
 );
-const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
-const client = new SalescalingClient({
+const { client, ...key } = salescalingFromSecret({
   baseUrl: config.SALESCALING_BASE_URL,
-  apiKey: key.provider,
-  logger,
-  onEvent: recordSalescalingEvent,
+  secretId: config.SALESCALING_API_KEY_SECRET_ID,
 });
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 const sendToDeadLetterQueue = deadLetterSender(new SQSClient({}), config.DEAD_LETTER_QUEUE_URL);
@@ -50,10 +44,7 @@ const settings = {
   wonStatus: config.OPPORTUNITY_WON_STATUS,
   lostStatus: config.OPPORTUNITY_LOST_STATUS,
 };
-const persistenceStore =
-  config.IDEMPOTENCY_TABLE_NAME === 'in-process'
-    ? new InProcessPersistenceLayer()
-    : new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE_NAME });
+const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
 // The EventBridge event id: replaying the same event (an archive replay, a duplicate put) applies it once.
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 7 * 24 * 3600 });
 const applyOnce = makeIdempotent(

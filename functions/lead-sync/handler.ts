@@ -1,6 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -11,16 +10,14 @@ import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { loadConfig } from '#shared/config/load-config.ts';
-import { salescalingKeyFromSecret } from '#shared/config/salescaling-key.ts';
+import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
-import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
+import { idempotencyStore } from '#shared/idempotency/store.ts';
 import type { Lead } from '#shared/leads/lead.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
-import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
-import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
 
@@ -40,17 +37,11 @@ const config = loadConfig(
 const sendToDeadLetterQueue = deadLetterSender(new SQSClient({}), config.DEAD_LETTER_QUEUE_URL);
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 
-const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
-const client = new SalescalingClient({
+const { client, ...key } = salescalingFromSecret({
   baseUrl: config.SALESCALING_BASE_URL,
-  apiKey: key.provider,
-  logger,
-  onEvent: recordSalescalingEvent,
+  secretId: config.SALESCALING_API_KEY_SECRET_ID,
 });
-const persistenceStore =
-  config.IDEMPOTENCY_TABLE_NAME === 'in-process'
-    ? new InProcessPersistenceLayer()
-    : new DynamoDBPersistenceLayer({ tableName: config.IDEMPOTENCY_TABLE_NAME });
+const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
 const idempotency = new IdempotencyConfig({
   eventKeyJmesPath: 'submissionId',
   expiresAfterSeconds: 7 * 24 * 3600,

@@ -8,15 +8,14 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { jsonEnv } from '#shared/config/json-env.ts';
 import { loadConfig } from '#shared/config/load-config.ts';
-import { salescalingKeyFromSecret } from '#shared/config/salescaling-key.ts';
+import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
+import { events } from '#shared/events/catalog.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
-import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
-import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { staleDealsConfigSchema } from './config.ts';
-import { cursorSchema, type SweepCollaborators, sweep } from './sweep.ts';
+import { type SweepCollaborators, sweep } from './sweep.ts';
 
 const config = loadConfig(
   z.object({
@@ -27,12 +26,9 @@ const config = loadConfig(
     SWEEP_TIME_MARGIN_MS: z.coerce.number().int().positive().default(60_000),
   }),
 );
-const key = salescalingKeyFromSecret(config.SALESCALING_API_KEY_SECRET_ID);
-const client = new SalescalingClient({
+const { client, ...key } = salescalingFromSecret({
   baseUrl: config.SALESCALING_BASE_URL,
-  apiKey: key.provider,
-  logger,
-  onEvent: recordSalescalingEvent,
+  secretId: config.SALESCALING_API_KEY_SECRET_ID,
 });
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 
@@ -56,7 +52,9 @@ const handle = async (event: unknown, context: Context & { salescalingApiKey?: u
   if (isQueueBatch(event)) {
     // A continuation: the same sweep, resumed at its cursor (batches of one).
     for (const record of event.Records) {
-      const cursor = cursorSchema.parse((JSON.parse(record.body) as { detail?: unknown }).detail);
+      const cursor = events.staleSweepContinued.schema.parse(
+        (JSON.parse(record.body) as { detail?: unknown }).detail,
+      );
       const result = await sweep({ cursor }, deps);
       logger.info('Stale sweep step done', { runId: cursor.runId, outcome: result.outcome });
     }

@@ -40,10 +40,21 @@ export function evaluate(deal: Opportunity, config: StaleDealsConfig, now: Date)
   if (config.excludeAmountAtLeast !== null && (deal.amount ?? 0) >= config.excludeAmountAtLeast) {
     return { stale: false, reason: 'excluded-amount' };
   }
-  if (deal.name && config.excludeNamePatterns.some((p) => new RegExp(p, 'i').test(deal.name ?? ''))) {
+  if (deal.name && config.excludeNamePatterns.some((p) => namePattern(p).test(deal.name ?? ''))) {
     return { stale: false, reason: 'excluded-name' };
   }
   return { stale: true, reasons };
+}
+
+/** Exclusion patterns, compiled once per process rather than once per deal. */
+const compiledPatterns = new Map<string, RegExp>();
+function namePattern(source: string): RegExp {
+  let regex = compiledPatterns.get(source);
+  if (!regex) {
+    regex = new RegExp(source, 'i');
+    compiledPatterns.set(source, regex);
+  }
+  return regex;
 }
 
 /** A close date's calendar day as stored (Salescaling writes dates as UTC midnight). */

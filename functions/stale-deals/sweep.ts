@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { events } from '#shared/events/catalog.ts';
+import { type EventDetail, events } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingError } from '#shared/salescaling/errors.ts';
@@ -16,23 +15,8 @@ import { evaluate } from './rules.ts';
  * checkpoints: a page is finished before continuing, and a page run twice (after a crash) closes
  * nothing twice, because closed deals are skipped.
  */
-export const cursorSchema = z.object({
-  runId: z.string().min(1),
-  page: z.number().int().min(1),
-  referenceTime: z.iso.datetime(),
-  startedAt: z.iso.datetime(),
-  dryRun: z.boolean(),
-  continuations: z.number().int().min(0),
-  totals: z.object({
-    scanned: z.number().int(),
-    stale: z.number().int(),
-    closed: z.number().int(),
-    wouldClose: z.array(z.string()),
-    skipped: z.record(z.string(), z.number().int()),
-    errors: z.number().int(),
-  }),
-});
-export type SweepCursor = z.output<typeof cursorSchema>;
+/** The cursor is the detail of `Stale Sweep Continued` (its schema is in the event catalog). */
+export type SweepCursor = Omit<EventDetail<typeof events.staleSweepContinued>, 'schemaVersion'>;
 type Totals = SweepCursor['totals'];
 
 export interface SweepCollaborators {

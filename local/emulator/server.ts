@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { matchOperation, type OperationName } from '#shared/salescaling/operations.ts';
+import { matchOperation } from '#shared/salescaling/operations.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { ApiError, type ApiResult, handleApi } from './api.ts';
 import {
@@ -327,5 +327,3 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 export function fingerprint(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 12);
 }
-
-export type { OperationName };

@@ -5,7 +5,6 @@ import {
   type OpportunityWrite,
   opportunityWritableFields,
 } from '#shared/salescaling/schemas.ts';
-import { emulatorSemantics } from './semantics.ts';
 
 /**
  * The emulator's state, in Node's built-in SQLite: in memory by default, in a file when given one
@@ -393,8 +392,3 @@ export class EmulatorStore {
     }
   }
 }
-
-export const storeDefaults = {
-  page: emulatorSemantics.defaultPage,
-  limit: emulatorSemantics.defaultLimit,
-};

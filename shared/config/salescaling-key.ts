@@ -1,6 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import secretsManager from '@middy/secrets-manager';
+import { logger } from '#shared/observability/logger.ts';
+import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import type { ApiKeyProvider } from '#shared/salescaling/api-key.ts';
+import { SalescalingClient } from '#shared/salescaling/client.ts';
 
 /**
  * The Salescaling API key from Secrets Manager, for functions that call Salescaling: the
@@ -37,4 +40,19 @@ export function salescalingKeyFromSecret(secretId: string) {
         cacheExpiry: 5 * 60 * 1000,
       }),
   };
+}
+
+/**
+ * The Salescaling client of a function, built once at module scope: its key from the secret (see
+ * above), its logs through the function's logger, its calls and retries as metrics.
+ */
+export function salescalingFromSecret(options: { baseUrl: string; secretId: string }) {
+  const key = salescalingKeyFromSecret(options.secretId);
+  const client = new SalescalingClient({
+    baseUrl: options.baseUrl,
+    apiKey: key.provider,
+    logger,
+    onEvent: recordSalescalingEvent,
+  });
+  return { client, remember: key.remember, middleware: key.middleware };
 }

@@ -5,11 +5,6 @@
  */
 export type ApiKeyProvider = (request: { forceRefresh: boolean }) => Promise<string>;
 
-export const staticApiKey =
-  (key: string): ApiKeyProvider =>
-  async () =>
-    key;
-
 interface KeyState {
   key: string;
   generation: number;

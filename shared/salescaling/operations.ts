@@ -49,19 +49,23 @@ export function expandPath(template: string, params: Readonly<Record<string, str
  * Matches a concrete path (e.g. `/opportunities/abc/contacts`) against the table. Used by the
  * emulator; returns the operation and its decoded path parameters, or undefined.
  */
+/** Each operation's path as a pattern, compiled once: the emulator matches every request against them. */
+const compiledPaths = operationNames.map((name) => {
+  const keys: string[] = [];
+  const pattern = operations[name].path.replace(/\{(\w+)\}/g, (_, key: string) => {
+    keys.push(key);
+    return '([^/]+)';
+  });
+  return { name, method: operations[name].method as string, keys, regex: new RegExp(`^${pattern}/?$`) };
+});
+
 export function matchOperation(
   method: string,
   path: string,
 ): { name: OperationName; params: Record<string, string> } | undefined {
-  for (const name of operationNames) {
-    const op = operations[name];
-    if (op.method !== method) continue;
-    const keys: string[] = [];
-    const pattern = op.path.replace(/\{(\w+)\}/g, (_, key: string) => {
-      keys.push(key);
-      return '([^/]+)';
-    });
-    const match = new RegExp(`^${pattern}/?$`).exec(path);
+  for (const { name, method: expected, keys, regex } of compiledPaths) {
+    if (expected !== method) continue;
+    const match = regex.exec(path);
     if (!match) continue;
     const params: Record<string, string> = {};
     keys.forEach((key, i) => {

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { catalog } from '#functions/catalog.ts';
-import { type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import type { LocalRuntime } from '#local/runtime/runtime.ts';
+import { startTestRuntime } from '#test/support/runtime.ts';
 
 /**
  * A person fills in the demo lead form in a real browser (Debian's Chromium, driven by
@@ -14,20 +14,7 @@ let runtime: LocalRuntime;
 let browser: Browser;
 
 beforeAll(async () => {
-  runtime = await startLocalRuntime({
-    declarations: catalog,
-    port: 0,
-    platform: {
-      logLevel: 'ERROR',
-      salescalingBaseUrl: 'http://127.0.0.1:9/api/v1/',
-      salescalingMaxRps: 5,
-      salescalingMaxConcurrency: 3,
-    },
-    secrets: { salescalingApiKey: 'k' },
-    schedules: 'manual',
-    log: () => undefined,
-    functionOutput: () => undefined,
-  });
+  runtime = await startTestRuntime();
   browser = await chromium.launch({
     executablePath,
     headless: true,

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
-import { type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import type { LocalRuntime } from '#local/runtime/runtime.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
+import { startTestRuntime } from '#test/support/runtime.ts';
 import { synthStack, type TemplateResource } from '#test/support/synth.ts';
 
 /**
@@ -22,20 +23,7 @@ describe.each([
   const ofType = (type: string) => resources.filter((r) => r.Type === type).map((r) => r.Properties);
 
   beforeAll(async () => {
-    runtime = await startLocalRuntime({
-      declarations,
-      port: 0,
-      platform: {
-        logLevel: 'ERROR',
-        salescalingBaseUrl: 'https://api.salescaling.com/api/v1/',
-        salescalingMaxRps: 5,
-        salescalingMaxConcurrency: 3,
-      },
-      secrets: { salescalingApiKey: 'k' },
-      schedules: 'manual',
-      log: () => undefined,
-      functionOutput: () => undefined,
-    });
+    runtime = await startTestRuntime({ declarations });
   });
   afterAll(async () => {
     await runtime?.close();

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { catalog } from '#functions/catalog.ts';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
-import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { events } from '#shared/events/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { startTestRuntime } from '#test/support/runtime.ts';
 
 /**
  * Inbound commands as a producer sends them: PutEvents with the AWS SDK on the local bus, applied by
@@ -20,20 +20,14 @@ let bus: EventBridgeClient;
 beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: ['cmd-key'] });
   admin = new EmulatorAdmin(emulator.url);
-  runtime = await startLocalRuntime({
-    declarations: catalog,
-    port: 0,
+  runtime = await startTestRuntime({
     platform: {
-      logLevel: 'ERROR',
       salescalingBaseUrl: emulator.apiBaseUrl,
       salescalingMaxRps: 500,
       salescalingMaxConcurrency: 8,
     },
     secrets: { salescalingApiKey: 'cmd-key' },
-    schedules: 'manual',
     queueRetryDelayMs: 20,
-    log: () => undefined,
-    functionOutput: () => undefined,
   });
   bus = new EventBridgeClient({
     endpoint: runtime.url,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { catalog } from '#functions/catalog.ts';
 import { LOCAL_STANDARD_WEBHOOKS_SECRET } from '#local/runtime/config.ts';
 import type { BusEvent } from '#local/runtime/event-bus.ts';
-import { type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import type { LocalRuntime } from '#local/runtime/runtime.ts';
 import type { Lead } from '#shared/leads/lead.ts';
+import { startTestRuntime } from '#test/support/runtime.ts';
 import { fixture, signers } from '#test/support/signing.ts';
 
 /**
@@ -20,19 +20,8 @@ type Provider = keyof typeof secrets;
 let runtime: LocalRuntime;
 
 beforeAll(async () => {
-  runtime = await startLocalRuntime({
-    declarations: catalog,
-    port: 0,
-    platform: {
-      logLevel: 'ERROR',
-      salescalingBaseUrl: 'http://127.0.0.1:9/api/v1/',
-      salescalingMaxRps: 5,
-      salescalingMaxConcurrency: 3,
-    },
+  runtime = await startTestRuntime({
     secrets: { salescalingApiKey: 'k', webhookSigningSecrets: secrets },
-    schedules: 'manual',
-    log: () => undefined,
-    functionOutput: () => undefined,
   });
 });
 beforeEach(() => runtime.bus.events.clear());

@@ -3,18 +3,13 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { catalog } from '#functions/catalog.ts';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
-import {
-  LOCAL_BUS_NAME,
-  LOCAL_SALESCALING_SECRET_ID,
-  type LocalRuntime,
-  startLocalRuntime,
-} from '#local/runtime/runtime.ts';
+import { LOCAL_BUS_NAME, LOCAL_SALESCALING_SECRET_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { startTestRuntime } from '#test/support/runtime.ts';
 
 /**
  * Lead sync as deployed: the lead-sync handler (middy, secrets-manager, Powertools batch and
@@ -31,19 +26,14 @@ const KEY = 'sk-sync-0f9e8d7c6b5a4f3e';
 beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: [KEY] });
   admin = new EmulatorAdmin(emulator.url);
-  runtime = await startLocalRuntime({
-    declarations: catalog,
-    port: 0,
+  runtime = await startTestRuntime({
     platform: {
-      logLevel: 'ERROR',
       salescalingBaseUrl: emulator.apiBaseUrl,
       salescalingMaxRps: 200,
       salescalingMaxConcurrency: 8,
     },
     secrets: { salescalingApiKey: KEY },
-    schedules: 'manual',
     queueRetryDelayMs: 20,
-    log: () => undefined,
     functionOutput: (line) => output.push(line),
   });
   bus = new EventBridgeClient({

@@ -5,6 +5,7 @@ import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { startTestRuntime } from '#test/support/runtime.ts';
 
 /**
  * The local runtime over real HTTP, with fixture functions that use the real middy stack,
@@ -15,21 +16,12 @@ let events: EventBridgeClient;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  runtime = await startLocalRuntime({
+  runtime = await startTestRuntime({
     declarations: fixtureCatalog,
-    port: 0,
-    platform: {
-      logLevel: 'ERROR',
-      salescalingBaseUrl: 'http://127.0.0.1:9/api/v1/',
-      salescalingMaxRps: 5,
-      salescalingMaxConcurrency: 3,
-    },
     secrets: { salescalingApiKey: 'fixture-key-123' },
-    schedules: 'manual',
     queueRetryDelayMs: 10,
     scheduleRetryDelayMs: 10,
     log: (line) => lines.push(line),
-    functionOutput: () => undefined,
   });
   events = new EventBridgeClient({
     endpoint: runtime.url,
