@@ -15,6 +15,18 @@ const resources = (template = fixture.template, type?: string) =>
     ([, r]) => !type || r.Type === type,
   );
 
+type Statement = { Action: string | string[]; Resource: unknown };
+
+/** The policy statements attached to the role with this description. */
+const statementsOfRole = (template: typeof real.template, description: string): Statement[] => {
+  const roleId = resources(template, 'AWS::IAM::Role').find(
+    ([, r]) => r.Properties.Description === description,
+  )?.[0];
+  return resources(template, 'AWS::IAM::Policy')
+    .filter(([, p]) => p.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+};
+
 const functionNamed = (name: string) => {
   const found = resources(fixture.template, 'AWS::Lambda::Function').find(
     ([, r]) =>
@@ -177,22 +189,11 @@ describe('resources and permissions', () => {
   });
 
   it('grants each function only what its declaration names', () => {
-    const policies = resources(fixture.template, 'AWS::IAM::Policy');
-    const actionsOf = (fnName: string) => {
-      const roleId = resources(fixture.template, 'AWS::IAM::Role').find(
-        ([, r]) => r.Properties.Description === `Runs the ${fnName} function`,
-      )?.[0];
-      return policies
-        .filter(([, p]) => p.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
-        .flatMap(([, p]) =>
-          p.Properties.PolicyDocument.Statement.map(
-            (s: { Action: string | string[]; Resource: unknown }) => ({
-              actions: [s.Action].flat(),
-              resource: s.Resource,
-            }),
-          ),
-        );
-    };
+    const actionsOf = (fnName: string) =>
+      statementsOfRole(fixture.template, `Runs the ${fnName} function`).map((s) => ({
+        actions: [s.Action].flat(),
+        resource: s.Resource,
+      }));
     const putEvents = actionsOf('echo-http').find((s) => s.actions.includes('events:PutEvents'));
     expect(putEvents?.resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Bus/), 'Arn'] });
     const readSecret = actionsOf('read-secret').find((s) =>
@@ -248,17 +249,7 @@ describe('stage configuration', () => {
 });
 
 describe('lead capture', () => {
-  const policyStatementsOf = (description: string) => {
-    const roleId = resources(real.template, 'AWS::IAM::Role').find(
-      ([, r]) => r.Properties.Description === description,
-    )?.[0];
-    return resources(real.template, 'AWS::IAM::Policy')
-      .filter(([, p]) => p.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
-      .flatMap(
-        ([, p]) =>
-          p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
-      );
-  };
+  const policyStatementsOf = (description: string) => statementsOfRole(real.template, description);
 
   it('routes POST /leads and POST /leads/{provider} with their own throttling', () => {
     const keys = resources(real.template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
@@ -321,17 +312,7 @@ describe('lead capture', () => {
 });
 
 describe('lead sync', () => {
-  const statementsOf = (description: string) => {
-    const roleId = resources(real.template, 'AWS::IAM::Role').find(
-      ([, r]) => r.Properties.Description === description,
-    )?.[0];
-    return resources(real.template, 'AWS::IAM::Policy')
-      .filter(([, p]) => p.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
-      .flatMap(
-        ([, p]) =>
-          p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
-      );
-  };
+  const statementsOf = (description: string) => statementsOfRole(real.template, description);
 
   it('consumes Lead Received from its queue with bounded concurrency and a share of the budget', () => {
     real.template.hasResourceProperties('AWS::Events::Rule', {
@@ -598,16 +579,8 @@ describe('least privilege, role by role', () => {
       return json.includes(':*') ? `${id}:*` : id;
     };
     const out: Record<string, string[]> = {};
-    for (const [id, role] of Object.entries(all).filter(([, r]) => r.Type === 'AWS::IAM::Role')) {
-      out[role.Properties.Description] = Object.values(all)
-        .filter(
-          (p) =>
-            p.Type === 'AWS::IAM::Policy' && p.Properties.Roles.some((r: { Ref: string }) => r.Ref === id),
-        )
-        .flatMap(
-          (p) =>
-            p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>,
-        )
+    for (const [, role] of Object.entries(all).filter(([, r]) => r.Type === 'AWS::IAM::Role')) {
+      out[role.Properties.Description] = statementsOfRole(real.template, role.Properties.Description)
         .map((s) => `${[s.Action].flat().join(', ')} → ${name(s.Resource)}`)
         .sort();
     }
