@@ -15,13 +15,12 @@ import {
  * local runtime, point it there: AWS_ENDPOINT_URL=http://127.0.0.1:3000 AWS_REGION=us-east-1
  * AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run redrive -- lead-sync-lead-received-dlq
  */
-async function main(argv: string[]): Promise<number> {
-  const target = argv.find((arg) => !arg.startsWith('-'));
-  if (!target) {
-    console.error('Usage: npm run redrive -- <dead-letter queue name, URL or ARN>');
-    return 2;
-  }
-  const sqs = new SQSClient({});
+export async function redrive(
+  sqs: SQSClient,
+  target: string,
+  log: (line: string) => void = console.info,
+  pollMs = 2000,
+): Promise<number> {
   const queueUrl = /^https?:\/\//.test(target)
     ? target
     : (
@@ -39,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
   );
   const sourceArn = Attributes?.QueueArn;
   if (!sourceArn) throw new Error(`No ARN for ${queueUrl}`);
-  console.info(
+  log(
     `${sourceArn}: ${Attributes?.ApproximateNumberOfMessages ?? '?'} message(s) to move back to their source queue`,
   );
   const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn }));
@@ -50,22 +49,27 @@ async function main(argv: string[]): Promise<number> {
     const task = Results?.find((t) => t.TaskHandle === TaskHandle) ?? Results?.[0];
     const moved = task?.ApproximateNumberOfMessagesMoved ?? 0;
     const total = task?.ApproximateNumberOfMessagesToMove ?? '?';
-    console.info(`${task?.Status ?? 'UNKNOWN'}: ${moved} of ${total} moved`);
+    log(`${task?.Status ?? 'UNKNOWN'}: ${moved} of ${total} moved`);
     if (task?.Status === 'COMPLETED') return 0;
     if (task?.Status === 'FAILED' || task?.Status === 'CANCELLED') {
-      console.error(
-        `The move task ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`,
-      );
+      log(`The move task ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`);
       return 1;
     }
-    await sleep(2000);
+    await sleep(pollMs);
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+if (import.meta.main) {
+  const target = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
+  if (!target) {
+    console.error('Usage: npm run redrive -- <dead-letter queue name, URL or ARN>');
+    process.exit(2);
+  }
+  redrive(new SQSClient({}), target).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,16 +1,19 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { catalog } from '#functions/catalog.ts';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { startEmulator } from '#local/emulator/server.ts';
 import { LOCAL_BUS_NAME, startLocalRuntime } from '#local/runtime/runtime.ts';
+import { redrive } from '#local/tools/redrive.ts';
 
 /**
  * `npm run soak [-- --leads N]`: the whole system under faults. N leads (a tenth of them sent twice),
  * inbound commands and two stale-deal sweeps go through the local runtime while the emulator answers
- * 20% of requests with 5xx, 5% with 429 and Retry-After, and hangs or drops 2%. Afterwards it checks
- * that every lead is exactly one opportunity with its links (or a dead letter with its reason),
- * nothing is duplicated, and every stale deal was closed once; then prints one summary line and
- * exits non-zero if anything is wrong. Loopback only; bounded in size and time.
+ * 20% of requests with 5xx, 5% with 429 and Retry-After, and hangs or drops 2%. Once it drains it
+ * checks that every dead letter says why, then does what the runbook says once Salescaling is
+ * healthy (redrive the dead-letter queues) and checks that every lead and command is exactly one
+ * opportunity with its links, nothing is duplicated, and no stale deal was closed twice; then prints
+ * one summary line and exits non-zero if anything is wrong. Loopback only; bounded in size and time.
  */
 export interface SoakOptions {
   leads: number;
@@ -126,54 +129,72 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       await fetch(`${runtime.url}/_local/schedules/stale-deals`, { method: 'POST' });
     }
 
-    // Wait until every queue is drained and nothing moves any more.
-    let quietSince = 0;
-    while (Date.now() - started < options.timeLimitMs) {
-      const busy = runtime.queues.some((q) => q.depth > 0);
-      if (!busy) {
-        quietSince ||= Date.now();
-        if (Date.now() - quietSince > 1500) break;
-      } else quietSince = 0;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    if (runtime.queues.some((q) => q.depth > 0))
-      problems.push('queues still held messages at the time limit');
-    await admin.clearFaults();
-    const faults = (await admin.requests()).filter((r) => r.fault !== null).length;
-
-    // Every lead and command: exactly one opportunity, linked, or a dead letter with its reason.
-    const deadLetters = runtime.deadLetters.list();
-    const unexplained = deadLetters.filter((d) => !d.reason);
-    if (unexplained.length > 0) problems.push(`${unexplained.length} dead letters without a reason`);
-    const deadNames = new Set(
-      deadLetters.map((d) => {
-        const detail = (d.payload as { detail?: { opportunity?: { name?: string } } })?.detail;
-        return detail?.opportunity?.name;
-      }),
-    );
-    const all = emulator.store.listOpportunities({}, { page: 1, limit: 100_000 });
-    let synced = 0;
     const expected = [
       ...leads.map((l) => ({ name: l.deal_name, company: true })),
       ...Array.from({ length: options.commands }, (_, i) => ({ name: `Soak command ${i}`, company: false })),
     ];
-    for (const { name, company } of expected) {
-      const matches = all.filter((o) => o.name === name);
-      if (matches.length > 1) problems.push(`${name}: ${matches.length} opportunities`);
-      const [opportunity] = matches;
-      if (!opportunity) {
-        if (!deadNames.has(name)) problems.push(`${name}: no opportunity and no dead letter`);
-        continue;
+    const countSynced = () => {
+      const all = emulator.store.listOpportunities({}, { page: 1, limit: 100_000 });
+      const byName = Map.groupBy(all, (o) => String(o.name));
+      const missing: string[] = [];
+      for (const { name, company } of expected) {
+        const matches = byName.get(name) ?? [];
+        const [opportunity] = matches;
+        if (matches.length > 1) missing.push(`${name}: ${matches.length} opportunities`);
+        else if (!opportunity) missing.push(`${name}: no opportunity`);
+        else {
+          const contacts = emulator.store.listOpportunityContacts(opportunity.id, { page: 1, limit: 10 });
+          const companies = emulator.store.listOpportunityCompanies(opportunity.id, { page: 1, limit: 10 });
+          if (contacts.length !== 1 || (company && companies.length !== 1))
+            missing.push(`${name}: ${contacts.length} contact and ${companies.length} company links`);
+        }
       }
-      const contacts = emulator.store.listOpportunityContacts(opportunity.id, { page: 1, limit: 10 });
-      const companies = emulator.store.listOpportunityCompanies(opportunity.id, { page: 1, limit: 10 });
-      if (contacts.length !== 1 || (company && companies.length !== 1)) {
-        if (!deadNames.has(name))
-          problems.push(`${name}: ${contacts.length} contact and ${companies.length} company links`);
-        continue;
+      return { synced: expected.length - missing.length, missing };
+    };
+    const waitForQuiet = async () => {
+      // Until every queue is drained and nothing has moved for a moment.
+      let quietSince = 0;
+      while (Date.now() - started < options.timeLimitMs) {
+        const busy = runtime.queues.some((q) => q.depth > 0);
+        if (!busy) {
+          quietSince ||= Date.now();
+          if (Date.now() - quietSince > 1500) return;
+        } else quietSince = 0;
+        await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      synced += 1;
+      problems.push('queues still held messages at the time limit');
+    };
+    await waitForQuiet();
+    await admin.clearFaults();
+    const faults = (await admin.requests()).filter((r) => r.fault !== null).length;
+
+    // Under faults, what could not be done must be a dead letter that says why.
+    const deadLetters = runtime.deadLetters.list();
+    const unexplained = deadLetters.filter((d) => !d.reason);
+    if (unexplained.length > 0) problems.push(`${unexplained.length} dead letters without a reason`);
+    const syncedUnderFaults = countSynced().synced;
+
+    // Then the runbook's step once Salescaling is healthy again: redrive every dead-letter queue
+    // with SQS's message-move task (what `npm run redrive` does), and let it drain.
+    const sqs = new SQSClient({
+      endpoint: runtime.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
+    for (const declaration of catalog) {
+      for (const trigger of declaration.triggers) {
+        if (trigger.kind !== 'event') continue;
+        const code = await redrive(sqs, `${declaration.name}-${trigger.name}-dlq`, () => undefined, 100);
+        if (code !== 0) problems.push(`redrive of ${declaration.name}-${trigger.name}-dlq failed`);
+      }
     }
+    await waitForQuiet();
+    const left = runtime.deadLetters.list().filter((d) => d.source.startsWith('queue:'));
+    if (left.length > 0) problems.push(`${left.length} dead letters again after the redrive`);
+
+    // Every lead and command: exactly one opportunity with its links.
+    const { synced, missing } = countSynced();
+    problems.push(...missing);
     const contacts = emulator.store.listContacts({}, { page: 1, limit: 100_000 });
     const emails = contacts.map((c) => String(c.email).toLowerCase());
     const duplicateContacts = emails.length - new Set(emails).size;
@@ -199,7 +220,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const summary =
       `soak: ${options.leads} leads (+${sends.length - options.leads} duplicate sends), ${options.commands} commands, ${sweeps} sweeps; ` +
-      `${synced} of ${expected.length} synced exactly once, ${deadLetters.length} dead letters (${deadLetters.length - unexplained.length} explained), ` +
+      `${syncedUnderFaults} of ${expected.length} synced under faults, ${deadLetters.length} dead letters (${deadLetters.length - unexplained.length} explained), ` +
+      `${synced} of ${expected.length} exactly once with their links after the redrive, ` +
       `0 duplicates expected / ${duplicateContacts + duplicateCompanies} found, ${closedStale} of ${seededStale.length} stale deals closed once; ` +
       `${faults} faults injected; ${seconds} s; ${problems.length === 0 ? 'OK' : `${problems.length} PROBLEMS`}`;
     const deadLetterReasons: Record<string, number> = {};
