@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How a function is declared: once, here, for both runtimes. The CDK stack (`infra/`) and the

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';

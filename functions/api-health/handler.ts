@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig } from '#shared/config/load-config.ts';
 import { httpHandler, jsonResponse } from '#shared/middleware/http.ts';
 import { healthReport } from './health.ts';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import { events } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';

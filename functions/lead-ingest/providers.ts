@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { RequestError } from '#shared/errors.ts';
 import type { LeadProvider, RawFieldValue } from '#shared/leads/lead.ts';
 import { fieldIssues } from '#shared/salescaling/schemas.ts';

@@ -8,7 +8,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig } from '#shared/config/load-config.ts';
 import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The stale-deal rules, per stage (cdk.json `staleDeals`; locally STALE_DEALS_CONFIG), validated at

@@ -5,7 +5,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonEnv } from '#shared/config/json-env.ts';
 import { loadConfig } from '#shared/config/load-config.ts';
 import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';

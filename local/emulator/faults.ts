@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type OperationName, operationNames } from '#shared/salescaling/operations.ts';
 
 /**

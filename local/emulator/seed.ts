@@ -1,5 +1,5 @@
 import { base, en, Faker } from '@faker-js/faker';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EmulatorStore } from './store.ts';
 
 /**

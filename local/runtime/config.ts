@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { jsonEnv } from '#shared/config/json-env.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';

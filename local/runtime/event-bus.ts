@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { matchesPattern, type Pattern } from './event-pattern.ts';
 import type { LocalQueue } from './queue.ts';
 import { RingLog } from './records.ts';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FunctionDeclaration, ResourceName, SettingName } from '#functions/declaration.ts';
 import { routeKey } from '#functions/declaration.ts';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** An environment variable holding JSON, validated by `schema` (errors name the variable's fields). */
 export const jsonEnv = <S extends z.ZodType>(schema: S) =>

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { leadSchema } from '#shared/leads/lead.ts';
 import { idSchema } from '#shared/salescaling/schemas.ts';
 

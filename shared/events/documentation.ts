@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { adapters } from './adapters.ts';
 import { allEvents, EVENT_SOURCE, type EventDefinition } from './catalog.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The one lead model every provider's payload maps to, and the detail of the `Lead Received` event.

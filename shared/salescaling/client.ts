@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SalescalingInvalidRequestError, SalescalingUnexpectedResponseError } from './errors.ts';
 import type { OperationName } from './operations.ts';
 import { DEFAULT_PAGE_SIZE, paginate } from './pagination.ts';
