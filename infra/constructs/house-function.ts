@@ -1,10 +1,27 @@
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
+
+/** How every function is bundled (`npm run bench` builds its empty handler the same way). */
+export const HOUSE_BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  format: OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  // ESM bundles of CommonJS dependencies still call require(); give them one.
+  banner:
+    "import { createRequire as __houseCreateRequire } from 'node:module'; const require = __houseCreateRequire(import.meta.url);",
+  forceDockerBundling: false,
+  // Bundle the AWS SDK too: functions run the version the lockfile pins and the tests ran,
+  // not whichever one the Lambda runtime ships.
+  externalModules: [],
+} satisfies BundlingOptions;
 
 export interface HouseFunctionProps {
   declaration: FunctionDeclaration;
@@ -50,21 +67,7 @@ export class HouseFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       // Stack traces point at the TypeScript sources (the bundle ships its source map).
       environment: { NODE_OPTIONS: '--enable-source-maps' },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // ESM bundles of CommonJS dependencies still call require(); give them one.
-        banner:
-          "import { createRequire as __houseCreateRequire } from 'node:module'; const require = __houseCreateRequire(import.meta.url);",
-        forceDockerBundling: false,
-        // Bundle the AWS SDK too: functions run the version the lockfile pins and the tests ran,
-        // not whichever one the Lambda runtime ships.
-        externalModules: [],
-      },
+      bundling: HOUSE_BUNDLING,
     });
     this.declaration = declaration;
     this.functionLogGroup = logGroup;
