@@ -9,8 +9,8 @@ import { evaluate } from './rules.ts';
 
 /**
  * One stale-deal sweep: every opportunity, page by page, judged by the rules against one reference
- * time, and each stale one closed through the client's safe update — unless it was closed or edited
- * since it was read. When time runs short the sweep publishes `Stale Sweep Continued` with its cursor
+ * time, and each page's stale ones closed side by side through the client's safe update — unless
+ * closed or edited since it was read. When time runs short the sweep publishes `Stale Sweep Continued` with its cursor
  * (the next page, the totals, the reference time) and the same function resumes there. Pages are
  * checkpoints: a page is finished before continuing, and a page run twice (after a crash) closes
  * nothing twice, because closed deals are skipped.
@@ -78,6 +78,7 @@ export async function sweep(
       return { outcome: 'continued', cursor: next };
     }
     const { items } = await client.listOpportunities({ page, limit: config.pageSize });
+    const toClose: { deal: Opportunity; reasons: string[] }[] = [];
     for (const deal of items) {
       totals.scanned += 1;
       const verdict = evaluate(deal, config, referenceTime);
@@ -97,7 +98,7 @@ export async function sweep(
         }
       }
       totals.stale += 1;
-      if (actedOn() >= config.maxClosesPerRun) {
+      if (actedOn() + toClose.length >= config.maxClosesPerRun) {
         capReached = true;
         break;
       }
@@ -110,17 +111,28 @@ export async function sweep(
         });
         continue;
       }
-      await close(deal, verdict.reasons, cursor, deps).then(
-        () => {
-          totals.closed += 1;
-        },
-        (error: unknown) => {
-          if (error instanceof SkipDeal) return skip(error.reason);
-          if (!(error instanceof SalescalingError)) throw error;
-          totals.errors += 1;
-          deps.log?.('Could not close stale deal', { runId, opportunityId: deal.id, error: error.toJSON() });
-        },
-      );
+      toClose.push({ deal, reasons: verdict.reasons });
+    }
+    // A page's stale deals are closed side by side: the client's limiter keeps them within the
+    // request budget and concurrency, and the page is finished before the next one is read.
+    const closes = await Promise.allSettled(
+      toClose.map(({ deal, reasons }) => close(deal, reasons, cursor, deps)),
+    );
+    for (const [index, result] of closes.entries()) {
+      if (result.status === 'fulfilled') {
+        totals.closed += 1;
+        continue;
+      }
+      const error: unknown = result.reason;
+      if (error instanceof SkipDeal) skip(error.reason);
+      else if (error instanceof SalescalingError) {
+        totals.errors += 1;
+        deps.log?.('Could not close stale deal', {
+          runId,
+          opportunityId: toClose[index]?.deal.id,
+          error: error.toJSON(),
+        });
+      } else throw error;
     }
     if (capReached || items.length < config.pageSize) break;
     page += 1;
