@@ -151,10 +151,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       }
       return { synced: expected.length - missing.length, missing };
     };
+    // The bus keeps only its latest events: note each completed sweep while waiting.
+    const sweepsCompleted = new Set<string>();
+    const noteSweeps = () => {
+      for (const e of runtime.bus.events.list())
+        if (e['detail-type'] === 'Stale Sweep Completed') sweepsCompleted.add(e.id);
+    };
     const waitForQuiet = async () => {
       // Until every queue is drained and nothing has moved for a moment.
       let quietSince = 0;
       while (Date.now() - started < options.timeLimitMs) {
+        noteSweeps();
         const busy = runtime.queues.some((q) => q.depth > 0);
         if (!busy) {
           quietSince ||= Date.now();
@@ -213,9 +220,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       if (closes > 1) problems.push(`${id} closed ${closes} times`);
       if (deal?.status === 'lost') closedStale += 1;
     }
-    const sweeps = runtime.bus.events
-      .list()
-      .filter((e) => e['detail-type'] === 'Stale Sweep Completed').length;
+    noteSweeps();
+    const sweeps = sweepsCompleted.size;
 
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const summary =

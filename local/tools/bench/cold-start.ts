@@ -103,7 +103,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
       });
     }
 
-    const emptyKb = Math.round(statSync(join(emptyDir, 'index.mjs')).size / 1024);
+    const emptyKb = Math.round(statSync(join(emptyDir, 'index.mjs')).size / 102.4) / 10;
     const met = rows.filter((r) => r.ratio <= BUDGET_RATIO && r.sizeKb < BUDGET_KB).length;
     return {
       key: 'coldStart',
