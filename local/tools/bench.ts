@@ -8,23 +8,26 @@ import type { BenchSection } from './bench/stats.ts';
 import { benchSweep } from './bench/sweep.ts';
 
 /**
- * `npm run bench [-- --runs N --only cold-start,calls,sweep,ingest]`: every figure the README's
- * Performance section quotes, each the median of several runs with its spread, written to
- * bench/results.md and bench/results.json with the machine they ran on. Loopback only.
+ * `npm run bench [-- --runs N --only cold-start,calls,sweep,ingest --out DIR]`: every figure the
+ * README's Performance section quotes, each the median of several runs with its spread, written to
+ * bench/results.md and bench/results.json (or DIR) with the machine they ran on. Loopback only.
+ * Without --runs: 5 runs each, 9 for cold start, 3 for the sweep.
  */
 const projectRoot = new URL('../..', import.meta.url).pathname;
 const argument = (name: string) => {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? process.argv[index + 1] : undefined;
 };
-const runs = Number(argument('runs') ?? process.env.BENCH_RUNS ?? 5);
+const runsGiven = argument('runs');
+const runs = Number(runsGiven ?? 5);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number ≥ 1');
 const only = argument('only')?.split(',');
+const out = argument('out') ?? join(projectRoot, 'bench');
 
 const benches: Record<string, () => Promise<BenchSection>> = {
-  'cold-start': () => benchColdStart(projectRoot, Math.max(runs, 9)),
+  'cold-start': () => benchColdStart(projectRoot, runsGiven ? runs : 9),
   calls: () => benchCallsPerLead(runs),
-  sweep: () => benchSweep(Math.min(runs, 3)),
+  sweep: () => benchSweep(runsGiven ? runs : 3),
   ingest: () => benchIngest(runs),
 };
 const unknown = only?.filter((name) => !(name in benches)) ?? [];
@@ -43,8 +46,8 @@ for (const [name, bench] of Object.entries(benches)) {
 }
 
 const results = { date, machine, runs, ...Object.fromEntries(sections.map((s) => [s.key, s.json])) };
-mkdirSync(join(projectRoot, 'bench'), { recursive: true });
-writeFileSync(join(projectRoot, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 const markdown = [
   '# Benchmarks',
   '',
@@ -52,5 +55,5 @@ const markdown = [
   '',
   ...sections.flatMap((s) => s.markdown),
 ];
-writeFileSync(join(projectRoot, 'bench/results.md'), markdown.join('\n'));
+writeFileSync(join(out, 'results.md'), markdown.join('\n'));
 process.exit(0);

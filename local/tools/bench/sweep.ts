@@ -27,7 +27,7 @@ export async function benchSweep(runs: number): Promise<BenchSection> {
   for (let run = 0; run < runs; run++) {
     const emulator = await startEmulator({
       apiKeys: ['bench-key'],
-      seed: { opportunities: OPPORTUNITIES, seed: 11 + run, staleShare: STALE_SHARE },
+      seed: { opportunities: OPPORTUNITIES, seed: 11, staleShare: STALE_SHARE },
     });
     const admin = new EmulatorAdmin(emulator.url);
     const runtime = await startLocalRuntime({
@@ -74,10 +74,13 @@ export async function benchSweep(runs: number): Promise<BenchSection> {
   const seconds = spread(durations);
   const requests = spread(requestCounts);
   const perSecondShare = requestsPerSecond(SWEEP_RPS * invocations, invocations);
+  const bound = (count: number) =>
+    Math.max(count / perSecondShare, (count * LATENCY_MS) / 1000 / CONCURRENCY);
   const budgetBound = requests.median / perSecondShare;
   const latencyBound = (requests.median * LATENCY_MS) / 1000 / CONCURRENCY;
-  const lowerBound = Math.max(budgetBound, latencyBound);
-  const ratio = spread(durations.map((d) => d / lowerBound));
+  const lowerBound = bound(requests.median);
+  // Each run against the bound for the requests it made (retries would count against it).
+  const ratio = spread(durations.map((d, i) => d / bound(requestCounts[i] ?? requests.median)));
   return {
     key: 'sweep',
     json: {
@@ -101,7 +104,7 @@ export async function benchSweep(runs: number): Promise<BenchSection> {
       '| ---: | ---: | ---: | ---: |',
       `| ${formatSpread(requests, 0)} | ${formatSpread(seconds)} | ${lowerBound.toFixed(1)} | ${formatSpread(ratio, 2)} |`,
       '',
-      `Lower bound: the larger of requests ÷ budget (${budgetBound.toFixed(1)} s) and requests × latency ÷ concurrency (${latencyBound.toFixed(1)} s). Last run: ${last?.scanned} scanned, ${last?.stale} stale, ${last?.closed} closed, ${last?.errors} errors. Pages are read one after another (a page is the checkpoint); a page's stale deals are closed side by side.`,
+      `Lower bound: the larger of requests ÷ budget (${budgetBound.toFixed(1)} s) and requests × latency ÷ concurrency (${latencyBound.toFixed(1)} s). Last run: ${last?.scanned} scanned, ${last?.stale} stale, ${last?.closed} closed, ${last?.errors} errors. Pages are read one after another (a page is the checkpoint); a page's stale deals are closed side by side. What stands between the sweep and its bound is that order: each page read waits for the previous page's closes.`,
       '',
     ],
   };
