@@ -23,6 +23,12 @@ export const HOUSE_BUNDLING = {
   externalModules: [],
 } satisfies BundlingOptions;
 
+/** The environment every function starts with (`npm run bench` loads bundles with it too). */
+export const HOUSE_ENVIRONMENT = {
+  // Stack traces point at the TypeScript sources (the bundle ships its source map).
+  NODE_OPTIONS: '--enable-source-maps',
+};
+
 export interface HouseFunctionProps {
   declaration: FunctionDeclaration;
   projectRoot: string;
@@ -65,8 +71,7 @@ export class HouseFunction extends NodejsFunction {
       loggingFormat: LoggingFormat.TEXT,
       role,
       tracing: Tracing.ACTIVE,
-      // Stack traces point at the TypeScript sources (the bundle ships its source map).
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      environment: { ...HOUSE_ENVIRONMENT },
       bundling: HOUSE_BUNDLING,
     });
     this.declaration = declaration;

@@ -18,9 +18,15 @@ const argument = (name: string) => {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? process.argv[index + 1] : undefined;
 };
+const usage = (message: string): never => {
+  console.error(
+    `${message}\nUsage: npm run bench [-- --runs N --only cold-start,calls,sweep,ingest --out DIR]`,
+  );
+  process.exit(2);
+};
 const runsGiven = argument('runs');
 const runs = Number(runsGiven ?? 5);
-if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a whole number ≥ 1');
+if (!Number.isInteger(runs) || runs < 1) usage('--runs must be a whole number ≥ 1');
 const only = argument('only')?.split(',');
 const out = argument('out') ?? join(projectRoot, 'bench');
 
@@ -32,7 +38,7 @@ const benches: Record<string, () => Promise<BenchSection>> = {
 };
 const unknown = only?.filter((name) => !(name in benches)) ?? [];
 if (unknown.length > 0)
-  throw new Error(`Unknown bench ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
+  usage(`Unknown bench ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
 const date = new Date().toISOString();

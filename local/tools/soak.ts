@@ -1,10 +1,9 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { catalog } from '#functions/catalog.ts';
-import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
-import { startEmulator } from '#local/emulator/server.ts';
-import { LOCAL_BUS_NAME, startLocalRuntime } from '#local/runtime/runtime.ts';
+import { LOCAL_BUS_NAME } from '#local/runtime/runtime.ts';
 import { redrive } from '#local/tools/redrive.ts';
+import { startLocalSystem } from '#local/tools/system.ts';
 
 /**
  * `npm run soak [-- --leads N]`: the whole system under faults. N leads (a tenth of them sent twice),
@@ -34,33 +33,19 @@ export interface SoakResult {
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
-  const emulator = await startEmulator({
-    apiKeys: ['soak-key'],
+  const { emulator, admin, runtime, close } = await startLocalSystem({
     seed: { opportunities: 200, seed: options.seed, staleShare: 0.3 },
+    platform: { salescalingMaxRps: 400, salescalingMaxConcurrency: 8, salescalingTimeoutMs: 1_000 },
+    runtime: {
+      settings: { staleDealsConfig: JSON.stringify({ dryRun: false, maxClosesPerRun: 1000 }) },
+      queueRetryDelayMs: 100,
+      scheduleRetryDelayMs: 100,
+    },
   });
-  const admin = new EmulatorAdmin(emulator.url);
   const seededStale = emulator.store
     .listOpportunities({}, { page: 1, limit: 10_000 })
     .filter((o) => o.status === 'open' && Date.now() - Date.parse(String(o.updatedAt)) > 30 * 86_400_000)
     .map((o) => o.id);
-  const runtime = await startLocalRuntime({
-    declarations: catalog,
-    port: 0,
-    platform: {
-      logLevel: 'ERROR',
-      salescalingBaseUrl: emulator.apiBaseUrl,
-      salescalingMaxRps: 400,
-      salescalingMaxConcurrency: 8,
-      salescalingTimeoutMs: 1_000,
-    },
-    secrets: { salescalingApiKey: 'soak-key' },
-    settings: { staleDealsConfig: JSON.stringify({ dryRun: false, maxClosesPerRun: 1000 }) },
-    schedules: 'manual',
-    queueRetryDelayMs: 100,
-    scheduleRetryDelayMs: 100,
-    log: () => undefined,
-    functionOutput: () => undefined,
-  });
   const problems: string[] = [];
   try {
     await admin.setFaults({
@@ -237,8 +222,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
     return { ok: problems.length === 0, summary, problems, deadLetterReasons };
   } finally {
-    await runtime.close();
-    await emulator.close();
+    await close();
   }
 }
 
@@ -246,7 +230,12 @@ if (import.meta.main) {
   const arg = (name: string, fallback: number) => {
     const index = process.argv.indexOf(`--${name}`);
     const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-    if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number`);
+    if (!Number.isInteger(value) || value < 0) {
+      console.error(
+        `--${name} must be a whole number\nUsage: npm run soak [-- --leads N --commands N --minutes N --seed N]`,
+      );
+      process.exit(2);
+    }
     return value;
   };
   runSoak({

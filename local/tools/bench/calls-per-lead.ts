@@ -1,8 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { catalog } from '#functions/catalog.ts';
-import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
-import { startEmulator } from '#local/emulator/server.ts';
-import { startLocalRuntime } from '#local/runtime/runtime.ts';
+import { startLocalSystem } from '#local/tools/system.ts';
 import { type BenchSection, spread } from './stats.ts';
 
 /**
@@ -60,21 +57,8 @@ const scenarios = [
 export async function benchCallsPerLead(runs: number): Promise<BenchSection> {
   const counts: number[][] = scenarios.map(() => []);
   for (let run = 0; run < runs; run++) {
-    const emulator = await startEmulator({ apiKeys: ['bench-key'] });
-    const admin = new EmulatorAdmin(emulator.url);
-    const runtime = await startLocalRuntime({
-      declarations: catalog,
-      port: 0,
-      platform: {
-        logLevel: 'ERROR',
-        salescalingBaseUrl: emulator.apiBaseUrl,
-        salescalingMaxRps: 1000,
-        salescalingMaxConcurrency: 4,
-      },
-      secrets: { salescalingApiKey: 'bench-key' },
-      schedules: 'manual',
-      log: () => undefined,
-      functionOutput: () => undefined,
+    const { admin, runtime, close } = await startLocalSystem({
+      platform: { salescalingMaxRps: 1000, salescalingMaxConcurrency: 4 },
     });
     try {
       for (const [index, scenario] of scenarios.entries()) {
@@ -93,8 +77,7 @@ export async function benchCallsPerLead(runs: number): Promise<BenchSection> {
         counts[index]?.push((await admin.requests()).length);
       }
     } finally {
-      await runtime.close();
-      await emulator.close();
+      await close();
     }
   }
   const rows = scenarios.map((s, i) => ({

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { buildSync } from 'esbuild';
 import { catalog } from '#functions/catalog.ts';
 import { functionEnvironment, salescalingConcurrency } from '#functions/environment.ts';
 import { loadStageConfig } from '#infra/config.ts';
-import { HOUSE_BUNDLING } from '#infra/constructs/house-function.ts';
+import { HOUSE_BUNDLING, HOUSE_ENVIRONMENT } from '#infra/constructs/house-function.ts';
 import { SalescalingStack } from '#infra/salescaling-stack.ts';
 import { type BenchSection, formatSpread, type Spread, spread } from './stats.ts';
 
@@ -43,16 +42,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
     const emptyEntry = join(work, 'empty-handler.ts');
     writeFileSync(emptyEntry, 'export const handler = async () => ({ statusCode: 200 });\n');
     buildSync({ ...esbuildOptions(), entryPoints: [emptyEntry], outfile: join(emptyDir, 'index.mjs') });
-    const houseEnvironment = (fnName: string) => {
-      const cfn = stack.functions.get(fnName)?.node.defaultChild as CfnFunction | undefined;
-      const resolved = cfn ? stack.resolve(cfn.environment) : undefined;
-      const variables = (resolved?.variables ?? {}) as Record<string, unknown>;
-      return Object.fromEntries(
-        Object.entries(variables).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-      );
-    };
-    const emptyEnvironment = { NODE_OPTIONS: houseEnvironment(catalog[0]?.name ?? '').NODE_OPTIONS ?? '' };
-    const empty = timeLoads(join(emptyDir, 'index.mjs'), emptyEnvironment, runs);
+    const empty = timeLoads(join(emptyDir, 'index.mjs'), HOUSE_ENVIRONMENT, runs);
     const rows = [];
     for (const declaration of catalog) {
       const fn = stack.functions.get(declaration.name);
@@ -60,7 +50,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
       if (!assetPath) throw new Error(`No bundle for ${declaration.name}`);
       const bundle = join(app.outdir, assetPath, 'index.mjs');
       const env = {
-        ...houseEnvironment(declaration.name),
+        ...HOUSE_ENVIRONMENT,
         AWS_REGION: 'eu-west-1',
         AWS_ACCESS_KEY_ID: 'bench',
         AWS_SECRET_ACCESS_KEY: 'bench',

@@ -1,9 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { catalog } from '#functions/catalog.ts';
 import { requestsPerSecond, salescalingConcurrency } from '#functions/environment.ts';
-import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
-import { startEmulator } from '#local/emulator/server.ts';
-import { startLocalRuntime } from '#local/runtime/runtime.ts';
+import { startLocalSystem } from '#local/tools/system.ts';
 import { type BenchSection, formatSpread, spread } from './stats.ts';
 
 /**
@@ -25,26 +23,16 @@ export async function benchSweep(runs: number): Promise<BenchSection> {
   const requestCounts: number[] = [];
   let last: { scanned: number; stale: number; closed: number; errors: number } | undefined;
   for (let run = 0; run < runs; run++) {
-    const emulator = await startEmulator({
-      apiKeys: ['bench-key'],
+    const { admin, runtime, close } = await startLocalSystem({
       seed: { opportunities: OPPORTUNITIES, seed: 11, staleShare: STALE_SHARE },
-    });
-    const admin = new EmulatorAdmin(emulator.url);
-    const runtime = await startLocalRuntime({
-      declarations: catalog,
-      port: 0,
       platform: {
-        logLevel: 'ERROR',
-        salescalingBaseUrl: emulator.apiBaseUrl,
         // The budget is shared by every invocation that may call Salescaling; this gives the sweep SWEEP_RPS.
         salescalingMaxRps: SWEEP_RPS * invocations,
         salescalingMaxConcurrency: CONCURRENCY,
       },
-      secrets: { salescalingApiKey: 'bench-key' },
-      settings: { staleDealsConfig: JSON.stringify({ dryRun: false, maxClosesPerRun: OPPORTUNITIES }) },
-      schedules: 'manual',
-      log: () => undefined,
-      functionOutput: () => undefined,
+      runtime: {
+        settings: { staleDealsConfig: JSON.stringify({ dryRun: false, maxClosesPerRun: OPPORTUNITIES }) },
+      },
     });
     try {
       await admin.clearRequests();
@@ -67,17 +55,15 @@ export async function benchSweep(runs: number): Promise<BenchSection> {
       requestCounts.push((await admin.requests()).length);
       last = detail;
     } finally {
-      await runtime.close();
-      await emulator.close();
+      await close();
     }
   }
   const seconds = spread(durations);
   const requests = spread(requestCounts);
   const perSecondShare = requestsPerSecond(SWEEP_RPS * invocations, invocations);
-  const bound = (count: number) =>
-    Math.max(count / perSecondShare, (count * LATENCY_MS) / 1000 / CONCURRENCY);
-  const budgetBound = requests.median / perSecondShare;
-  const latencyBound = (requests.median * LATENCY_MS) / 1000 / CONCURRENCY;
+  const budgetBound = (count: number) => count / perSecondShare;
+  const latencyBound = (count: number) => (count * LATENCY_MS) / 1000 / CONCURRENCY;
+  const bound = (count: number) => Math.max(budgetBound(count), latencyBound(count));
   const lowerBound = bound(requests.median);
   // Each run against the bound for the requests it made (retries would count against it).
   const ratio = spread(durations.map((d, i) => d / bound(requestCounts[i] ?? requests.median)));
@@ -104,7 +90,7 @@ export async function benchSweep(runs: number): Promise<BenchSection> {
       '| ---: | ---: | ---: | ---: |',
       `| ${formatSpread(requests, 0)} | ${formatSpread(seconds)} | ${lowerBound.toFixed(1)} | ${formatSpread(ratio, 2)} |`,
       '',
-      `Lower bound: the larger of requests ÷ budget (${budgetBound.toFixed(1)} s) and requests × latency ÷ concurrency (${latencyBound.toFixed(1)} s). Last run: ${last?.scanned} scanned, ${last?.stale} stale, ${last?.closed} closed, ${last?.errors} errors. Pages are read one after another (a page is the checkpoint); a page's stale deals are closed side by side. What stands between the sweep and its bound is that order: each page read waits for the previous page's closes.`,
+      `Lower bound: the larger of requests ÷ budget (${budgetBound(requests.median).toFixed(1)} s) and requests × latency ÷ concurrency (${latencyBound(requests.median).toFixed(1)} s). Last run: ${last?.scanned} scanned, ${last?.stale} stale, ${last?.closed} closed, ${last?.errors} errors. Pages are read one after another (a page is the checkpoint); a page's stale deals are closed side by side. What stands between the sweep and its bound is that order: each page read waits for the previous page's closes.`,
       '',
     ],
   };
