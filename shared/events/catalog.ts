@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { leadSchema } from '#shared/leads/lead.ts';
+import { domainSchema, leadSchema } from '#shared/leads/lead.ts';
 import { idSchema } from '#shared/salescaling/schemas.ts';
 
 /**
@@ -31,13 +31,6 @@ const versioned = <T extends z.ZodRawShape>(version: number, shape: T) =>
 
 const ID = '5516cd47-2bd0-4f4f-adc2-22524e54ba4d';
 const ID2 = '0f0c6a3e-8f0e-4d6b-9f5e-2a1d3c4b5e6f';
-const domain = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
-    error: 'must be a domain name',
-  });
 const text = (max: number) => z.string().trim().min(1).max(max);
 
 // ---------------------------------------------------------------------------------------------
@@ -62,7 +55,7 @@ export const contactRefSchema = z.union([
 export const companyRefSchema = z.union([
   z.object({ id: idSchema }).strict(),
   z
-    .object({ domain: domain.optional(), name: text(200).optional() })
+    .object({ domain: domainSchema.optional(), name: text(200).optional() })
     .strict()
     .refine((c) => Boolean(c.domain || c.name), { error: 'a company needs an id, a domain or a name' }),
 ]);

@@ -8,7 +8,8 @@ export const leadProviders = ['form', 'typeform', 'webflow', 'tally', 'standard-
 export type LeadProvider = (typeof leadProviders)[number];
 
 const text = (max: number) => z.string().trim().min(1).max(max).optional();
-const domain = z
+/** A domain name, lower-cased (shared with the event catalog's commands). */
+export const domainSchema = z
   .string()
   .trim()
   .toLowerCase()
@@ -41,7 +42,7 @@ export const leadSchema = z.object({
   }),
   company: z.object({
     name: text(200),
-    domain: domain.optional(),
+    domain: domainSchema.optional(),
   }),
   opportunity: z.object({
     name: text(255),
