@@ -21,7 +21,7 @@ export interface PlatformSettings {
   salescalingBaseUrl: string;
   salescalingMaxRps: number;
   salescalingMaxConcurrency: number;
-  /** Per-attempt timeout of Salescaling requests; default 10 s. */
+  /** Per-attempt timeout of Salescaling requests; unset: the client's default (10 s). */
   salescalingTimeoutMs?: number | undefined;
 }
 
@@ -49,7 +49,10 @@ export function functionEnvironment(
       requestsPerSecond(platform.salescalingMaxRps, platform.salescalingInvocations),
     ),
     SALESCALING_MAX_CONCURRENCY: String(platform.salescalingMaxConcurrency),
-    SALESCALING_TIMEOUT_MS: String(platform.salescalingTimeoutMs ?? 10_000),
+    // Only when set: the client's own default (10 s) applies otherwise.
+    ...(platform.salescalingTimeoutMs === undefined
+      ? {}
+      : { SALESCALING_TIMEOUT_MS: String(platform.salescalingTimeoutMs) }),
   };
   for (const [key, value] of Object.entries(platformValues)) put(key, value, 'the platform');
   for (const [key, value] of Object.entries(declaration.environment)) put(key, value, 'the declaration');

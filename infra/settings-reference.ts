@@ -75,7 +75,7 @@ export function settingRows(): SettingRow[] {
     for (const [name, child] of Object.entries(node.properties ?? {})) {
       const path = prefix ? `${prefix}.${name}` : name;
       const isRequired = required && requiredHere.has(name) && child.default === undefined;
-      if (child.properties && path in settingDescriptions === false) walk(child, path, isRequired);
+      if (child.properties && !(path in settingDescriptions)) walk(child, path, isRequired);
       else rows.push({ path, type: typeOf(child), required: isRequired, default: child.default });
     }
   };

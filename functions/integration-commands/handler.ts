@@ -17,7 +17,7 @@ import { idempotencyStore } from '#shared/idempotency/store.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
-import { deadLetterSender, isLastDelivery } from '#shared/queues/dead-letter.ts';
+import { deadLetterSender, lastDeliveryReason } from '#shared/queues/dead-letter.ts';
 import { applyCommand, type CommandEvent, CommandRejected } from './commands.ts';
 
 const config = loadConfig(
@@ -95,12 +95,11 @@ const processRecord = async (record: SQSRecord) => {
     metrics.addMetric('CommandsApplied', MetricUnit.Count, 1);
   } catch (error) {
     if (error instanceof CommandRejected) return reject(record, event, error);
-    // The last delivery: dead-letter it ourselves, with why (a redrive-policy move carries no reason).
-    if (isLastDelivery(record, config.MAX_RECEIVE_COUNT)) {
-      const deliveries = record.attributes.ApproximateReceiveCount;
-      const message = error instanceof Error ? error.message : String(error);
-      logger.warn('Command dead-lettered after its last delivery', { reason: message });
-      await sendToDeadLetterQueue(record, `Gave up after ${deliveries} deliveries: ${message}`);
+    // The last delivery: dead-letter it ourselves, so the message carries why.
+    const reason = lastDeliveryReason(record, config.MAX_RECEIVE_COUNT, error);
+    if (reason) {
+      logger.warn('Command dead-lettered after its last delivery', { reason });
+      await sendToDeadLetterQueue(record, reason);
       return;
     }
     throw error;

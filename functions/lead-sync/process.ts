@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import type { EventPublisher } from '#shared/events/publisher.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
-import { isLastDelivery } from '#shared/queues/dead-letter.ts';
+import { lastDeliveryReason } from '#shared/queues/dead-letter.ts';
 import { SalescalingInvalidRequestError } from '#shared/salescaling/errors.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import type { SyncResult } from './sync.ts';
@@ -46,12 +46,10 @@ export async function processRecord(
       await collaborators.deadLetter(record, `Salescaling refused the lead: ${error.message}`);
       return undefined;
     }
-    // The last delivery: dead-letter it ourselves, so the message carries why (a redrive-policy
-    // move would carry no reason).
-    if (isLastDelivery(record, collaborators.maxReceiveCount)) {
-      const message = error instanceof Error ? error.message : String(error);
-      const deliveries = record.attributes.ApproximateReceiveCount;
-      await collaborators.deadLetter(record, `Gave up after ${deliveries} deliveries: ${message}`);
+    // The last delivery: dead-letter it ourselves, so the message carries why.
+    const reason = lastDeliveryReason(record, collaborators.maxReceiveCount, error);
+    if (reason) {
+      await collaborators.deadLetter(record, reason);
       return undefined;
     }
     throw error;

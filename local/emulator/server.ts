@@ -45,6 +45,8 @@ export interface RunningEmulator {
   apiBaseUrl: string;
   port: number;
   store: EmulatorStore;
+  /** What the start-up seed generated (its stale deals among it); absent when nothing was seeded. */
+  seeded: SeedSummary | undefined;
   faults: FaultInjector;
   log: RequestLog;
   setApiKeys(keys: readonly string[]): void;
@@ -65,7 +67,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const log = new RequestLog();
   let apiKeys = new Set(options.apiKeys ?? [DEFAULT_EMULATOR_API_KEY]);
 
-  if (options.seed && store.stats().opportunities === 0) seedStore(store, options.seed, now());
+  const seeded =
+    options.seed && store.stats().opportunities === 0 ? seedStore(store, options.seed, now()) : undefined;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -252,6 +255,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     apiBaseUrl: `${url}${API_PREFIX}/`,
     port,
     store,
+    seeded,
     faults,
     log,
     setApiKeys: (keys) => {

@@ -1,12 +1,13 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { catalog } from '#functions/catalog.ts';
+import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { LOCAL_BUS_NAME } from '#local/runtime/runtime.ts';
 import { redrive } from '#local/tools/redrive.ts';
 import { startLocalSystem } from '#local/tools/system.ts';
 
 /**
- * `npm run soak [-- --leads N]`: the whole system under faults. N leads (a tenth of them sent twice),
+ * `npm run soak [-- --leads N --commands N --minutes N --seed N]`: the whole system under faults. N leads (a tenth of them sent twice),
  * inbound commands and two stale-deal sweeps go through the local runtime while the emulator answers
  * 20% of requests with 5xx, 5% with 429 and Retry-After, and hangs or drops 2%. Once it drains it
  * checks that every dead letter says why, then does what the runbook says once Salescaling is
@@ -31,22 +32,22 @@ export interface SoakResult {
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const staleDeals = staleDealsConfigSchema.parse({ dryRun: false, maxClosesPerRun: 1000 });
   const started = Date.now();
   const log = options.log ?? (() => undefined);
   const { emulator, admin, runtime, close } = await startLocalSystem({
     seed: { opportunities: 200, seed: options.seed, staleShare: 0.3 },
     platform: { salescalingMaxRps: 400, salescalingMaxConcurrency: 8, salescalingTimeoutMs: 1_000 },
     runtime: {
-      settings: { staleDealsConfig: JSON.stringify({ dryRun: false, maxClosesPerRun: 1000 }) },
+      settings: { staleDealsConfig: JSON.stringify(staleDeals) },
       queueRetryDelayMs: 100,
       scheduleRetryDelayMs: 100,
     },
   });
-  const seededStale = emulator.store
-    .listOpportunities({}, { page: 1, limit: 10_000 })
-    .filter((o) => o.status === 'open' && Date.now() - Date.parse(String(o.updatedAt)) > 30 * 86_400_000)
-    .map((o) => o.id);
+  // The seed's stale deals are exactly those a sweep with these rules closes.
+  const seededStale = emulator.seeded?.staleOpportunityIds ?? [];
   const problems: string[] = [];
+  if (seededStale.length === 0) problems.push('the seed made no stale deals to sweep');
   try {
     await admin.setFaults({
       errorRate: 0.2,
@@ -205,7 +206,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const deal = emulator.store.getOpportunity(id);
       const closes = (String(deal?.featuredNotes ?? '').match(/Closed as stale/g) ?? []).length;
       if (closes > 1) problems.push(`${id} closed ${closes} times`);
-      if (deal?.status === 'lost') closedStale += 1;
+      if (deal?.status === staleDeals.closedStatus) closedStale += 1;
     }
     noteSweeps();
     const sweeps = sweepsCompleted.size;

@@ -15,6 +15,35 @@ export interface LocalSystem {
   close(): Promise<void>;
 }
 
+/**
+ * The local runtime as the tools and tests start it: the product's catalog on a free port, quiet,
+ * schedules fired only on demand, Salescaling pointed nowhere unless a caller gives its emulator.
+ * A caller passes only what it varies.
+ */
+export function startQuietRuntime(
+  options: Partial<Omit<LocalRuntimeOptions, 'platform'>> & {
+    platform?: Partial<LocalRuntimeOptions['platform']>;
+  } = {},
+): Promise<LocalRuntime> {
+  const { platform, ...rest } = options;
+  return startLocalRuntime({
+    declarations: catalog,
+    port: 0,
+    secrets: { salescalingApiKey: 'k' },
+    schedules: 'manual',
+    log: () => undefined,
+    functionOutput: () => undefined,
+    ...rest,
+    platform: {
+      logLevel: 'ERROR',
+      salescalingBaseUrl: 'http://127.0.0.1:9/api/v1/',
+      salescalingMaxRps: 5,
+      salescalingMaxConcurrency: 3,
+      ...platform,
+    },
+  });
+}
+
 const API_KEY = 'local-system-key';
 
 export async function startLocalSystem(options: {
@@ -24,14 +53,9 @@ export async function startLocalSystem(options: {
 }): Promise<LocalSystem> {
   const emulator = await startEmulator({ apiKeys: [API_KEY], seed: options.seed });
   try {
-    const runtime = await startLocalRuntime({
-      declarations: catalog,
-      port: 0,
-      schedules: 'manual',
-      log: () => undefined,
-      functionOutput: () => undefined,
+    const runtime = await startQuietRuntime({
       ...options.runtime,
-      platform: { logLevel: 'ERROR', salescalingBaseUrl: emulator.apiBaseUrl, ...options.platform },
+      platform: { salescalingBaseUrl: emulator.apiBaseUrl, ...options.platform },
       secrets: { salescalingApiKey: API_KEY },
     });
     return {

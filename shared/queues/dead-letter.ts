@@ -18,7 +18,17 @@ export function deadLetterSender(sqs: SQSClient, queueUrl: string) {
   };
 }
 
-/** Whether this is the queue's last delivery of the record (the redrive policy takes it next). */
-export function isLastDelivery(record: SQSRecord, maxReceiveCount: number): boolean {
-  return Number(record.attributes.ApproximateReceiveCount) >= maxReceiveCount;
+/**
+ * On the queue's last delivery of a record (the redrive policy would take it next, with no reason),
+ * the reason to dead-letter it with ourselves; otherwise undefined: let the queue retry.
+ */
+export function lastDeliveryReason(
+  record: SQSRecord,
+  maxReceiveCount: number,
+  error: unknown,
+): string | undefined {
+  const deliveries = Number(record.attributes.ApproximateReceiveCount);
+  if (deliveries < maxReceiveCount) return undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return `Gave up after ${deliveries} deliveries: ${message}`;
 }

@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import { positiveNumberFromEnv } from '#shared/config/positive-env.ts';
 
 /**
  * Client-side limiter: caps requests per second (sliding window) and requests in flight. Every
@@ -50,26 +51,7 @@ let processLimiter: RequestLimiter | undefined;
 export function sharedRequestLimiter(): RequestLimiter {
   processLimiter ??= createRequestLimiter({
     requestsPerSecond: positiveNumberFromEnv('SALESCALING_MAX_RPS', DEFAULT_REQUESTS_PER_SECOND),
-    concurrency: positiveIntFromEnv('SALESCALING_MAX_CONCURRENCY', DEFAULT_CONCURRENCY),
+    concurrency: positiveNumberFromEnv('SALESCALING_MAX_CONCURRENCY', DEFAULT_CONCURRENCY, { integer: true }),
   });
   return processLimiter;
-}
-
-function positiveNumberFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`${name} must be a positive number (got "${raw}")`);
-  return value;
-}
-
-function positiveIntFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new Error(`${name} must be a positive integer (got "${raw}")`);
-  }
-  return value;
 }

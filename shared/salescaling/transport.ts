@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry, { AbortError } from 'p-retry';
+import { positiveNumberFromEnv } from '#shared/config/positive-env.ts';
 import { ApiKeyCache, type ApiKeyProvider } from './api-key.ts';
 import { recordCall } from './call-counter.ts';
 import {
@@ -122,7 +123,9 @@ export class SalescalingTransport {
       throw new Error(`Salescaling base URL must be an http(s) URL (got "${this.baseUrl}")`);
     }
     this.#keys = new ApiKeyCache(options.apiKey);
-    this.#timeoutMs = options.timeoutMs ?? timeoutFromEnv();
+    // SALESCALING_TIMEOUT_MS: set per function by the platform when it is not the default.
+    this.#timeoutMs =
+      options.timeoutMs ?? positiveNumberFromEnv('SALESCALING_TIMEOUT_MS', 10_000, { integer: true });
     this.#retries = options.retries ?? 3;
     this.#baseDelayMs = options.baseDelayMs ?? 250;
     this.#maxDelayMs = options.maxDelayMs ?? 8_000;
@@ -373,13 +376,4 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
-}
-
-/** The per-attempt timeout: SALESCALING_TIMEOUT_MS (set per function by the platform), else 10 s. */
-function timeoutFromEnv(): number {
-  const raw = process.env.SALESCALING_TIMEOUT_MS;
-  const value = raw === undefined || raw === '' ? 10_000 : Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`SALESCALING_TIMEOUT_MS must be a positive integer (got "${raw}")`);
-  return value;
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { LocalRuntime } from '#local/runtime/runtime.ts';
-import { startTestRuntime } from '#test/support/runtime.ts';
+import { startQuietRuntime } from '#local/tools/system.ts';
 
 /**
  * A person fills in the demo lead form in a real browser (Debian's Chromium, driven by
@@ -14,7 +14,7 @@ let runtime: LocalRuntime;
 let browser: Browser;
 
 beforeAll(async () => {
-  runtime = await startTestRuntime();
+  runtime = await startQuietRuntime();
   browser = await chromium.launch({
     executablePath,
     headless: true,

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
 import type { LocalRuntime } from '#local/runtime/runtime.ts';
+import { startQuietRuntime } from '#local/tools/system.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
-import { startTestRuntime } from '#test/support/runtime.ts';
 import { synthStack, type TemplateResource } from '#test/support/synth.ts';
 
 /**
@@ -23,7 +23,7 @@ describe.each([
   const ofType = (type: string) => resources.filter((r) => r.Type === type).map((r) => r.Properties);
 
   beforeAll(async () => {
-    runtime = await startTestRuntime({ declarations });
+    runtime = await startQuietRuntime({ declarations });
   });
   afterAll(async () => {
     await runtime?.close();

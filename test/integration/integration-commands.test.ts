@@ -4,9 +4,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
+import { startQuietRuntime } from '#local/tools/system.ts';
 import { events } from '#shared/events/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
-import { startTestRuntime } from '#test/support/runtime.ts';
 
 /**
  * Inbound commands as a producer sends them: PutEvents with the AWS SDK on the local bus, applied by
@@ -20,7 +20,7 @@ let bus: EventBridgeClient;
 beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: ['cmd-key'] });
   admin = new EmulatorAdmin(emulator.url);
-  runtime = await startTestRuntime({
+  runtime = await startQuietRuntime({
     platform: {
       salescalingBaseUrl: emulator.apiBaseUrl,
       salescalingMaxRps: 500,

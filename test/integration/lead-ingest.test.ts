@@ -2,8 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LOCAL_STANDARD_WEBHOOKS_SECRET } from '#local/runtime/config.ts';
 import type { BusEvent } from '#local/runtime/event-bus.ts';
 import type { LocalRuntime } from '#local/runtime/runtime.ts';
+import { startQuietRuntime } from '#local/tools/system.ts';
 import type { Lead } from '#shared/leads/lead.ts';
-import { startTestRuntime } from '#test/support/runtime.ts';
 import { fixture, signers } from '#test/support/signing.ts';
 
 /**
@@ -20,7 +20,7 @@ type Provider = keyof typeof secrets;
 let runtime: LocalRuntime;
 
 beforeAll(async () => {
-  runtime = await startTestRuntime({
+  runtime = await startQuietRuntime({
     secrets: { salescalingApiKey: 'k', webhookSigningSecrets: secrets },
   });
 });

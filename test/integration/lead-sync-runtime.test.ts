@@ -7,9 +7,9 @@ import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, LOCAL_SALESCALING_SECRET_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
+import { startQuietRuntime } from '#local/tools/system.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
 import { eventually } from '#test/support/eventually.ts';
-import { startTestRuntime } from '#test/support/runtime.ts';
 
 /**
  * Lead sync as deployed: the lead-sync handler (middy, secrets-manager, Powertools batch and
@@ -26,7 +26,7 @@ const KEY = 'sk-sync-0f9e8d7c6b5a4f3e';
 beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: [KEY] });
   admin = new EmulatorAdmin(emulator.url);
-  runtime = await startTestRuntime({
+  runtime = await startQuietRuntime({
     platform: {
       salescalingBaseUrl: emulator.apiBaseUrl,
       salescalingMaxRps: 200,

@@ -3,9 +3,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import { startQuietRuntime } from '#local/tools/system.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
-import { startTestRuntime } from '#test/support/runtime.ts';
 
 /**
  * The local runtime over real HTTP, with fixture functions that use the real middy stack,
@@ -16,7 +16,7 @@ let events: EventBridgeClient;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  runtime = await startTestRuntime({
+  runtime = await startQuietRuntime({
     declarations: fixtureCatalog,
     secrets: { salescalingApiKey: 'fixture-key-123' },
     queueRetryDelayMs: 10,

@@ -182,6 +182,7 @@ function esbuildOptions() {
     platform: 'node' as const,
     minify: HOUSE_BUNDLING.minify,
     sourcemap: HOUSE_BUNDLING.sourceMap,
+    sourcesContent: HOUSE_BUNDLING.sourcesContent,
     format: 'esm' as const,
     target: HOUSE_BUNDLING.target,
     mainFields: HOUSE_BUNDLING.mainFields,

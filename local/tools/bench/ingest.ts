@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
 import { catalog } from '#functions/catalog.ts';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
-import { startLocalRuntime } from '#local/runtime/runtime.ts';
+import { startQuietRuntime } from '#local/tools/system.ts';
 import { type BenchSection, formatSpread, spread } from './stats.ts';
 
 /**
@@ -20,20 +20,7 @@ export async function benchIngest(runs: number): Promise<BenchSection> {
     ...ingest,
     triggers: ingest.triggers.map((t) => (t.kind === 'http' ? { ...t, throttle: undefined } : t)),
   };
-  const runtime = await startLocalRuntime({
-    declarations: [declaration],
-    port: 0,
-    platform: {
-      logLevel: 'ERROR',
-      salescalingBaseUrl: 'http://127.0.0.1:9/api/v1/',
-      salescalingMaxRps: 5,
-      salescalingMaxConcurrency: 3,
-    },
-    secrets: { salescalingApiKey: 'unused' },
-    schedules: 'manual',
-    log: () => undefined,
-    functionOutput: () => undefined,
-  });
+  const runtime = await startQuietRuntime({ declarations: [declaration] });
   try {
     let counter = 0;
     const load = (seconds: number) =>
