@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
+import { EVENT_SOURCE } from '#shared/events/catalog.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 
@@ -11,6 +12,54 @@ import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
+
+/**
+ * An outside system allowed to put its own events on the bus (a bus-policy Allow with an
+ * `events:source` condition). Never the project's source: only the project's functions speak as it.
+ */
+const integrationSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, { error: 'must be 1-40 letters, digits or dashes' }),
+    /** IAM roles or users (ARNs) allowed to put this integration's events. */
+    principals: z
+      .array(
+        z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]{1,512}$/, {
+          error: 'must be an IAM role or user ARN',
+        }),
+      )
+      .max(20)
+      .default([]),
+    /** Whole accounts allowed to put this integration's events (their own IAM decides who may). */
+    accounts: z
+      .array(z.string().regex(/^\d{12}$/, { error: 'must be a 12-digit AWS account id' }))
+      .max(20)
+      .default([]),
+    /** The event sources this integration may use. */
+    sources: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/, {
+            error: 'must be an event source such as crm.example',
+          })
+          .refine((source) => !ownsProjectSource(source), {
+            error: `must not be the project's own source (${EVENT_SOURCE}) or under it: only the project's functions publish as the project`,
+          })
+          .refine((source) => !source.startsWith('aws.'), { error: 'aws.* sources are reserved by AWS' }),
+      )
+      .min(1)
+      .max(20),
+  })
+  .strict()
+  .refine((i) => i.principals.length + i.accounts.length > 0, {
+    error: 'needs at least one principal or account',
+    path: ['principals'],
+  });
+
+/** The project's source, or one posing as it (`salescaling.automation.x`, `salescaling.automation2`). */
+export function ownsProjectSource(source: string): boolean {
+  return source.startsWith(EVENT_SOURCE);
+}
 
 export const stageConfigSchema = z
   .object({
@@ -74,6 +123,14 @@ export const stageConfigSchema = z
       )
       .default({}),
     eventArchiveRetentionDays: z.number().int().min(1).max(3650),
+    /** Outside systems allowed to put events on the bus, each for its own sources (never the project's). */
+    integrations: z
+      .array(integrationSchema)
+      .max(50)
+      .default([])
+      .refine((list) => new Set(list.map((i) => i.name)).size === list.length, {
+        error: 'integration names must be unique',
+      }),
     /** Who is told when an alarm fires (email subscriptions to the alarm topic). */
     alarms: z
       .object({

@@ -29,10 +29,27 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, EventField, type EventPattern, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import {
+  type CfnEventBus,
+  EventBus,
+  EventField,
+  type EventPattern,
+  Rule,
+  RuleTargetInput,
+} from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  AccountPrincipal,
+  AnyPrincipal,
+  ArnPrincipal,
+  Effect,
+  type IRole,
+  PolicyDocument,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
@@ -56,8 +73,9 @@ import {
   scheduleExpression,
 } from '#functions/declaration.ts';
 import { functionEnvironment, SERVICE_NAME, salescalingConcurrency } from '#functions/environment.ts';
-import { allEvents } from '#shared/events/catalog.ts';
+import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
+import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
 import type { Stage, StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
@@ -67,6 +85,8 @@ export interface SalescalingStackProps extends StackProps {
   config: StageConfig;
   declarations: readonly FunctionDeclaration[];
   projectRoot: string;
+  /** The event catalog whose outbound entries (`by`) say what each function may publish; default: the product's. */
+  events?: readonly EventDefinition[] | undefined;
 }
 
 /**
@@ -86,6 +106,8 @@ export class SalescalingStack extends Stack {
   readonly alarmTopic: Topic;
   readonly deadLetterQueues: Queue[] = [];
   readonly #scheduleOverrides: StageConfig['schedules'];
+  /** The roles of the functions that publish as the project: the only principals the bus lets speak as it. */
+  readonly #publisherRoles: IRole[] = [];
 
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
     super(scope, id, props);
@@ -219,7 +241,7 @@ export class SalescalingStack extends Stack {
       // Each access pairs with its variable (set just above) and the narrowest grant.
       for (const resource of declaration.access) {
         if (resource === 'salescalingApiKey') this.apiKeySecret.grantRead(fn);
-        if (resource === 'eventBus') this.bus.grantPutEventsTo(fn);
+        if (resource === 'eventBus') this.#grantPublish(fn, props.events ?? allEvents);
         if (resource === 'webhookSigningSecrets') this.signingSecrets.grantRead(fn);
         if (resource === 'idempotencyTable') this.#grantIdempotency(fn);
         if (resource === 'deadLetterQueue') triggerDlq?.grantSendMessages(fn);
@@ -230,6 +252,8 @@ export class SalescalingStack extends Stack {
         reason: failureDestinations(declaration),
       });
     }
+
+    this.#busPolicy(stage, config);
 
     if (Object.keys(routeThrottles).length > 0) {
       (this.apiStage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', routeThrottles);
@@ -263,6 +287,81 @@ export class SalescalingStack extends Stack {
       value: this.apiKeySecret.secretArn,
       description: 'Put the Salescaling API key in this secret',
     });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The bus's trust boundary: only the project's functions speak as the project.
+
+  /**
+   * PutEvents on the bus for the project's source and only the detail types the event catalog says
+   * this function publishes (its outbound entries' `by`).
+   */
+  #grantPublish(fn: HouseFunction, events: readonly EventDefinition[]): void {
+    const detailTypes = publishedDetailTypes(fn.declaration.name, events);
+    if (detailTypes.length === 0) {
+      throw new Error(
+        `functions.${fn.declaration.name}: has access 'eventBus' but the event catalog names it as the publisher (by) of no outbound event`,
+      );
+    }
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['events:PutEvents'],
+        resources: [this.bus.eventBusArn],
+        conditions: {
+          StringEquals: { 'events:source': EVENT_SOURCE, 'events:detail-type': detailTypes },
+        },
+      }),
+    );
+    if (fn.role) this.#publisherRoles.push(fn.role);
+  }
+
+  /**
+   * The bus's resource policy, as the bus's own `Policy` property: one document, replaced as a whole.
+   * (`EventBus.addToResourcePolicy` makes an `AWS::Events::EventBusPolicy` per statement, whose
+   * statement id CloudFormation treats as account-wide: aws/aws-cdk#29627.) It denies PutEvents with
+   * the project's source (or one starting with it) to every principal but the publishing functions'
+   * roles — same account or not, whatever their IAM allows — and allows each configured integration
+   * its own sources.
+   */
+  #busPolicy(stage: Stage, config: StageConfig): void {
+    // Built from the name, not the bus's Arn attribute: the bus cannot reference itself.
+    const busArn = this.formatArn({
+      service: 'events',
+      resource: 'event-bus',
+      resourceName: `salescaling-automation-${stage}`,
+    });
+    const projectSource = { StringLike: { 'events:source': `${EVENT_SOURCE}*` } };
+    const statements = [
+      new PolicyStatement({
+        sid: 'OnlyTheProjectFunctionsPublishAsTheProject',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [busArn],
+        conditions:
+          this.#publisherRoles.length > 0
+            ? {
+                ...projectSource,
+                ArnNotEquals: { 'aws:PrincipalArn': this.#publisherRoles.map((role) => role.roleArn) },
+              }
+            : projectSource,
+      }),
+      ...config.integrations.map(
+        (integration) =>
+          new PolicyStatement({
+            sid: `Integration${pascal(integration.name)}`,
+            effect: Effect.ALLOW,
+            principals: [
+              ...integration.principals.map((arn) => new ArnPrincipal(arn)),
+              ...integration.accounts.map((account) => new AccountPrincipal(account)),
+            ],
+            actions: ['events:PutEvents'],
+            resources: [busArn],
+            conditions: { StringEquals: { 'events:source': integration.sources } },
+          }),
+      ),
+    ];
+    (this.bus.node.defaultChild as CfnEventBus).policy = new PolicyDocument({ statements }).toJSON();
   }
 
   #emptySecret(stage: Stage, removalPolicy: RemovalPolicy): ISecret {

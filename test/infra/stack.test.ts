@@ -3,6 +3,8 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
 import { loadStageConfig } from '#infra/config.ts';
+import { allEvents, EVENT_SOURCE } from '#shared/events/catalog.ts';
+import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
 import { cdkContext, synthStack, type TemplateResource } from '#test/support/synth.ts';
 
@@ -281,6 +283,12 @@ describe('lead capture', () => {
         Action: 'events:PutEvents',
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^Bus/), 'Arn'] },
+        Condition: {
+          StringEquals: {
+            'events:source': 'salescaling.automation',
+            'events:detail-type': ['Lead Received'],
+          },
+        },
       },
       {
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
@@ -639,5 +647,139 @@ describe('least privilege, role by role', () => {
     for (const [, queue] of resources(real.template, 'AWS::SQS::Queue'))
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     real.template.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: Match.absent() });
+  });
+});
+
+describe("the bus's trust boundary: only the project's functions speak as the project", () => {
+  type PutEventsStatement = {
+    Effect: string;
+    Action: string;
+    Principal?: { AWS: unknown };
+    Resource: unknown;
+    Condition?: Record<string, Record<string, unknown>>;
+    Sid?: string;
+  };
+  const busPolicyOf = (template: typeof real.template): PutEventsStatement[] => {
+    const [[, bus]] = resources(template, 'AWS::Events::EventBus') as [[string, Resource]];
+    return bus.Properties.Policy.Statement;
+  };
+  const roleIdOf = (fnName: string) =>
+    resources(real.template, 'AWS::IAM::Role').find(
+      ([, r]) => r.Properties.Description === `Runs the ${fnName} function`,
+    )?.[0];
+  const publishers = catalog.filter((d) => d.access.includes('eventBus')).map((d) => d.name);
+
+  it('grants each publishing function PutEvents only for the project source and the detail types it publishes', () => {
+    expect(publishers.sort()).toEqual(['integration-commands', 'lead-ingest', 'lead-sync', 'stale-deals']);
+    for (const name of publishers) {
+      const grants = statementsOfRole(real.template, `Runs the ${name} function`).filter((s) =>
+        [s.Action].flat().includes('events:PutEvents'),
+      ) as unknown as PutEventsStatement[];
+      expect(grants, name).toHaveLength(1);
+      const expected = allEvents
+        .filter((e) => e.direction === 'outbound' && e.by.split(', ').includes(name))
+        .map((e) => e.detailType);
+      expect(expected.length, name).toBeGreaterThan(0);
+      expect(grants[0]?.Condition, name).toEqual({
+        StringEquals: { 'events:source': EVENT_SOURCE, 'events:detail-type': expected },
+      });
+    }
+    // The detail types the code publishes, grepped once by hand: the catalog's `by` must match them.
+    expect(publishedDetailTypes('lead-ingest')).toEqual(['Lead Received']);
+    expect(publishedDetailTypes('stale-deals').sort()).toEqual([
+      'Opportunity Closed As Stale',
+      'Stale Sweep Completed',
+      'Stale Sweep Continued',
+    ]);
+    expect(publishedDetailTypes('api-health')).toEqual([]);
+  });
+
+  it("denies the project's source, on the bus itself, to every principal but the publishing roles", () => {
+    const policy = busPolicyOf(real.template);
+    const deny = policy.filter((s) => s.Effect === 'Deny');
+    expect(deny).toHaveLength(1);
+    expect(deny[0]).toMatchObject({
+      Action: 'events:PutEvents',
+      Principal: { AWS: '*' },
+      Condition: { StringLike: { 'events:source': `${EVENT_SOURCE}*` } },
+    });
+    const exempt = (
+      deny[0]?.Condition?.ArnNotEquals?.['aws:PrincipalArn'] as Array<{ 'Fn::GetAtt': string[] }>
+    ).map((ref) => ref['Fn::GetAtt'][0]);
+    expect(exempt.sort()).toEqual(publishers.map(roleIdOf).sort());
+    expect(exempt).not.toContain(roleIdOf('api-health'));
+    // No integration configured: nothing is allowed beyond the account's own IAM.
+    expect(policy.filter((s) => s.Effect === 'Allow')).toEqual([]);
+    real.template.resourceCountIs('AWS::Events::EventBusPolicy', 0);
+  });
+
+  it('allows a configured integration its own sources, for its principals and accounts only', () => {
+    const { template } = synthStack(catalog, {
+      integrations: [
+        {
+          name: 'billing',
+          principals: ['arn:aws:iam::111122223333:role/billing-publisher'],
+          accounts: ['444455556666'],
+          sources: ['billing.example', 'invoices.example'],
+        },
+      ],
+    });
+    const allow = busPolicyOf(template).filter((s) => s.Effect === 'Allow');
+    expect(allow).toEqual([
+      {
+        Sid: 'IntegrationBilling',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Principal: {
+          AWS: [
+            'arn:aws:iam::111122223333:role/billing-publisher',
+            { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::444455556666:root']] },
+          ],
+        },
+        Resource: expect.anything(),
+        Condition: { StringEquals: { 'events:source': ['billing.example', 'invoices.example'] } },
+      },
+    ]);
+    // The Deny still holds for everyone else, integrations included.
+    expect(busPolicyOf(template).filter((s) => s.Effect === 'Deny')).toHaveLength(1);
+  });
+
+  it.each([
+    ['salescaling.automation', 'integrations.0.sources.1'],
+    ['salescaling.automation.billing', 'integrations.0.sources.1'],
+  ])('refuses an integration using the project source %s, naming %s', (source, path) => {
+    const stages = {
+      dev: {
+        ...(cdkContext.stages.dev as object),
+        integrations: [{ name: 'crm', accounts: ['444455556666'], sources: ['crm.example', source] }],
+      },
+    };
+    expect(() => loadStageConfig('dev', stages)).toThrow(
+      new RegExp(`stages\\.dev\\.${path.replaceAll('.', '\\.')}: must not be the project's own source`),
+    );
+  });
+
+  it('refuses an integration with no principal or account, and a malformed one, naming the path', () => {
+    const stages = {
+      dev: {
+        ...(cdkContext.stages.dev as object),
+        integrations: [
+          { name: 'crm', sources: ['crm.example'] },
+          { name: 'erp', principals: ['arn:aws:iam::1:root'], sources: [] },
+        ],
+      },
+    };
+    expect(() => loadStageConfig('dev', stages)).toThrow(
+      /stages\.dev\.integrations\.0\.principals: needs at least one principal or account[\s\S]*stages\.dev\.integrations\.1\.principals\.0: must be an IAM role or user ARN[\s\S]*stages\.dev\.integrations\.1\.sources/,
+    );
+  });
+
+  it('fails synth for a function with access to the bus that the event catalog names as publisher of nothing', () => {
+    const declarations = catalog.map((d) =>
+      d.name === 'api-health' ? { ...d, access: [...d.access, 'eventBus' as const] } : d,
+    );
+    expect(() => synthStack(declarations)).toThrow(
+      /functions\.api-health: has access 'eventBus' but the event catalog names it as the publisher/,
+    );
   });
 });

@@ -5,6 +5,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
 import { loadStageConfig, type StageConfig } from '#infra/config.ts';
 import { SalescalingStack } from '#infra/salescaling-stack.ts';
+import type { EventDefinition } from '#shared/events/catalog.ts';
+import { fixtureCatalog, fixtureEvents } from '#test/fixtures/catalog.ts';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const cdkContext = JSON.parse(readFileSync(`${projectRoot}/cdk.json`, 'utf8')).context as {
@@ -19,11 +21,15 @@ export function synthStack(
 ) {
   const { stage, config } = loadStageConfig(stageName, cdkContext.stages);
   const app = new App();
+  // The fixture functions publish the fixture events; any other catalog, the product's.
+  const events: readonly EventDefinition[] | undefined =
+    declarations === fixtureCatalog ? fixtureEvents : undefined;
   const stack = new SalescalingStack(app, 'Test', {
     stage,
     config: { ...config, ...overrides },
     declarations,
     projectRoot,
+    events,
     env: { region: config.region },
   });
   return { app, stack, template: Template.fromStack(stack) };
