@@ -10,16 +10,22 @@ import { RingLog } from './records.ts';
  * a log (`GET /_local/events`), and are sent to the queue of every rule whose pattern matches.
  * Entries for another bus (the default one, say) are accepted and logged but match no rule, as in AWS.
  */
+const validTime = (time: string | number) =>
+  !Number.isNaN(new Date(typeof time === 'number' ? time * 1000 : time).getTime());
+// EventBridge's own bounds on each member; a request outside them is a ValidationException.
 export const putEventsRequestSchema = z.object({
   Entries: z
     .array(
       z.object({
-        Source: z.string().optional(),
-        DetailType: z.string().optional(),
+        Source: z.string().max(256).optional(),
+        DetailType: z.string().max(128).optional(),
         Detail: z.string().optional(),
-        EventBusName: z.string().optional(),
-        Resources: z.array(z.string()).optional(),
-        Time: z.union([z.string(), z.number()]).optional(),
+        EventBusName: z.string().max(1600).optional(),
+        Resources: z.array(z.string().max(2048)).max(100).optional(),
+        Time: z
+          .union([z.string().max(64), z.number().finite()])
+          .refine(validTime, { error: 'must be a timestamp' })
+          .optional(),
       }),
     )
     .min(1)
@@ -44,7 +50,16 @@ export interface Rule {
   transform?: ((event: unknown) => string) | undefined;
 }
 
-const MAX_ENTRY_BYTES = 256 * 1024;
+/** EventBridge's limit, per entry and for the whole request. */
+export const MAX_ENTRY_BYTES = 256 * 1024;
+/**
+ * How deep a Detail may nest. EventBridge documents no figure; this one is far beyond any real event
+ * and keeps every stored event cheap to match, serialise and serve (`GET /_local/events`).
+ */
+export const MAX_DETAIL_DEPTH = 100;
+
+/** Whether a put entry may be stored, as the caller's permissions decide (undefined: allowed). */
+export type Authorize = (entry: Entry) => PutEventsResultEntry | undefined;
 
 export class LocalEventBus {
   readonly name: string;
@@ -69,12 +84,16 @@ export class LocalEventBus {
     return this.#rules;
   }
 
-  put(request: PutEventsRequest): { FailedEntryCount: number; Entries: PutEventsResultEntry[] } {
-    const entries = request.Entries.map((entry) => this.#putOne(entry));
+  /** Every entry is checked (shape, size, depth, then the caller's permission) before any is stored. */
+  put(
+    request: PutEventsRequest,
+    authorize: Authorize = () => undefined,
+  ): { FailedEntryCount: number; Entries: PutEventsResultEntry[] } {
+    const entries = request.Entries.map((entry) => this.#putOne(entry, authorize));
     return { FailedEntryCount: entries.filter((e) => e.ErrorCode).length, Entries: entries };
   }
 
-  #putOne(entry: Entry): PutEventsResultEntry {
+  #putOne(entry: Entry, authorize: Authorize): PutEventsResultEntry {
     const missing = (['Source', 'DetailType', 'Detail'] as const).filter((key) => !entry[key]);
     if (missing.length > 0) {
       return {
@@ -82,9 +101,17 @@ export class LocalEventBus {
         ErrorMessage: `Parameter(s) ${missing.join(', ')} must be specified.`,
       };
     }
-    if (Buffer.byteLength(JSON.stringify(entry)) > MAX_ENTRY_BYTES) {
+    if (entrySize(entry) > MAX_ENTRY_BYTES) {
       return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Entry size exceeds the 256 KB limit.' };
     }
+    if (nestingDepth(entry.Detail ?? '') > MAX_DETAIL_DEPTH) {
+      return {
+        ErrorCode: 'MalformedDetail',
+        ErrorMessage: `Detail nests deeper than ${MAX_DETAIL_DEPTH} levels.`,
+      };
+    }
+    const refused = authorize(entry);
+    if (refused) return refused;
     let detail: unknown;
     try {
       detail = JSON.parse(entry.Detail ?? '');
@@ -122,6 +149,35 @@ export class LocalEventBus {
     }
     return { EventId: event.id };
   }
+}
+
+/** An entry's size as EventBridge counts it: its source, detail type, detail, resources and time. */
+export function entrySize(entry: Entry): number {
+  return (
+    Buffer.byteLength(entry.Source ?? '') +
+    Buffer.byteLength(entry.DetailType ?? '') +
+    Buffer.byteLength(entry.Detail ?? '') +
+    (entry.Resources ?? []).reduce((sum, r) => sum + Buffer.byteLength(r), 0) +
+    (entry.Time === undefined ? 0 : 14)
+  );
+}
+
+/** The deepest nesting of a JSON text, in one pass (brackets inside strings do not count). */
+export function nestingDepth(json: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
 }
 
 function busNameOf(nameOrArn: string | undefined): string {

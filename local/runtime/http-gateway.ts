@@ -30,7 +30,11 @@ export function matchRoute(
   routes: readonly Route[],
   method: string,
   path: string,
-): { route: Route; pathParameters: Record<string, string> } | { allowed: string[] } | undefined {
+):
+  | { route: Route; pathParameters: Record<string, string> }
+  | { allowed: string[] }
+  | 'malformed'
+  | undefined {
   const allowed: string[] = [];
   for (const route of routes) {
     const match = route.pattern.exec(path);
@@ -40,9 +44,14 @@ export function matchRoute(
       continue;
     }
     const pathParameters: Record<string, string> = {};
-    route.params.forEach((name, i) => {
-      pathParameters[name] = decodeURIComponent(match[i + 1] ?? '');
-    });
+    try {
+      route.params.forEach((name, i) => {
+        pathParameters[name] = decodeURIComponent(match[i + 1] ?? '');
+      });
+    } catch {
+      // A stray `%` (`/leads/%`): API Gateway answers 400, never the function.
+      return 'malformed';
+    }
     return { route, pathParameters };
   }
   return allowed.length > 0 ? { allowed } : undefined;

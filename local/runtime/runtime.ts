@@ -13,10 +13,14 @@ import {
   type PlatformSettings,
   salescalingConcurrency,
 } from '#functions/environment.ts';
+import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
+import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
-import { LocalEventBus, putEventsRequestSchema } from './event-bus.ts';
+import { type Caller, SandboxIdentities } from './aws-auth.ts';
+import { entrySize, LocalEventBus, MAX_ENTRY_BYTES, putEventsRequestSchema } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
+import { isCrossSite, isLoopbackHost } from './guards.ts';
 import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
 import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
@@ -54,6 +58,8 @@ export interface LocalRuntimeOptions {
   log?: ((line: string) => void) | undefined;
   /** The functions' own output; default: this process's stdout/stderr. */
   functionOutput?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
+  /** The event catalog whose outbound entries (`by`) say what each function may publish; default: the product's. */
+  events?: readonly EventDefinition[] | undefined;
 }
 
 export interface LocalRuntime {
@@ -149,6 +155,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     );
   };
 
+  const identities = new SandboxIdentities();
+  const bindHost = options.host ?? '127.0.0.1';
+  let serverPort = () => options.port ?? 3000;
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       log(`local runtime error: ${(error as Error).stack ?? error}`);
@@ -157,18 +166,36 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
+    const url = parseRequestUrl(req.url);
+    if (!url) {
+      sendJson(res, 400, { message: 'Bad Request: malformed path' });
+      return;
+    }
     const body = await readBody(req);
     if (body === undefined) {
       sendJson(res, 413, { message: 'Request Entity Too Large' });
       return;
     }
     const target = req.headers['x-amz-target'];
-    if (req.method === 'POST' && url.pathname === '/' && typeof target === 'string') {
-      awsApi(target, body, res);
+    const isAws = req.method === 'POST' && url.pathname === '/' && typeof target === 'string';
+    const isLocal = url.pathname === '/_local' || url.pathname.startsWith('/_local/');
+    // The runtime's own surfaces fail closed to anything not addressed to loopback (DNS rebinding),
+    // and `/_local/` to a browser's cross-site request.
+    if ((isAws || isLocal) && !isLoopbackHost(req.headers.host, serverPort(), bindHost)) {
+      sendJson(res, 403, {
+        message: 'Forbidden: the local runtime answers only requests addressed to loopback',
+      });
       return;
     }
-    if (url.pathname.startsWith('/_local/')) {
+    if (isLocal && isCrossSite(req.headers, serverPort(), bindHost)) {
+      sendJson(res, 403, { message: 'Forbidden: cross-site request' });
+      return;
+    }
+    if (isAws) {
+      await awsApi(target, req, url, body, res);
+      return;
+    }
+    if (isLocal) {
       await localApi(req.method ?? 'GET', url, body, res);
       return;
     }
@@ -199,6 +226,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return;
     }
     const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
+    if (match === 'malformed') {
+      sendJson(res, 400, { message: 'Bad Request: malformed path parameter' });
+      return;
+    }
     if (!match || !('route' in match)) {
       sendJson(res, 404, { message: 'Not Found' });
       return;
@@ -256,7 +287,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
 
   /** The AWS JSON 1.1 APIs the functions (and users) call: EventBridge PutEvents, Secrets Manager GetSecretValue. */
-  function awsApi(target: string, body: Buffer, res: ServerResponse): void {
+  async function awsApi(
+    target: string,
+    req: IncomingMessage,
+    url: URL,
+    body: Buffer,
+    res: ServerResponse,
+  ): Promise<void> {
     const reply = (status: number, payload: unknown) => {
       res.writeHead(status, {
         'content-type': 'application/x-amz-json-1.1',
@@ -264,6 +301,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       res.end(JSON.stringify(payload));
     };
+    const identified = await identities.identify({
+      method: req.method ?? 'POST',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+    });
+    if (!identified.ok) {
+      reply(identified.status, { __type: identified.type, message: identified.message });
+      return;
+    }
+    const caller = identified.caller;
     let input: unknown;
     try {
       input = JSON.parse(body.toString('utf8') || '{}');
@@ -280,12 +329,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         });
         return;
       }
-      reply(200, bus.put(request.data));
+      if (request.data.Entries.reduce((sum, entry) => sum + entrySize(entry), 0) > MAX_ENTRY_BYTES) {
+        reply(400, {
+          __type: 'ValidationException',
+          message: 'Total size of the entries in the request is over the limit.',
+        });
+        return;
+      }
+      reply(
+        200,
+        bus.put(request.data, (entry) => authorizeEntry(caller, entry)),
+      );
       return;
     }
     if (target === 'secretsmanager.GetSecretValue') {
-      const request = z.object({ SecretId: z.string().min(1) }).safeParse(input);
+      const request = z.object({ SecretId: z.string().min(1).max(2048) }).safeParse(input);
       const secretId = request.success ? request.data.SecretId : '';
+      if (caller.kind === 'sandbox' && !secretReadableBy(caller.functionName, secretId)) {
+        reply(400, {
+          __type: 'AccessDeniedException',
+          message: `User: arn:aws:sts::${accountId}:assumed-role/${caller.functionName}/${caller.functionName} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId.slice(0, 256)} because no identity-based policy allows the secretsmanager:GetSecretValue action`,
+        });
+        return;
+      }
       const value = secrets.get(secretId);
       if (value === undefined) {
         reply(400, {
@@ -367,14 +433,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (target === 'AmazonSQS.SendMessage') {
       const request = z
         .object({
-          QueueUrl: z.string(),
-          MessageBody: z.string(),
+          QueueUrl: z.string().max(2048),
+          MessageBody: z.string().max(MAX_ENTRY_BYTES),
           MessageAttributes: z
             .record(z.string(), z.object({ StringValue: z.string().optional() }))
             .optional(),
         })
         .safeParse(input);
-      const queue = request.success ? deadLetterQueues.get(request.data.QueueUrl) : undefined;
+      const found = request.success ? deadLetterQueues.get(request.data.QueueUrl) : undefined;
+      // A sandbox may send only to its own function's dead-letter queue, as its grant says.
+      const queue =
+        found && (caller.kind === 'outside' || found.functionName === caller.functionName)
+          ? found
+          : undefined;
       if (!request.success || !queue) {
         reply(400, {
           __type: 'com.amazonaws.sqs#QueueDoesNotExist',
@@ -412,7 +483,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const path = url.pathname.slice('/_local'.length);
     const fire = /^\/schedules\/([^/]+)$/.exec(path);
     if (method === 'POST' && fire) {
-      const schedule = schedules.find((s) => s.trigger.name === decodeURIComponent(fire[1] ?? ''));
+      const name = safeDecode(fire[1] ?? '');
+      if (name === undefined) {
+        sendJson(res, 400, { message: 'Bad Request: malformed schedule name' });
+        return;
+      }
+      const schedule = schedules.find((s) => s.trigger.name === name);
       // An optional JSON body is merged into the schedule's input, as an operator's on-demand run
       // would pass it (`aws lambda invoke --payload`), e.g. {"dryRun": false}.
       let override: Record<string, unknown> = {};
@@ -426,7 +502,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         return;
       }
       if (!schedule) {
-        sendJson(res, 404, { message: `No schedule named ${fire[1]}` });
+        sendJson(res, 404, { message: `No schedule named ${name.slice(0, 200)}` });
         return;
       }
       const result = await schedule.fire(override);
@@ -441,9 +517,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       case 'GET /events': {
         const detailType = url.searchParams.get('detail-type');
         const source = url.searchParams.get('source');
-        return sendJson(
+        return sendJsonArray(
           res,
-          200,
           bus.events
             .list()
             .filter(
@@ -452,20 +527,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         );
       }
       case 'GET /dead-letters':
-        return sendJson(res, 200, deadLetters.list());
+        return sendJsonArray(res, deadLetters.list());
       case 'DELETE /dead-letters':
         deadLetters.clear();
         return sendJson(res, 200, []);
       case 'GET /invocations': {
         const fn = url.searchParams.get('function');
-        return sendJson(
+        return sendJsonArray(
           res,
-          200,
           invocations.list().filter((i) => !fn || i.functionName === fn),
         );
       }
       default:
-        return sendJson(res, 404, { message: `No local route ${method} ${url.pathname}` });
+        return sendJson(res, 404, { message: `No local route ${method} ${url.pathname.slice(0, 200)}` });
     }
   }
 
@@ -484,6 +558,38 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     };
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // The bus's trust boundary, as in AWS (see the stack's bus policy): only a function's own sandbox
+  // may put the project's source, and only the detail types the event catalog says it publishes.
+  const events = options.events ?? allEvents;
+  function authorizeEntry(
+    caller: Caller,
+    entry: { Source?: string | undefined; DetailType?: string | undefined },
+  ) {
+    if (!(entry.Source ?? '').startsWith(EVENT_SOURCE)) return undefined;
+    if (caller.kind !== 'sandbox') {
+      return { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source.' };
+    }
+    if (entry.Source !== EVENT_SOURCE) {
+      return { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source.' };
+    }
+    if (!publishedDetailTypes(caller.functionName, events).includes(entry.DetailType ?? '')) {
+      return {
+        ErrorCode: 'NotAuthorizedForDetailTypeException',
+        ErrorMessage: 'Not authorized for the detail type.',
+      };
+    }
+    return undefined;
+  }
+  /** The secrets a function's declared access grants it (as its IAM grants do in AWS). */
+  function secretReadableBy(functionName: string, secretId: string): boolean {
+    const access = options.declarations.find((d) => d.name === functionName)?.access ?? [];
+    return (
+      (secretId === LOCAL_SALESCALING_SECRET_ID && access.includes('salescalingApiKey')) ||
+      (secretId === LOCAL_SIGNING_SECRETS_ID && access.includes('webhookSigningSecrets'))
+    );
+  }
+
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -498,6 +604,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     server.listen(options.port ?? 3000, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  serverPort = () => port;
   const url = `http://${host}:${port}`;
 
   // The functions, now that the origin their AWS SDK must talk to is known.
@@ -536,8 +643,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       TZ: 'UTC',
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
+      // This sandbox's own credentials: how the runtime's AWS endpoints tell it from an outside caller.
+      ...sandboxCredentials(identities.issue(declaration.name)),
       AWS_ENDPOINT_URL: url,
       // Keep the developer's own AWS profiles out of the functions.
       AWS_CONFIG_FILE: isolatedAwsConfig,
@@ -676,6 +783,37 @@ class TokenBucket {
     this.#tokens -= 1;
     return true;
   }
+}
+
+function sandboxCredentials(credentials: { accessKeyId: string; secretAccessKey: string }) {
+  return { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
+}
+
+/** The request target as a URL, or undefined when it is not one (a 400, never a 500). */
+function parseRequestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://local');
+  } catch {
+    return undefined;
+  }
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON array written item by item, so no number of stored records can outgrow one string. */
+function sendJsonArray(res: ServerResponse, items: readonly unknown[]): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('[');
+  items.forEach((item, i) => {
+    res.write(i === 0 ? JSON.stringify(item) : `,${JSON.stringify(item)}`);
+  });
+  res.end(']');
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -201,7 +201,23 @@ describe('rejected commands', () => {
   });
 
   it('ignores our own events: the product never commands itself', async () => {
-    await put('Close Opportunity', events.closeOpportunity.example, 'salescaling.automation');
+    // The bus itself refuses our source from outside; the rule's pattern is the second line of defence.
+    const refused = await bus.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: LOCAL_BUS_NAME,
+            Source: 'salescaling.automation',
+            DetailType: 'Close Opportunity',
+            Detail: JSON.stringify(events.closeOpportunity.example),
+          },
+        ],
+      }),
+    );
+    expect(refused).toMatchObject({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'NotAuthorizedForSourceException' }],
+    });
     await put('Upsert Opportunity', { ...events.upsertOpportunity.example });
     await eventually(
       () => published('Command Applied'),

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
@@ -10,6 +10,7 @@ import { LOCAL_BUS_NAME, LOCAL_SALESCALING_SECRET_ID, type LocalRuntime } from '
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { sandboxEventBridge } from '#test/support/sandbox.ts';
 
 /**
  * Lead sync as deployed: the lead-sync handler (middy, secrets-manager, Powertools batch and
@@ -36,11 +37,8 @@ beforeAll(async () => {
     queueRetryDelayMs: 20,
     functionOutput: (line) => output.push(line),
   });
-  bus = new EventBridgeClient({
-    endpoint: runtime.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
-  });
+  // Leads are put as lead-ingest puts them: only its sandbox may publish Lead Received.
+  bus = sandboxEventBridge(runtime, 'lead-ingest');
 });
 
 beforeEach(async () => {

@@ -1,0 +1,43 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * The runtime's own surfaces (its AWS endpoints and `/_local/`) answer only requests addressed to
+ * loopback, so a web page cannot reach them through a name that resolves to 127.0.0.1 (DNS
+ * rebinding): its requests carry the page's host name, not a loopback one. The configured `HOST`
+ * counts too when it is a real address rather than a wildcard.
+ */
+export function isLoopbackHost(
+  hostHeader: string | undefined,
+  port: number,
+  configuredHost: string,
+): boolean {
+  if (!hostHeader || hostHeader.length > 300) return false;
+  const names = new Set(['127.0.0.1', 'localhost', '[::1]']);
+  if (!WILDCARDS.has(configuredHost))
+    names.add(configuredHost.includes(':') ? `[${configuredHost}]` : configuredHost);
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(hostHeader);
+  if (!match) return false;
+  const [, name = '', portText] = match;
+  if (!names.has(name.toLowerCase())) return false;
+  return portText === undefined || Number(portText) === port;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/**
+ * A browser's cross-site request to `/_local/` (a form POST firing a schedule, say) is refused: one
+ * that says where it comes from must come from a loopback origin or the runtime's own host.
+ */
+export function isCrossSite(headers: IncomingHttpHeaders, port: number, configuredHost: string): boolean {
+  if (headers['sec-fetch-site'] === 'cross-site') return true;
+  const origin = headers.origin;
+  if (origin === undefined) return false;
+  if (origin === 'null') return true;
+  let host: string;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    return true;
+  }
+  return !isLoopbackHost(host, port, configuredHost);
+}
