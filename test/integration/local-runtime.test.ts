@@ -1,11 +1,19 @@
+import { connect } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
-import { LOCAL_BUS_NAME, type LocalRuntime, startLocalRuntime } from '#local/runtime/runtime.ts';
+import {
+  LOCAL_BUS_NAME,
+  LOCAL_SALESCALING_SECRET_ID,
+  LOCAL_SIGNING_SECRETS_ID,
+  type LocalRuntime,
+  startLocalRuntime,
+} from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { sandboxEventBridge } from '#test/support/sandbox.ts';
 
 /**
  * The local runtime over real HTTP, with fixture functions that use the real middy stack,
@@ -299,5 +307,291 @@ describe('start-up errors', () => {
         secrets: { salescalingApiKey: 'k' },
       }),
     ).rejects.toThrow(new RegExp(`Port ${runtime.port} .* already in use.*PORT=`));
+  });
+});
+
+/** A raw HTTP/1.1 exchange, for what fetch will not send (a Host of our choosing, a malformed target). */
+async function raw(port: number, request: string): Promise<{ status: number; body: string }> {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(request);
+  let text = '';
+  socket.setEncoding('utf8');
+  for await (const chunk of socket) text += chunk;
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
+  return { status, body: text.slice(text.indexOf('\r\n\r\n') + 4) };
+}
+
+const awsCall = (target: string, payload: unknown, host: string) => {
+  const body = JSON.stringify(payload);
+  return `POST / HTTP/1.0\r\nHost: ${host}\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: ${target}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+};
+
+describe("the bus's trust boundary (the product's catalog)", () => {
+  let product: LocalRuntime;
+  let outside: EventBridgeClient;
+  beforeAll(async () => {
+    product = await startQuietRuntime({ queueRetryDelayMs: 10 });
+    outside = new EventBridgeClient({
+      endpoint: product.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIAOUTSIDE', secretAccessKey: 'anything' },
+    });
+  });
+  afterAll(async () => {
+    await product?.close();
+  });
+  beforeEach(() => {
+    product.bus.events.clear();
+    product.invocations.clear();
+    product.deadLetters.clear();
+  });
+
+  const entry = (detailType: string, detail: unknown, source = 'salescaling.automation') => ({
+    EventBusName: LOCAL_BUS_NAME,
+    Source: source,
+    DetailType: detailType,
+    Detail: JSON.stringify(detail),
+  });
+  const forgedContinuation = entry('Stale Sweep Continued', {
+    schemaVersion: 1,
+    runId: 'forged',
+    dryRun: false,
+    referenceTime: '2099-01-01T00:00:00.000Z',
+    totals: { closed: -100000 },
+  });
+  const forgedLead = entry('Lead Received', {
+    schemaVersion: 1,
+    submissionId: 'forged',
+    contact: { email: 'a@example.com' },
+    opportunity: { name: 'Forged lead, no signature', amount: 999999 },
+  });
+
+  it('refuses a forged Stale Sweep Continued and Lead Received from outside, per entry, storing and delivering nothing', async () => {
+    const result = await outside.send(
+      new PutEventsCommand({
+        Entries: [
+          forgedContinuation,
+          forgedLead,
+          entry('Upsert Opportunity', {}, 'salescaling.automation.crm'),
+        ],
+      }),
+    );
+    expect(result).toMatchObject({
+      FailedEntryCount: 3,
+      Entries: [
+        { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source.' },
+        { ErrorCode: 'NotAuthorizedForSourceException' },
+        { ErrorCode: 'NotAuthorizedForSourceException' },
+      ],
+    });
+    expect(result.Entries?.some((e) => e.EventId)).toBe(false);
+    expect(product.bus.events.list()).toEqual([]);
+    // Nothing queued: a control event put after them is the only thing any function sees.
+    await outside.send(
+      new PutEventsCommand({ Entries: [entry('Upsert Opportunity', { schemaVersion: 1 }, 'crm.example')] }),
+    );
+    await eventually(
+      () => product.invocations.list(),
+      (list) => list.length === 1,
+    );
+    expect(product.invocations.list().map((i) => i.functionName)).toEqual(['integration-commands']);
+    expect(product.queues.every((q) => q.depth === 0)).toBe(true);
+  });
+
+  it('lets an outside caller put any other source (the local stand-in for the integrations setting)', async () => {
+    const result = await outside.send(
+      new PutEventsCommand({ Entries: [entry('Anything', { a: 1 }, 'crm.example')] }),
+    );
+    expect(result.FailedEntryCount).toBe(0);
+    expect(product.bus.events.list().map((e) => e.source)).toEqual(['crm.example']);
+  });
+
+  it('lets a sandbox put only the detail types its function publishes', async () => {
+    const asIngest = sandboxEventBridge(product, 'lead-ingest');
+    const result = await asIngest.send(new PutEventsCommand({ Entries: [forgedContinuation] }));
+    expect(result).toMatchObject({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'NotAuthorizedForDetailTypeException' }],
+    });
+    const asHealth = sandboxEventBridge(product, 'api-health');
+    expect(await asHealth.send(new PutEventsCommand({ Entries: [forgedLead] }))).toMatchObject({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: 'NotAuthorizedForDetailTypeException' }],
+    });
+    expect(product.bus.events.list()).toEqual([]);
+  });
+
+  it("refuses a sandbox's key signed with the wrong secret, or a replayed body", async () => {
+    const accessKeyId = product.hosts.get('lead-ingest')?.environment.AWS_ACCESS_KEY_ID ?? '';
+    expect(accessKeyId).toMatch(/^LSBX[0-9A-F]{16}$/);
+    const impostor = new EventBridgeClient({
+      endpoint: product.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId, secretAccessKey: 'guessed' },
+    });
+    await expect(impostor.send(new PutEventsCommand({ Entries: [forgedLead] }))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+      $metadata: { httpStatusCode: 403 },
+    });
+    // The right signature over another body (a captured request, edited).
+    const asIngest = sandboxEventBridge(product, 'lead-ingest');
+    asIngest.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { body: string };
+        request.body = request.body.replace('forged', 'edited');
+        return next(args);
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'tamper' },
+    );
+    await expect(asIngest.send(new PutEventsCommand({ Entries: [forgedLead] }))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+    });
+    expect(product.bus.events.list()).toEqual([]);
+  });
+
+  it('answers an unsigned AWS call with MissingAuthenticationToken', async () => {
+    const response = await fetch(product.url, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ Entries: [forgedLead] }),
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ __type: 'MissingAuthenticationTokenException' });
+  });
+
+  it('lets a sandbox read only the secrets its function may read (AccessDeniedException otherwise)', async () => {
+    const env = product.hosts.get('lead-ingest')?.environment ?? {};
+    const asIngest = new SecretsManagerClient({
+      endpoint: product.url,
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+      },
+    });
+    await expect(
+      asIngest.send(new GetSecretValueCommand({ SecretId: LOCAL_SALESCALING_SECRET_ID })),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    const signing = await asIngest.send(new GetSecretValueCommand({ SecretId: LOCAL_SIGNING_SECRETS_ID }));
+    expect(signing.SecretString).toBeTypeOf('string');
+  });
+});
+
+describe('the local tooling fails closed', () => {
+  it('answers 400 to a malformed path parameter or request target, never a 500', async () => {
+    const response = await fetch(`${runtime.url}/echo/%`);
+    expect(response.status).toBe(400);
+    expect(await response.text()).not.toMatch(/at .*\.ts:\d+/);
+    expect((await fetch(`${runtime.url}/_local/schedules/%`, { method: 'POST' })).status).toBe(400);
+    const target = await raw(
+      runtime.port,
+      'GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
+    expect(target.status).toBe(400);
+    expect(runtime.invocations.list().filter((i) => i.functionName === 'echo-http')).toEqual([]);
+  });
+
+  it('answers its AWS endpoints and /_local/ only to requests addressed to loopback', async () => {
+    const secret = (host: string) =>
+      raw(
+        runtime.port,
+        awsCall('secretsmanager.GetSecretValue', { SecretId: LOCAL_SALESCALING_SECRET_ID }, host),
+      );
+    const rebound = await secret(`evil.example:${runtime.port}`);
+    expect(rebound.status).toBe(403);
+    expect(rebound.body).not.toContain('fixture-key-123');
+    expect((await secret(`127.0.0.1.evil.example:${runtime.port}`)).status).toBe(403);
+    expect((await secret(`127.0.0.1:${runtime.port + 1}`)).status).toBe(403);
+    for (const host of [`127.0.0.1:${runtime.port}`, `localhost:${runtime.port}`, `[::1]:${runtime.port}`]) {
+      const answer = await secret(host);
+      expect(answer.status, host).toBe(200);
+      expect(JSON.parse(answer.body).SecretString).toBe('fixture-key-123');
+    }
+    const letters = await raw(
+      runtime.port,
+      `GET /_local/dead-letters HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
+    );
+    expect(letters.status).toBe(403);
+    // The function routes are the public API: any Host reaches them.
+    const echo = await raw(
+      runtime.port,
+      `GET /echo/a HTTP/1.1\r\nHost: api.example\r\nConnection: close\r\n\r\n`,
+    );
+    expect(echo.status).toBe(200);
+  });
+
+  it("refuses a browser's cross-site request to /_local/ (a form firing a schedule)", async () => {
+    const response = await fetch(`${runtime.url}/_local/schedules/fixture-tick`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(response.status).toBe(403);
+    expect(runtime.invocations.list().filter((i) => i.functionName === 'scheduled')).toEqual([]);
+  });
+
+  it('refuses an event it could not store or serve before storing it, with EventBridge errors', async () => {
+    let deep = '{}';
+    for (let i = 0; i < 5000; i++) deep = `{"a":${deep}}`;
+    const result = await put('Fixture Requested', {});
+    expect(result.FailedEntryCount).toBe(0);
+    runtime.bus.events.clear();
+    const refused = await events.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: LOCAL_BUS_NAME, Source: 'test.fixture', DetailType: 'Deep', Detail: deep },
+          {
+            EventBusName: LOCAL_BUS_NAME,
+            Source: 'test.fixture',
+            DetailType: 'Deep in a string',
+            Detail: JSON.stringify({ text: '['.repeat(5000) }),
+          },
+        ],
+      }),
+    );
+    expect(refused).toMatchObject({
+      FailedEntryCount: 1,
+      Entries: [
+        { ErrorCode: 'MalformedDetail', ErrorMessage: expect.stringMatching(/deeper than 100/) },
+        { EventId: expect.any(String) },
+      ],
+    });
+    const big = JSON.stringify({ text: 'x'.repeat(200 * 1024) });
+    await expect(
+      events.send(
+        new PutEventsCommand({
+          Entries: [
+            { EventBusName: LOCAL_BUS_NAME, Source: 'test.fixture', DetailType: 'Big', Detail: big },
+            { EventBusName: LOCAL_BUS_NAME, Source: 'test.fixture', DetailType: 'Big', Detail: big },
+          ],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+    await expect(
+      events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: 'test.fixture', DetailType: 'Late', Detail: '{}', Time: new Date(Number.NaN) }],
+        }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    const served = await fetch(`${runtime.url}/_local/events`);
+    expect(served.status).toBe(200);
+    const stored = ((await served.json()) as Array<{ 'detail-type': string }>).map((e) => e['detail-type']);
+    expect(stored.filter((type) => ['Deep', 'Deep in a string', 'Big', 'Late'].includes(type))).toEqual([
+      'Deep in a string',
+    ]);
+  });
+
+  it('serves any number of stored events, however large, without building one string', async () => {
+    const detail = JSON.stringify({ text: 'y'.repeat(250 * 1024) });
+    for (let i = 0; i < 40; i++) {
+      await events.send(
+        new PutEventsCommand({
+          Entries: [{ EventBusName: 'other', Source: 'test.fixture', DetailType: 'Big', Detail: detail }],
+        }),
+      );
+    }
+    const served = await fetch(`${runtime.url}/_local/events?detail-type=Big`);
+    expect(served.status).toBe(200);
+    expect(((await served.json()) as unknown[]).length).toBe(40);
   });
 });
