@@ -33,13 +33,15 @@ export class ApiError extends Error {
   }
 }
 
-const positiveInt = z.coerce
-  .number({ error: 'must be a positive integer' })
-  .int()
-  .min(1, 'must be a positive integer');
+const positiveInt = (max: number) =>
+  z.coerce
+    .number({ error: 'must be a positive integer' })
+    .int({ error: 'must be a positive integer' })
+    .min(1, 'must be a positive integer')
+    .max(max, `must be at most ${max}`);
 const pageQuery = z.object({
-  page: positiveInt.default(emulatorSemantics.defaultPage),
-  limit: positiveInt.default(emulatorSemantics.defaultLimit),
+  page: positiveInt(emulatorSemantics.maxPage).default(emulatorSemantics.defaultPage),
+  limit: positiveInt(emulatorSemantics.maxLimit).default(emulatorSemantics.defaultLimit),
 });
 const text = z.string().min(1).optional();
 

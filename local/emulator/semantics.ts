@@ -17,9 +17,15 @@ export const emulatorSemantics = {
   linkingTouchesUpdatedAt: false,
   /** Creates answer 200, as in the reference's examples. */
   createStatus: 200,
-  /** Documented defaults for `page` and `limit`; no maximum `limit` is documented, none is enforced. */
+  /** Documented defaults for `page` and `limit`. */
   defaultPage: 1,
   defaultLimit: 10,
+  /**
+   * No maximum is documented; the emulator answers 400 (naming the parameter) beyond these, so
+   * `page × limit` always stays an exact integer (the client asks for at most 1,000 a page).
+   */
+  maxPage: 1_000_000,
+  maxLimit: 10_000,
   /** `name` and `email` filters: case-insensitive substring matches (contact `name` also matches "first last"). */
   textFilters: 'case-insensitive-substring',
   /** Lists are in creation order, oldest first, so pages are stable while records are added. */

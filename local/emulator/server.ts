@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
+import { isLoopbackHost } from '#local/runtime/guards.ts';
 import { matchOperation } from '#shared/salescaling/operations.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { ApiError, type ApiResult, handleApi } from './api.ts';
@@ -59,6 +60,15 @@ const ADMIN_PREFIX = '/_emulator';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 const apiKeysSchema = z.object({ keys: z.array(z.string().min(1)).min(1) }).strict();
+const requestsQuerySchema = z.object({
+  since: z.coerce
+    .number({ error: 'must be a non-negative integer' })
+    .int({ error: 'must be a non-negative integer' })
+    .min(0, { error: 'must be a non-negative integer' })
+    .max(Number.MAX_SAFE_INTEGER, { error: 'must be a non-negative integer' })
+    .optional(),
+  operation: z.string().max(100).optional(),
+});
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const now = options.now ?? (() => new Date());
@@ -79,7 +89,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator.local');
+    // Only requests addressed to loopback: a web page reaching this port through its own host name
+    // (DNS rebinding) could otherwise read the data with the well-known local key, or reset it.
+    const listening = server.address() as AddressInfo | null;
+    if (!isLoopbackHost(req.headers.host, listening?.port ?? 0, options.host ?? '127.0.0.1')) {
+      send(
+        res,
+        403,
+        envelope(403, 'Forbidden: the emulator answers only requests addressed to loopback', null, 0),
+      );
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://emulator.local');
+    } catch {
+      send(res, 400, envelope(400, 'Malformed request target', null, 0));
+      return;
+    }
     const method = req.method ?? 'GET';
     const raw = await readBody(req).catch(() => undefined);
     if (raw === undefined) {
@@ -94,7 +121,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const path = url.pathname.startsWith(`${API_PREFIX}/`)
       ? url.pathname.slice(API_PREFIX.length)
       : undefined;
-    const match = path === undefined ? undefined : matchOperation(method, path);
+    let match: ReturnType<typeof matchOperation> | undefined;
+    try {
+      match = path === undefined ? undefined : matchOperation(method, path);
+    } catch {
+      // A stray `%` in a path parameter: the client's mistake, said as such.
+      send(res, 400, envelope(400, 'Malformed path parameter', null, 0));
+      return;
+    }
     const key = headerValue(req.headers['x-api-key']);
     const record = log.start({
       method,
@@ -203,12 +237,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           faults.reset();
           return ok(faults.snapshot());
         case 'GET /requests': {
-          const since = url.searchParams.get('since');
+          const { since, operation } = parseAdmin(requestsQuerySchema, {
+            since: url.searchParams.get('since') ?? undefined,
+            operation: url.searchParams.get('operation') ?? undefined,
+          });
           return ok({
-            requests: log.list({
-              operation: url.searchParams.get('operation') ?? undefined,
-              since: since === null ? undefined : Number(since),
-            }),
+            requests: log.list({ operation, since }),
             stats: log.stats(),
           });
         }

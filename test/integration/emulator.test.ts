@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -299,5 +300,55 @@ describe('configuration from the environment', () => {
 
   it('accepts several keys at once, as during a rotation', () => {
     expect(emulatorOptionsFromEnv({ EMULATOR_API_KEY: 'old, new' }).apiKeys).toEqual(['old', 'new']);
+  });
+});
+
+describe('failing closed', () => {
+  it.each([
+    ['page=9007199254740991&limit=9007199254740991', ['page', 'limit']],
+    ['page=1e400', ['page']],
+    ['limit=10001', ['limit']],
+    ['page=1000001', ['page']],
+    ['limit=1.5', ['limit']],
+    ['page=-1', ['page']],
+  ])('answers 400 naming the parameter for out-of-range paging (%s), on every list', async (query, named) => {
+    for (const path of ['/opportunities', '/contacts', '/companies']) {
+      const { status, body } = await api('GET', `${path}?${query}`);
+      expect(status, path).toBe(400);
+      for (const name of named) expect(body.error, path).toContain(name);
+    }
+  });
+
+  it('pages at the largest allowed values without error', async () => {
+    const { status, body } = await api('GET', '/opportunities?page=1000000&limit=10000');
+    expect(status).toBe(200);
+    expect(body.data).toEqual([]);
+  });
+
+  it('answers 400 to a malformed path parameter, and to a bad admin `since`', async () => {
+    const { status } = await api('GET', '/opportunities/%');
+    expect(status).toBe(400);
+    for (const since of ['abc', '-1', '1e400']) {
+      const response = await fetch(`${ctx.emulator.url}/_emulator/requests?since=${since}`);
+      expect(response.status, since).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toContain('since');
+    }
+  });
+
+  it('answers only requests addressed to loopback (no DNS rebinding to its data or admin routes)', async () => {
+    const ask = async (host: string, path: string) => {
+      const socket = connect(ctx.emulator.port, '127.0.0.1');
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nx-api-key: ${TEST_API_KEY}\r\nConnection: close\r\n\r\n`,
+      );
+      let text = '';
+      socket.setEncoding('utf8');
+      for await (const chunk of socket) text += chunk;
+      return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+    };
+    expect(await ask(`evil.example:${ctx.emulator.port}`, '/api/v1/opportunities')).toBe(403);
+    expect(await ask('evil.example', '/_emulator/stats')).toBe(403);
+    expect(await ask(`localhost:${ctx.emulator.port}`, '/api/v1/opportunities')).toBe(200);
+    expect(await ask(`127.0.0.1:${ctx.emulator.port}`, '/_emulator/stats')).toBe(200);
   });
 });
