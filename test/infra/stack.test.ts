@@ -703,9 +703,10 @@ describe("the bus's trust boundary: only the project's functions speak as the pr
       Principal: { AWS: '*' },
       Condition: { StringLike: { 'events:source': `${EVENT_SOURCE}*` } },
     });
-    const exempt = (
-      deny[0]?.Condition?.ArnNotEquals?.['aws:PrincipalArn'] as Array<{ 'Fn::GetAtt': string[] }>
-    ).map((ref) => ref['Fn::GetAtt'][0]);
+    const arns = (deny[0]?.Condition?.ArnNotEquals?.['aws:PrincipalArn'] ?? []) as Array<{
+      'Fn::GetAtt': string[];
+    }>;
+    const exempt = arns.map((ref) => ref['Fn::GetAtt'][0]);
     expect(exempt.sort()).toEqual(publishers.map(roleIdOf).sort());
     expect(exempt).not.toContain(roleIdOf('api-health'));
     // No integration configured: nothing is allowed beyond the account's own IAM.
