@@ -172,7 +172,12 @@ describe('rejected commands', () => {
       (list) => list.length === 1,
     );
     expect(letter?.reason).toMatch(/^Invalid command: .*opportunityId.*outcome.*reason/);
-    expect(published('Command Rejected')[0]?.detail).toMatchObject({
+    // Published after the dead letter is sent: wait for it rather than race it.
+    const [rejected] = await eventually(
+      () => published('Command Rejected'),
+      (list) => list.length === 1,
+    );
+    expect(rejected?.detail).toMatchObject({
       commandId: id,
       command: 'Close Opportunity',
       errors: expect.arrayContaining([expect.objectContaining({ field: 'outcome' })]),
