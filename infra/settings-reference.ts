@@ -42,7 +42,7 @@ export const settingDescriptions: Record<string, string> = {
   schedules: 'Per schedule name: `cron`, `timeZone` or `enabled`, overriding the catalog.',
   eventArchiveRetentionDays: 'How long the bus archive keeps events for replay.',
   integrations:
-    "Outside systems allowed to put events on the bus, each `{ name, principals?: [IAM role or user ARNs], accounts?: [account ids], sources: [...] }` (at least one principal or account): the bus policy allows each to PutEvents with its own `sources` only. A source equal to or starting with `salescaling.automation` (the project's, which only its functions may use) or `aws.` fails synth. Same-account principals also need PutEvents in their own IAM policy.",
+    "Outside systems allowed to put events on the bus, each `{ name, principals?: [IAM role or user ARNs], accounts?: [account ids], sources: [...] }` (at least one principal or account): the bus policy allows each to PutEvents with its own `sources` only. A source equal to or starting with `salescaling.automation` (the project's, which only its functions may use) or `aws.` fails synth. An `accounts` entry delegates to that account's IAM. See docs/bus-trust.md.",
   'alarms.emails': 'Email subscribers of the alarm topic.',
   'alarms.api5xxThreshold': 'API 5xx answers in five minutes that raise the alarm.',
   'alarms.apiLatencyP99Ms': 'API p99 latency in milliseconds that raises the alarm.',
