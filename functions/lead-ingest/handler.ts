@@ -12,6 +12,7 @@ import { httpHandler, jsonResponse, redirectResponse } from '#shared/middleware/
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { ingestLead, signingSecretsSchema } from './ingest.ts';
+import { rateLimitedRefresh } from './secret-refresh.ts';
 
 const config = loadConfig(
   z.object({
@@ -32,15 +33,21 @@ const settings = {
   mapping: config.LEAD_FIELD_MAPPING,
 };
 
-/** Signing secrets from Secrets Manager, cached for five minutes (JSON, see the README). */
-const signingSecrets = async ({ forceRefresh }: { forceRefresh: boolean }) =>
-  signingSecretsSchema.parse(
-    await getSecret(config.WEBHOOK_SIGNING_SECRETS_ID, {
-      transform: 'json',
-      maxAge: 300,
-      forceFetch: forceRefresh,
-    }),
-  );
+/**
+ * Signing secrets from Secrets Manager, cached for five minutes (JSON, see the README); after a
+ * mismatch, re-read at most once per provider per ten seconds, one read shared by concurrent requests.
+ */
+const signingSecrets = rateLimitedRefresh(
+  async ({ forceRefresh }) =>
+    signingSecretsSchema.parse(
+      await getSecret(config.WEBHOOK_SIGNING_SECRETS_ID, {
+        transform: 'json',
+        maxAge: 300,
+        forceFetch: forceRefresh,
+      }),
+    ),
+  { now: Date.now },
+);
 
 /** A lead figure: the total (dashboard) and by provider (and by status, for rejections). */
 const countLead = (name: string, provider: string, status?: string) => {
