@@ -130,7 +130,3 @@ export const leadSchema = z.object({
 
 export type Lead = z.output<typeof leadSchema>;
 export type LeadInput = z.input<typeof leadSchema>;
-
-/** The key lead sync deduplicates on: the door a lead came through and its id there (see the README). */
-export const dedupeKeyOf = (lead: Pick<Lead, 'submissionId' | 'source'>) =>
-  `${lead.source.provider}:${lead.submissionId}`;
