@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import { EVENT_SOURCE, events } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
-import type { Lead } from '#shared/leads/lead.ts';
+import { LEAD_LIMITS, type Lead } from '#shared/leads/lead.ts';
 import { type FieldMapping, toLead } from './mapping.ts';
 import { fromFlatObject, fromTally, fromTypeform, fromWebflow, type Submission } from './providers.ts';
 import type { SecretSource } from './secret-refresh.ts';
@@ -220,7 +220,7 @@ function mediaTypeOf(header: string | undefined): string {
  * field is bounded, but JSON escaping can grow a control character sixfold, so the entry is measured
  * as the publisher will send it, with a margin for what EventBridge adds to the count.
  */
-export const MAX_EVENT_ENTRY_BYTES = 240 * 1024;
+export const MAX_EVENT_ENTRY_BYTES = LEAD_LIMITS.eventBytes;
 
 function checkEventSize(lead: Lead): void {
   const detail = JSON.stringify(lead);

@@ -31,15 +31,18 @@ export interface Submission {
 
 /**
  * The entries of one submission, bounded as they are built: at most `LEAD_LIMITS.fields` of them,
- * each key, label and value within its limit. A provider that expands ids into texts (Tally's
- * option ids) adds item by item, so a body that repeats ids stops at the first item over, never
- * building more than the limits allow. Over a limit is a 413 naming the field.
+ * each key, label and value within its limit, and all of their text together within
+ * `LEAD_LIMITS.expandedChars`. A provider that expands ids into texts (Tally's option ids) makes
+ * its values through `items`, item by item, so a body repeating a long option's id stops at the
+ * first item over a limit, never building more than the limits allow. Over a limit is a 413
+ * naming the field.
  */
 export class EntryList {
   readonly entries: FieldEntry[] = [];
+  #chars = 0;
 
   add(entry: FieldEntry): void {
-    const name = `fields.${clip(entry.label ?? entry.key)}`;
+    const name = fieldName(entry.label ?? entry.key);
     if (this.entries.length >= LEAD_LIMITS.fields) {
       throw tooLarge('(body)', `more than ${LEAD_LIMITS.fields} fields`);
     }
@@ -47,33 +50,47 @@ export class EntryList {
       if (text.length > LEAD_LIMITS.fieldKey) {
         throw tooLarge(name, `a field name is at most ${LEAD_LIMITS.fieldKey} characters`);
       }
+      this.#charge(name, text.length);
     }
     const { value } = entry;
-    if (typeof value === 'string' && value.length > LEAD_LIMITS.fieldValue) {
-      throw tooLarge(name, `at most ${LEAD_LIMITS.fieldValue} characters`);
+    if (typeof value === 'string') {
+      if (value.length > LEAD_LIMITS.fieldValue)
+        throw tooLarge(name, `at most ${LEAD_LIMITS.fieldValue} characters`);
+      this.#charge(name, value.length);
     }
-    if (Array.isArray(value)) checkItems(name, value.length, (i) => value[i] ?? '');
+    // Arrays were made by `items`, which checked and charged them.
     this.entries.push(entry);
   }
-}
 
-/** Checks an array's length, then each item as it is produced (an expansion stops at the first over). */
-export function checkItems(name: string, count: number, item: (index: number) => string): string[] {
-  if (count > LEAD_LIMITS.arrayItems) throw tooLarge(name, `at most ${LEAD_LIMITS.arrayItems} values`);
-  const items: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const text = item(i);
-    if (text.length > LEAD_LIMITS.arrayItem)
-      throw tooLarge(name, `each value at most ${LEAD_LIMITS.arrayItem} characters`);
-    items.push(text);
+  /** A list value, checked for length, then item by item as each is produced (and charged). */
+  items(label: string, count: number, item: (index: number) => string): string[] {
+    const name = fieldName(label);
+    if (count > LEAD_LIMITS.arrayItems) throw tooLarge(name, `at most ${LEAD_LIMITS.arrayItems} values`);
+    const items: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const text = item(i);
+      if (text.length > LEAD_LIMITS.arrayItem) {
+        throw tooLarge(name, `each value at most ${LEAD_LIMITS.arrayItem} characters`);
+      }
+      this.#charge(name, text.length);
+      items.push(text);
+    }
+    return items;
   }
-  return items;
+
+  #charge(name: string, chars: number): void {
+    this.#chars += chars;
+    if (this.#chars > LEAD_LIMITS.expandedChars) {
+      throw tooLarge(name, `the fields together are at most ${LEAD_LIMITS.expandedChars} characters`);
+    }
+  }
 }
 
 const tooLarge = (field: string, message: string) =>
   new RequestError(413, `Too large: ${field}: ${message}`, { fields: [{ field, message }] });
 /** A name quoted back to the sender, cut short: an answer never echoes a whole hostile input. */
 const clip = (text: string) => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
+const fieldName = (label: string) => `fields.${clip(label)}`;
 const own = <T>(table: Record<string, T>, key: string): T | undefined =>
   Object.hasOwn(table, key) ? table[key] : undefined;
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -120,9 +137,7 @@ export function fromFlatObject(
     list.add({
       key,
       label: key,
-      value: Array.isArray(data)
-        ? checkItems(`fields.${clip(key)}`, data.length, (i) => String(data[i]))
-        : data,
+      value: Array.isArray(data) ? list.items(key, data.length, (i) => String(data[i])) : data,
     });
   }
   const stringOf = (key: string) => {
@@ -195,7 +210,7 @@ export function fromTypeform(body: unknown): Submission {
     } else if (answer.type === 'choices') {
       const labels = isRecord(raw) ? own(raw, 'labels') : undefined;
       value = Array.isArray(labels)
-        ? checkItems(`fields.${clip(answer.field.id)}`, labels.length, (i) => String(labels[i]))
+        ? list.items(titles.get(answer.field.id) ?? answer.field.id, labels.length, (i) => String(labels[i]))
         : [];
     } else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') value = raw;
     const kind = own(TYPEFORM_KINDS, answer.field.type ?? '') ?? own(TYPEFORM_KINDS, answer.type) ?? 'text';
@@ -257,9 +272,7 @@ export function fromWebflow(body: unknown): Submission {
     list.add({
       key: label,
       label,
-      value: Array.isArray(value)
-        ? checkItems(`fields.${clip(label)}`, value.length, (i) => String(value[i]))
-        : value,
+      value: Array.isArray(value) ? list.items(label, value.length, (i) => String(value[i])) : value,
     });
   }
   return {
@@ -315,13 +328,16 @@ export function fromTally(body: unknown): Submission {
   const list = new EntryList();
   for (const field of payload.data.fields) {
     const options = new Map((field.options ?? []).map((o) => [o.id, o.text]));
-    const name = `fields.${clip(field.label ?? field.key)}`;
     const raw = field.value;
     let value: RawFieldValue;
     // Option ids become their texts item by item, each checked as it is made: a body repeating a
     // long option's id stops at the first item over the limit.
     if (Array.isArray(raw))
-      value = checkItems(name, raw.length, (i) => options.get(String(raw[i])) ?? String(raw[i]));
+      value = list.items(
+        field.label ?? field.key,
+        raw.length,
+        (i) => options.get(String(raw[i])) ?? String(raw[i]),
+      );
     else if (typeof raw === 'string') value = options.get(raw) ?? raw;
     else if (typeof raw === 'number' || typeof raw === 'boolean') value = raw;
     else value = null;

@@ -25,10 +25,18 @@ export const LEAD_LIMITS = {
   description: 5000,
   /** Submitted fields per lead. */
   fields: 100,
-  fieldKey: 200,
+  /** Long enough for a conversational question used as a label. */
+  fieldKey: 1000,
   fieldValue: 5000,
   arrayItems: 100,
   arrayItem: 1000,
+  /**
+   * All field names and values together, as expanded (Tally option ids become their texts): what
+   * could never fit in one event (below) is refused while it is being built.
+   */
+  expandedChars: 240 * 1024,
+  /** EventBridge refuses an entry over 256 KB; this leaves room for what it adds to the count. */
+  eventBytes: 240 * 1024,
 } as const;
 
 const text = (max: number) => z.string().trim().min(1).max(max).optional();
