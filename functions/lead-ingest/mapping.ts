@@ -5,6 +5,7 @@ import { RequestError } from '#shared/errors.ts';
 import { type FieldMapping, type LeadField, leadFields } from '#shared/leads/field-mapping.ts';
 import {
   domainSchema,
+  LEAD_LIMITS,
   type Lead,
   type LeadInput,
   leadSchema,
@@ -210,6 +211,7 @@ export function asDomain(value: RawFieldValue | undefined): string | undefined {
 
 /** The company's domain from a work email; none for free-mail addresses (gmail.com and 8,000 more). */
 export function companyDomainFromEmail(email: string | undefined): string | undefined {
+  if (email === undefined || email.length > LEAD_LIMITS.email) return undefined; // no email is that long
   const domain = email?.split('@')[1]?.trim().toLowerCase();
   if (!domain || FREE_MAIL.has(domain)) return undefined;
   return asDomain(domain);
