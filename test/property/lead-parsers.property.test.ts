@@ -114,7 +114,9 @@ describe('field parsers on 100 KB adversarial strings', () => {
   it('amount: nothing that long is an amount; linear', () => {
     fc.assert(
       fc.property(adversarial, (pieces) => {
-        expect(asAmount(build(pieces, 100 * KB))).toBeUndefined();
+        const text = build(pieces, 100 * KB);
+        // Whitespace around "1" trims away and leaves an amount; anything longer is none.
+        expect(asAmount(text)).toBe(text.trim() === '1' ? 1 : undefined);
         expectLinear(asAmount, pieces);
       }),
       { numRuns: RUNS },
@@ -307,10 +309,9 @@ describe('the whole ingest path on 100 KB bodies', () => {
           const answer = await status(request(body, type));
           expect([202, 400, 413]).toContain(answer);
         }
-        // Signed-route bodies are refused at the signature, before any parsing.
-        expect(await status(request(JSON.stringify({ eventId: text }), 'application/json', 'tally'))).toBe(
-          401,
-        );
+        // Signed-route bodies are refused by size or at the signature, before any parsing.
+        const signed = await status(request(JSON.stringify({ eventId: text }), 'application/json', 'tally'));
+        expect([401, 413]).toContain(signed);
       }),
       { numRuns: RUNS },
     );
