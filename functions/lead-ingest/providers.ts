@@ -91,6 +91,12 @@ const tooLarge = (field: string, message: string) =>
 /** A name quoted back to the sender, cut short: an answer never echoes a whole hostile input. */
 const clip = (text: string) => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
 const fieldName = (label: string) => `fields.${clip(label)}`;
+/**
+ * A list item as text. Only scalars: `String()` of a nested array recurses through `join`, and a
+ * body nested 40,000 deep would overflow the stack (a 500) before any limit could answer.
+ */
+const scalarText = (item: unknown): string =>
+  typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean' ? String(item) : '';
 const own = <T>(table: Record<string, T>, key: string): T | undefined =>
   Object.hasOwn(table, key) ? table[key] : undefined;
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -210,7 +216,9 @@ export function fromTypeform(body: unknown): Submission {
     } else if (answer.type === 'choices') {
       const labels = isRecord(raw) ? own(raw, 'labels') : undefined;
       value = Array.isArray(labels)
-        ? list.items(titles.get(answer.field.id) ?? answer.field.id, labels.length, (i) => String(labels[i]))
+        ? list.items(titles.get(answer.field.id) ?? answer.field.id, labels.length, (i) =>
+            scalarText(labels[i]),
+          )
         : [];
     } else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') value = raw;
     const kind = own(TYPEFORM_KINDS, answer.field.type ?? '') ?? own(TYPEFORM_KINDS, answer.type) ?? 'text';
@@ -333,11 +341,10 @@ export function fromTally(body: unknown): Submission {
     // Option ids become their texts item by item, each checked as it is made: a body repeating a
     // long option's id stops at the first item over the limit.
     if (Array.isArray(raw))
-      value = list.items(
-        field.label ?? field.key,
-        raw.length,
-        (i) => options.get(String(raw[i])) ?? String(raw[i]),
-      );
+      value = list.items(field.label ?? field.key, raw.length, (i) => {
+        const id = scalarText(raw[i]);
+        return options.get(id) ?? id;
+      });
     else if (typeof raw === 'string') value = options.get(raw) ?? raw;
     else if (typeof raw === 'number' || typeof raw === 'boolean') value = raw;
     else value = null;

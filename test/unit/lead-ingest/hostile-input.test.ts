@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { type IngestRequest, ingestLead, MAX_EVENT_ENTRY_BYTES } from '#functions/lead-ingest/ingest.ts';
 import { rateLimitedRefresh } from '#functions/lead-ingest/secret-refresh.ts';
 import { processRecord } from '#functions/lead-sync/process.ts';
@@ -233,6 +234,23 @@ describe('bounded: over a limit is a 400 or 413 naming the field, and nothing is
   });
 });
 
+describe('deeply nested values in signed bodies', () => {
+  const deep = `${'['.repeat(40_000)}${']'.repeat(40_000)}`;
+
+  it('a Tally list value nested 40,000 deep: answered (its items are not text), never a stack overflow', async () => {
+    const c = collaborators();
+    const body = `{"eventId":"deep","data":{"fields":[{"key":"e","label":"Email","type":"INPUT_EMAIL","value":"ada@acme.com"},{"key":"q","label":"Interest","type":"CHECKBOXES","value":[${deep}]}]}}`;
+    expect((await ingestLead(signed('tally', body), settings, c.deps)).kind).toBe('accepted');
+    expect(leadSchema.parse(c.published[0]?.detail).fields.Interest).toEqual(['']);
+  });
+
+  it('Typeform choice labels nested 40,000 deep: the same', async () => {
+    const c = collaborators();
+    const body = `{"event_id":"deep","form_response":{"answers":[{"type":"email","email":"ada@acme.com","field":{"id":"e","type":"email"}},{"type":"choices","choices":{"labels":[${deep}]},"field":{"id":"q","type":"multiple_choice"}}]}}`;
+    expect((await ingestLead(signed('typeform', body), settings, c.deps)).kind).toBe('accepted');
+  });
+});
+
 describe('wrong signatures are cheap', () => {
   it('100 concurrent wrong signatures: every one a 401, at most one forced read of the secrets', async () => {
     const c = collaborators();
@@ -301,6 +319,23 @@ describe('keys are data', () => {
       expect(Object.keys(lead.fields).filter((k) => k.includes('('))).toEqual([]);
     }
   }
+
+  it('why the Lead model does not use z.record for fields: zod drops a `__proto__` key', () => {
+    const parsed = z.record(z.string(), z.string()).parse(JSON.parse(objectText(named)));
+    expect(Object.hasOwn(parsed, '__proto__')).toBe(false);
+    const lead = leadSchema.parse({
+      schemaVersion: 1,
+      submissionId: 's',
+      source: { provider: 'form' },
+      submittedAt: '2026-11-28T10:00:00.000Z',
+      receivedAt: '2026-11-28T10:00:00.000Z',
+      contact: { email: 'ada@acme.com' },
+      company: {},
+      opportunity: {},
+      fields: JSON.parse(objectText(named)),
+    });
+    for (const name of NAMES) expect(lead.fields[name]).toBe(value(name));
+  });
 
   it('an HTML form', async () => {
     const form = [
