@@ -11,7 +11,7 @@ import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { httpHandler, jsonResponse, redirectResponse } from '#shared/middleware/http.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
-import { ingestLead, signingSecretsSchema } from './ingest.ts';
+import { ingestLead, signedProviders, signingSecretsSchema } from './ingest.ts';
 import { rateLimitedRefresh } from './secret-refresh.ts';
 
 const config = loadConfig(
@@ -59,7 +59,11 @@ const countLead = (name: string, provider: string, status?: string) => {
 
 const handle = async (event: APIGatewayProxyEventV2) => {
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-  const provider = event.pathParameters?.provider ?? 'form';
+  // A metric dimension: only known names, so a hostile path cannot mint dimensions (each one a
+  // billed custom metric) or carry a megabyte into the logs.
+  const named = event.pathParameters?.provider;
+  const provider =
+    named === undefined ? 'form' : (signedProviders as readonly string[]).includes(named) ? named : 'unknown';
   const outcome = await ingestLead(
     { provider: event.pathParameters?.provider, headers: event.headers, body, receivedAt: new Date() },
     settings,

@@ -71,7 +71,10 @@ export async function ingestLead(
 ): Promise<IngestOutcome> {
   const provider = request.provider;
   if (provider !== undefined && !(signedProviders as readonly string[]).includes(provider)) {
-    throw new RequestError(404, `Unknown provider "${provider}": use one of ${signedProviders.join(', ')}`);
+    throw new RequestError(
+      404,
+      `Unknown provider "${provider.slice(0, 100)}": use one of ${signedProviders.join(', ')}`,
+    );
   }
   if (request.body.length > settings.maxBodyBytes) {
     throw new RequestError(413, `Body larger than ${settings.maxBodyBytes} bytes`);
