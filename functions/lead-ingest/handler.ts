@@ -11,7 +11,8 @@ import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { httpHandler, jsonResponse, redirectResponse } from '#shared/middleware/http.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
-import { ingestLead, signingSecretsSchema } from './ingest.ts';
+import { ingestLead, signedProviders, signingSecretsSchema } from './ingest.ts';
+import { rateLimitedRefresh } from './secret-refresh.ts';
 
 const config = loadConfig(
   z.object({
@@ -32,15 +33,21 @@ const settings = {
   mapping: config.LEAD_FIELD_MAPPING,
 };
 
-/** Signing secrets from Secrets Manager, cached for five minutes (JSON, see the README). */
-const signingSecrets = async ({ forceRefresh }: { forceRefresh: boolean }) =>
-  signingSecretsSchema.parse(
-    await getSecret(config.WEBHOOK_SIGNING_SECRETS_ID, {
-      transform: 'json',
-      maxAge: 300,
-      forceFetch: forceRefresh,
-    }),
-  );
+/**
+ * Signing secrets from Secrets Manager, cached for five minutes (JSON, see the README); after a
+ * mismatch, re-read at most once per provider per ten seconds, one read shared by concurrent requests.
+ */
+const signingSecrets = rateLimitedRefresh(
+  async ({ forceRefresh }) =>
+    signingSecretsSchema.parse(
+      await getSecret(config.WEBHOOK_SIGNING_SECRETS_ID, {
+        transform: 'json',
+        maxAge: 300,
+        forceFetch: forceRefresh,
+      }),
+    ),
+  { now: Date.now },
+);
 
 /** A lead figure: the total (dashboard) and by provider (and by status, for rejections). */
 const countLead = (name: string, provider: string, status?: string) => {
@@ -52,7 +59,11 @@ const countLead = (name: string, provider: string, status?: string) => {
 
 const handle = async (event: APIGatewayProxyEventV2) => {
   const body = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-  const provider = event.pathParameters?.provider ?? 'form';
+  // A metric dimension: only known names, so a hostile path cannot mint dimensions (each one a
+  // billed custom metric) or carry a megabyte into the logs.
+  const named = event.pathParameters?.provider;
+  const provider =
+    named === undefined ? 'form' : (signedProviders as readonly string[]).includes(named) ? named : 'unknown';
   const outcome = await ingestLead(
     { provider: event.pathParameters?.provider, headers: event.headers, body, receivedAt: new Date() },
     settings,

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
-import { events } from '#shared/events/catalog.ts';
+import { EVENT_SOURCE, events } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
-import type { Lead } from '#shared/leads/lead.ts';
+import { LEAD_LIMITS, type Lead } from '#shared/leads/lead.ts';
 import { type FieldMapping, toLead } from './mapping.ts';
 import { fromFlatObject, fromTally, fromTypeform, fromWebflow, type Submission } from './providers.ts';
+import type { SecretSource } from './secret-refresh.ts';
 import { type SignedProvider, verifySignature } from './signatures.ts';
 
 /**
@@ -46,8 +47,8 @@ export interface IngestSettings {
 }
 
 export interface IngestCollaborators {
-  /** The signing secrets; `forceRefresh` after a failed check, in case they were just rotated. */
-  signingSecrets(options: { forceRefresh: boolean }): Promise<SigningSecrets>;
+  /** The signing secrets, re-read after a mismatch at most once per provider per interval. */
+  signingSecrets: SecretSource<SigningSecrets>;
   publisher: EventPublisher;
 }
 
@@ -70,18 +71,21 @@ export async function ingestLead(
 ): Promise<IngestOutcome> {
   const provider = request.provider;
   if (provider !== undefined && !(signedProviders as readonly string[]).includes(provider)) {
-    throw new RequestError(404, `Unknown provider "${provider}": use one of ${signedProviders.join(', ')}`);
+    throw new RequestError(
+      404,
+      `Unknown provider "${provider.slice(0, 100)}": use one of ${signedProviders.join(', ')}`,
+    );
   }
   if (request.body.length > settings.maxBodyBytes) {
     throw new RequestError(413, `Body larger than ${settings.maxBodyBytes} bytes`);
   }
-  const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const mediaType = mediaTypeOf(request.headers['content-type']);
   const allowedTypes =
     provider === undefined ? ['application/json', 'application/x-www-form-urlencoded'] : ['application/json'];
   if (!allowedTypes.includes(mediaType)) {
     throw new RequestError(
       415,
-      `Unsupported media type "${mediaType || '(none)'}": send ${allowedTypes.join(' or ')}`,
+      `Unsupported media type "${mediaType.slice(0, 100) || '(none)'}": send ${allowedTypes.join(' or ')}`,
     );
   }
 
@@ -92,7 +96,8 @@ export async function ingestLead(
   const body = isForm ? parseForm(request.body) : parseJson(request.body);
 
   // The honeypot: a field people never see. Filled, or missing from an HTML form, means a bot.
-  const honeypot = isObject(body) ? body[settings.honeypotField] : undefined;
+  const honeypot =
+    isObject(body) && Object.hasOwn(body, settings.honeypotField) ? body[settings.honeypotField] : undefined;
   const honeypotFilled = honeypot !== undefined && honeypot !== '' && honeypot !== null;
   if (provider === undefined && (honeypotFilled || (isForm && honeypot === undefined))) {
     return { kind: 'spam', answer: isForm ? 'redirect' : 'json' };
@@ -105,6 +110,8 @@ export async function ingestLead(
     submissionIdFallback: `sha256:${createHash('sha256').update(request.body).digest('hex')}`,
     receivedAt: request.receivedAt,
   });
+
+  checkEventSize(lead);
 
   let eventId: string;
   try {
@@ -120,34 +127,62 @@ async function checkSignature(
   request: IngestRequest,
   collaborators: IngestCollaborators,
 ) {
-  for (const forceRefresh of [false, true]) {
-    let secrets: SigningSecrets;
+  const read = async <T>(secrets: () => Promise<T>): Promise<T> => {
     try {
-      secrets = await collaborators.signingSecrets({ forceRefresh });
+      return await secrets();
     } catch (cause) {
       throw new ServiceUnavailableError('The signing secrets could not be read', { cause });
     }
-    const configured = secrets[provider] ?? [];
-    if (configured.length === 0) {
-      if (forceRefresh) throw new ServiceUnavailableError(`No signing secret is configured for ${provider}`);
-      continue;
-    }
-    const check = verifySignature(provider, request.body, request.headers, configured, request.receivedAt);
-    if (check.valid) return;
-    // A stale or malformed signature will not improve with fresher secrets.
-    if (forceRefresh || check.reason !== 'signature does not match') {
-      throw new RequestError(401, `Invalid signature: ${check.reason}`);
-    }
+  };
+  const cached = await read(() => collaborators.signingSecrets.current());
+  const first = attempt(provider, request, cached);
+  if (first === 'valid') return;
+  if (first !== 'mismatch' && first !== 'unconfigured')
+    throw new RequestError(401, `Invalid signature: ${first}`);
+  // A mismatch, or no secret yet: perhaps the secrets were just rotated or set. A stale or
+  // malformed signature never gets here: fresher secrets would not help it.
+  const fresh = await read(() => collaborators.signingSecrets.afterMismatch(provider));
+  const second = fresh === undefined ? first : attempt(provider, request, fresh);
+  if (second === 'valid') return;
+  if (second === 'unconfigured') {
+    throw new ServiceUnavailableError(`No signing secret is configured for ${provider}`);
   }
+  throw new RequestError(
+    401,
+    `Invalid signature: ${second === 'mismatch' ? 'signature does not match' : second}`,
+  );
 }
+
+function attempt(
+  provider: SignedProvider,
+  request: IngestRequest,
+  secrets: SigningSecrets,
+): 'valid' | 'mismatch' | 'unconfigured' | (string & {}) {
+  const configured = secrets[provider] ?? [];
+  if (configured.length === 0) return 'unconfigured';
+  const check = verifySignature(provider, request.body, request.headers, configured, request.receivedAt);
+  if (check.valid) return 'valid';
+  return check.reason === 'signature does not match' ? 'mismatch' : check.reason;
+}
+
+/** The longest Origin compared (a scheme, a host of 253 and a port, with room); longer is refused. */
+const MAX_ORIGIN_LENGTH = 300;
 
 function checkOrigin(origin: string | undefined, allowed: readonly string[]): void {
   // Server-to-server senders send no Origin; browsers always do, and must be on the list.
   if (origin === undefined) return;
-  const normalized = origin.trim().toLowerCase().replace(/\/+$/, '');
-  if (!allowed.some((a) => a.toLowerCase().replace(/\/+$/, '') === normalized)) {
-    throw new RequestError(403, `Origin ${origin} is not allowed to post leads`);
+  const normalized =
+    origin.length <= MAX_ORIGIN_LENGTH ? withoutTrailingSlashes(origin.trim().toLowerCase()) : '';
+  if (normalized === '' || !allowed.some((a) => withoutTrailingSlashes(a.toLowerCase()) === normalized)) {
+    throw new RequestError(403, `Origin ${origin.slice(0, MAX_ORIGIN_LENGTH)} is not allowed to post leads`);
   }
+}
+
+/** Not `/\/+$/`: unanchored at the start, that pattern is quadratic on a long run of slashes. */
+function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '/') end--;
+  return text.slice(0, end);
 }
 
 function parseJson(body: Buffer): unknown {
@@ -160,13 +195,57 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+/**
+ * A form body as an object of fields. Null-prototype, so a field named `__proto__` or `toString` is
+ * a field like any other; repeated names collect into an array (appended in place: linear).
+ */
 function parseForm(body: Buffer): Record<string, string | string[]> {
-  const form: Record<string, string | string[]> = {};
+  const collected = new Map<string, string[]>();
   for (const [key, value] of new URLSearchParams(body.toString('utf8'))) {
-    const existing = form[key];
-    form[key] = existing === undefined ? value : [...[existing].flat(), value];
+    const values = collected.get(key);
+    if (values) values.push(value);
+    else collected.set(key, [value]);
   }
+  const form: Record<string, string | string[]> = Object.create(null);
+  for (const [key, values] of collected) form[key] = values.length === 1 ? (values[0] as string) : values;
   return form;
+}
+
+/** `type/subtype`, lower-cased, without parameters; split by index, never by a pattern. */
+function mediaTypeOf(header: string | undefined): string {
+  const value = header ?? '';
+  const end = value.indexOf(';');
+  return (end === -1 ? value : value.slice(0, end)).trim().toLowerCase();
+}
+
+/**
+ * EventBridge refuses an entry over 256 KB (source, detail-type and detail, in UTF-8 bytes). Each
+ * field is bounded, but JSON escaping can grow a control character sixfold, so the entry is measured
+ * as the publisher will send it, with a margin for what EventBridge adds to the count.
+ */
+export const MAX_EVENT_ENTRY_BYTES = LEAD_LIMITS.eventBytes;
+
+function checkEventSize(lead: Lead): void {
+  const detail = JSON.stringify(lead);
+  const size =
+    Buffer.byteLength(EVENT_SOURCE) +
+    Buffer.byteLength(events.leadReceived.detailType) +
+    Buffer.byteLength(detail);
+  if (size <= MAX_EVENT_ENTRY_BYTES) return;
+  // Name the field that weighs most, so the sender knows what to shorten.
+  let heaviest = '(body)';
+  let heaviestSize = 0;
+  for (const [key, value] of Object.entries(lead.fields)) {
+    const weight = Buffer.byteLength(JSON.stringify(key)) + Buffer.byteLength(JSON.stringify(value));
+    if (weight > heaviestSize) [heaviest, heaviestSize] = [`fields.${key}`, weight];
+  }
+  throw new RequestError(
+    413,
+    `The lead is too large: ${size} bytes as an event, at most ${MAX_EVENT_ENTRY_BYTES}`,
+    {
+      fields: [{ field: heaviest, message: `${heaviestSize} bytes as JSON; shorten it` }],
+    },
+  );
 }
 
 function toSubmission(

@@ -3,7 +3,14 @@
 import freeMailDomains from 'email-providers/all.json' with { type: 'json' };
 import { RequestError } from '#shared/errors.ts';
 import { type FieldMapping, type LeadField, leadFields } from '#shared/leads/field-mapping.ts';
-import { type Lead, type LeadInput, leadSchema, type RawFieldValue } from '#shared/leads/lead.ts';
+import {
+  domainSchema,
+  LEAD_LIMITS,
+  type Lead,
+  type LeadInput,
+  leadSchema,
+  type RawFieldValue,
+} from '#shared/leads/lead.ts';
 import { fieldIssues } from '#shared/salescaling/schemas.ts';
 import type { FieldEntry, Submission } from './providers.ts';
 
@@ -77,9 +84,10 @@ export function toLead(submission: Submission, options: MapOptions): Lead {
   let lastName = text('lastName');
   const fullName = text('fullName');
   if (fullName && !firstName && !lastName) {
-    const [first, ...rest] = fullName.split(/\s+/);
-    firstName = first;
-    lastName = rest.length > 0 ? rest.join(' ') : undefined;
+    // Split at the first run of whitespace (`\s+` is linear: one run, no alternatives).
+    const space = /\s+/.exec(fullName);
+    firstName = space ? fullName.slice(0, space.index) : fullName;
+    lastName = space ? fullName.slice(space.index + space[0].length) || undefined : undefined;
   }
   const email = text('email');
   const domain = asDomain(chosen.get('companyDomain')?.value) ?? companyDomainFromEmail(email);
@@ -118,11 +126,10 @@ function chooseFields(
     used.add(entry);
   };
   const forms = mapping[submission.provider] ?? {};
-  const configured = {
-    ...(forms['*'] ?? {}),
-    ...(submission.formId ? forms[submission.formId] : {}),
-    ...(submission.formName ? forms[submission.formName] : {}),
-  };
+  // Own keys only: a form named `constructor` or `__proto__` must not reach Object.prototype.
+  const form = (name: string | undefined) =>
+    name !== undefined && Object.hasOwn(forms, name) ? forms[name] : {};
+  const configured = { ...form('*'), ...form(submission.formId), ...form(submission.formName) };
   for (const [field, name] of Object.entries(configured) as [LeadField, string][]) {
     take(
       field,
@@ -130,7 +137,8 @@ function chooseFields(
     );
   }
   for (const entry of entries) {
-    const field = entry.kind ? KIND_DEFAULTS[entry.kind] : undefined;
+    const field =
+      entry.kind && Object.hasOwn(KIND_DEFAULTS, entry.kind) ? KIND_DEFAULTS[entry.kind] : undefined;
     if (field) take(field, entry);
   }
   const names = (e: FieldEntry) => [normalize(e.label ?? ''), normalize(e.key)];
@@ -162,53 +170,77 @@ function asText(value: RawFieldValue | undefined): string | undefined {
   return text.trim() === '' ? undefined : text.trim();
 }
 
+/**
+ * The longest text read as an amount ("USD 1,250,000.00 k" is 18): anything longer is no amount,
+ * and no pattern ever runs on it.
+ */
+const MAX_AMOUNT_LENGTH = 40;
+// Unambiguous: the optional unit owns the whitespace before it, so no two `\s*` compete for a run of
+// spaces (the old pattern was quadratic on "1" followed by spaces and letters).
+const AMOUNT_PATTERN = /^[^\d-]{0,4}(\d{1,3}(?:[,\s]\d{3})+|\d+)(?:\.(\d+))?(?:\s*([kKmM]))?[^\d]{0,4}$/;
+
 /** "$50,000", "50k", "1.5M", 1200 → a number; anything else is left to the raw fields. */
 export function asAmount(value: RawFieldValue | undefined): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
   const text = asText(value);
-  if (!text) return undefined;
-  const match = /^[^\d-]{0,4}(\d{1,3}(?:[,\s]\d{3})+|\d+)(?:\.(\d+))?\s*([kKmM])?\s*[^\d]{0,4}$/.exec(text);
+  if (!text || text.length > MAX_AMOUNT_LENGTH) return undefined;
+  const match = AMOUNT_PATTERN.exec(text);
   if (!match) return undefined;
   const whole = Number(`${(match[1] ?? '').replace(/[,\s]/g, '')}.${match[2] ?? '0'}`);
   const factor = match[3]?.toLowerCase() === 'k' ? 1_000 : match[3]?.toLowerCase() === 'm' ? 1_000_000 : 1;
   return Number.isFinite(whole) ? whole * factor : undefined;
 }
 
-/** "https://www.Acme.com/about" → "acme.com"; not a domain → undefined. */
+/** The longest website text read for a domain (a URL with a path); longer is no domain. */
+const MAX_URL_LENGTH = 2048;
+
+/** "https://www.Acme.com/about" → "acme.com"; not a domain → undefined. Cut by index, not by pattern. */
 export function asDomain(value: RawFieldValue | undefined): string | undefined {
   const text = asText(value)?.toLowerCase();
-  if (!text) return undefined;
-  const host = text
-    .replace(/^[a-z]+:\/\//, '')
-    .replace(/[/?#].*$/, '')
-    .replace(/:\d+$/, '')
-    .replace(/^www\./, '');
-  return /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(host) ? host : undefined;
+  if (!text || text.length > MAX_URL_LENGTH) return undefined;
+  let host = text;
+  const scheme = host.indexOf('://');
+  if (scheme > 0 && /^[a-z]+$/.test(host.slice(0, scheme))) host = host.slice(scheme + 3);
+  const end = host.search(/[/?#]/);
+  if (end !== -1) host = host.slice(0, end);
+  const colon = host.lastIndexOf(':');
+  if (colon !== -1 && /^\d+$/.test(host.slice(colon + 1))) host = host.slice(0, colon);
+  if (host.startsWith('www.')) host = host.slice(4);
+  return domainSchema.safeParse(host).data;
 }
 
 /** The company's domain from a work email; none for free-mail addresses (gmail.com and 8,000 more). */
 export function companyDomainFromEmail(email: string | undefined): string | undefined {
+  if (email === undefined || email.length > LEAD_LIMITS.email) return undefined; // no email is that long
   const domain = email?.split('@')[1]?.trim().toLowerCase();
   if (!domain || FREE_MAIL.has(domain)) return undefined;
   return asDomain(domain);
 }
 
+/** The longest text read as a date ("2026-11-28T09:16:31.000+01:00" is 29). */
+const MAX_DATE_LENGTH = 64;
+
 function asDateTime(value: string | undefined): string | undefined {
-  if (!value) return undefined;
+  if (!value || value.length > MAX_DATE_LENGTH) return undefined;
   const time = Date.parse(value);
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
+/**
+ * Every field as submitted, by label (else key). Null-prototype and own-key checks, so `toString`,
+ * `constructor` or `__proto__` are names like any other (`in` would see Object.prototype's).
+ */
 function rawFields(entries: FieldEntry[]): Record<string, RawFieldValue> {
-  const fields: Record<string, RawFieldValue> = {};
+  const fields: Record<string, RawFieldValue> = Object.create(null);
   for (const entry of entries) {
     let name = entry.label ?? entry.key;
-    if (name in fields) name = `${name} (${entry.key})`;
+    if (Object.hasOwn(fields, name)) name = `${name} (${entry.key})`;
     fields[name] = entry.value;
   }
   return fields;
 }
 
+/** Drops undefined members (JSON keeps a `__proto__` key as an own property both ways). */
 function stripUndefined<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }

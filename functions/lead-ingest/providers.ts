@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { RequestError } from '#shared/errors.ts';
-import type { LeadProvider, RawFieldValue } from '#shared/leads/lead.ts';
+import { LEAD_LIMITS, type LeadProvider, type RawFieldValue } from '#shared/leads/lead.ts';
 import { fieldIssues } from '#shared/salescaling/schemas.ts';
 
 /**
@@ -29,6 +29,79 @@ export interface Submission {
   entries: FieldEntry[];
 }
 
+/**
+ * The entries of one submission, bounded as they are built: at most `LEAD_LIMITS.fields` of them,
+ * each key, label and value within its limit, and all of their text together within
+ * `LEAD_LIMITS.expandedChars`. A provider that expands ids into texts (Tally's option ids) makes
+ * its values through `items`, item by item, so a body repeating a long option's id stops at the
+ * first item over a limit, never building more than the limits allow. Over a limit is a 413
+ * naming the field.
+ */
+export class EntryList {
+  readonly entries: FieldEntry[] = [];
+  #chars = 0;
+
+  add(entry: FieldEntry): void {
+    const name = fieldName(entry.label ?? entry.key);
+    if (this.entries.length >= LEAD_LIMITS.fields) {
+      throw tooLarge('(body)', `more than ${LEAD_LIMITS.fields} fields`);
+    }
+    for (const text of [entry.key, entry.label ?? '', entry.ref ?? '']) {
+      if (text.length > LEAD_LIMITS.fieldKey) {
+        throw tooLarge(name, `a field name is at most ${LEAD_LIMITS.fieldKey} characters`);
+      }
+      this.#charge(name, text.length);
+    }
+    const { value } = entry;
+    if (typeof value === 'string') {
+      if (value.length > LEAD_LIMITS.fieldValue)
+        throw tooLarge(name, `at most ${LEAD_LIMITS.fieldValue} characters`);
+      this.#charge(name, value.length);
+    }
+    // Arrays were made by `items`, which checked and charged them.
+    this.entries.push(entry);
+  }
+
+  /** A list value, checked for length, then item by item as each is produced (and charged). */
+  items(label: string, count: number, item: (index: number) => string): string[] {
+    const name = fieldName(label);
+    if (count > LEAD_LIMITS.arrayItems) throw tooLarge(name, `at most ${LEAD_LIMITS.arrayItems} values`);
+    const items: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const text = item(i);
+      if (text.length > LEAD_LIMITS.arrayItem) {
+        throw tooLarge(name, `each value at most ${LEAD_LIMITS.arrayItem} characters`);
+      }
+      this.#charge(name, text.length);
+      items.push(text);
+    }
+    return items;
+  }
+
+  #charge(name: string, chars: number): void {
+    this.#chars += chars;
+    if (this.#chars > LEAD_LIMITS.expandedChars) {
+      throw tooLarge(name, `the fields together are at most ${LEAD_LIMITS.expandedChars} characters`);
+    }
+  }
+}
+
+const tooLarge = (field: string, message: string) =>
+  new RequestError(413, `Too large: ${field}: ${message}`, { fields: [{ field, message }] });
+/** A name quoted back to the sender, cut short: an answer never echoes a whole hostile input. */
+const clip = (text: string) => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
+const fieldName = (label: string) => `fields.${clip(label)}`;
+/**
+ * A list item as text. Only scalars: `String()` of a nested array recurses through `join`, and a
+ * body nested 40,000 deep would overflow the stack (a 500) before any limit could answer.
+ */
+const scalarText = (item: unknown): string =>
+  typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean' ? String(item) : '';
+const own = <T>(table: Record<string, T>, key: string): T | undefined =>
+  Object.hasOwn(table, key) ? table[key] : undefined;
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 function parse<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
   const result = schema.safeParse(body);
   if (!result.success)
@@ -52,35 +125,38 @@ export function fromFlatObject(
   body: unknown,
   ids: { submissionId?: string | undefined } = {},
 ): Submission {
-  const object = parse(
-    z.record(z.string(), z.unknown()),
-    body,
-    provider === 'form' ? 'lead' : 'Standard Webhooks lead',
-  );
-  // Senders often nest the fields under `data` or `lead`; read those when present.
-  const inner = [object.data, object.lead].find(
-    (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-  );
-  const fields = parse(z.record(z.string(), z.unknown()), inner ?? object, 'lead');
-  const entries: FieldEntry[] = [];
-  for (const [key, value] of Object.entries(fields)) {
-    const parsed = flatValue.safeParse(value);
-    if (!parsed.success) continue; // nested objects are not fields
-    entries.push({
-      key,
-      label: key,
-      value: Array.isArray(parsed.data) ? parsed.data.map(String) : parsed.data,
+  // Not z.record: it would drop a `__proto__` field (see shared/leads/lead.ts). Own keys only.
+  if (!isRecord(body)) {
+    throw new RequestError(400, `Not a ${provider === 'form' ? 'lead' : 'Standard Webhooks lead'} payload`, {
+      fields: [{ field: '(body)', message: 'must be a JSON object' }],
     });
   }
-  const stringOf = (value: unknown) =>
-    typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  const field = (object: Record<string, unknown>, key: string) =>
+    Object.hasOwn(object, key) ? object[key] : undefined;
+  // Senders often nest the fields under `data` or `lead`; read those when present.
+  const inner = [field(body, 'data'), field(body, 'lead')].find(isRecord);
+  const list = new EntryList();
+  for (const [key, value] of Object.entries(inner ?? body)) {
+    const parsed = flatValue.safeParse(value);
+    if (!parsed.success) continue; // nested objects are not fields
+    const data = parsed.data;
+    list.add({
+      key,
+      label: key,
+      value: Array.isArray(data) ? list.items(key, data.length, (i) => String(data[i])) : data,
+    });
+  }
+  const stringOf = (key: string) => {
+    const value = field(body, key);
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  };
   return {
     provider,
-    submissionId: ids.submissionId ?? stringOf(object.submissionId) ?? stringOf(object.submission_id),
-    submittedAt: stringOf(object.submittedAt) ?? stringOf(object.submitted_at),
-    formId: stringOf(object.formId) ?? stringOf(object.form_id),
-    formName: stringOf(object.formName) ?? stringOf(object.form_name),
-    entries,
+    submissionId: ids.submissionId ?? stringOf('submissionId') ?? stringOf('submission_id'),
+    submittedAt: stringOf('submittedAt') ?? stringOf('submitted_at'),
+    formId: stringOf('formId') ?? stringOf('form_id'),
+    formName: stringOf('formName') ?? stringOf('form_name'),
+    entries: list.entries,
   };
 }
 
@@ -99,7 +175,7 @@ const typeformSchema = z.looseObject({
     form_id: z.string().optional(),
     token: z.string().optional(),
     submitted_at: z.string().optional(),
-    hidden: z.record(z.string(), z.unknown()).optional(),
+    hidden: z.unknown().optional(),
     definition: z
       .looseObject({
         title: z.string().optional(),
@@ -128,23 +204,36 @@ export function fromTypeform(body: unknown): Submission {
   const payload = parse(typeformSchema, body, 'Typeform');
   const response = payload.form_response;
   const titles = new Map((response.definition?.fields ?? []).map((f) => [f.id, f.title]));
-  const entries: FieldEntry[] = response.answers.map((answer) => {
+  const list = new EntryList();
+  for (const answer of response.answers) {
     const a = answer as Record<string, unknown>;
     let value: RawFieldValue = null;
-    const raw = a[answer.type];
-    if (answer.type === 'choice')
-      value =
-        (raw as { label?: string; other?: string } | undefined)?.label ??
-        (raw as { other?: string })?.other ??
-        null;
-    else if (answer.type === 'choices')
-      value = ((raw as { labels?: string[] } | undefined)?.labels ?? []).map(String);
-    else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') value = raw;
-    const kind = TYPEFORM_KINDS[answer.field.type ?? ''] ?? TYPEFORM_KINDS[answer.type] ?? 'text';
-    return { key: answer.field.id, ref: answer.field.ref, label: titles.get(answer.field.id), kind, value };
-  });
-  for (const [key, value] of Object.entries(response.hidden ?? {})) {
-    if (typeof value === 'string') entries.push({ key: `hidden.${key}`, label: key, value });
+    const raw = own(a, answer.type);
+    if (answer.type === 'choice') {
+      const choice = isRecord(raw) ? raw : {};
+      const text = own(choice, 'label') ?? own(choice, 'other');
+      value = typeof text === 'string' ? text : null;
+    } else if (answer.type === 'choices') {
+      const labels = isRecord(raw) ? own(raw, 'labels') : undefined;
+      value = Array.isArray(labels)
+        ? list.items(titles.get(answer.field.id) ?? answer.field.id, labels.length, (i) =>
+            scalarText(labels[i]),
+          )
+        : [];
+    } else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean') value = raw;
+    const kind = own(TYPEFORM_KINDS, answer.field.type ?? '') ?? own(TYPEFORM_KINDS, answer.type) ?? 'text';
+    list.add({
+      key: answer.field.id,
+      ref: answer.field.ref,
+      label: titles.get(answer.field.id),
+      kind,
+      value,
+    });
+  }
+  // Hidden fields as sent, whatever they are named (not z.record: see shared/leads/lead.ts).
+  const hidden = isRecord(response.hidden) ? response.hidden : {};
+  for (const [key, value] of Object.entries(hidden)) {
+    if (typeof value === 'string') list.add({ key: `hidden.${key}`, label: key, value });
   }
   return {
     provider: 'typeform',
@@ -152,7 +241,7 @@ export function fromTypeform(body: unknown): Submission {
     submittedAt: response.submitted_at,
     formId: response.form_id,
     formName: response.definition?.title,
-    entries,
+    entries: list.entries,
   };
 }
 
@@ -167,23 +256,40 @@ const webflowSchema = z.looseObject({
     name: z.string().optional(),
     formId: z.string().optional(),
     submittedAt: z.string().optional(),
-    data: z.record(z.string(), flatValue),
+    // Checked entry by entry below (z.record would drop a `__proto__` label).
+    data: z.custom<Record<string, unknown>>(isRecord, { error: 'must be an object of fields' }),
   }),
 });
 
 export function fromWebflow(body: unknown): Submission {
   const { payload } = parse(webflowSchema, body, 'Webflow form_submission');
+  const list = new EntryList();
+  for (const [label, raw] of Object.entries(payload.data)) {
+    const parsed = flatValue.safeParse(raw);
+    if (!parsed.success) {
+      throw new RequestError(400, 'Not a Webflow form_submission payload', {
+        fields: [
+          {
+            field: `payload.data.${clip(label)}`,
+            message: 'must be a string, number, boolean, null or list',
+          },
+        ],
+      });
+    }
+    const value = parsed.data;
+    list.add({
+      key: label,
+      label,
+      value: Array.isArray(value) ? list.items(label, value.length, (i) => String(value[i])) : value,
+    });
+  }
   return {
     provider: 'webflow',
     submissionId: payload.id ?? payload._id,
     submittedAt: payload.submittedAt,
     formId: payload.formId,
     formName: payload.name,
-    entries: Object.entries(payload.data).map(([label, value]) => ({
-      key: label,
-      label,
-      value: Array.isArray(value) ? value.map(String) : value,
-    })),
+    entries: list.entries,
   };
 }
 
@@ -227,30 +333,34 @@ const TALLY_KINDS: Record<string, FieldKind> = {
 
 export function fromTally(body: unknown): Submission {
   const payload = parse(tallySchema, body, 'Tally');
-  const entries = payload.data.fields.map((field): FieldEntry => {
+  const list = new EntryList();
+  for (const field of payload.data.fields) {
     const options = new Map((field.options ?? []).map((o) => [o.id, o.text]));
+    const raw = field.value;
     let value: RawFieldValue;
-    if (Array.isArray(field.value)) value = field.value.map((v) => options.get(String(v)) ?? String(v));
-    else if (
-      typeof field.value === 'string' ||
-      typeof field.value === 'number' ||
-      typeof field.value === 'boolean'
-    ) {
-      value = typeof field.value === 'string' ? (options.get(field.value) ?? field.value) : field.value;
-    } else value = null;
-    return {
+    // Option ids become their texts item by item, each checked as it is made: a body repeating a
+    // long option's id stops at the first item over the limit.
+    if (Array.isArray(raw))
+      value = list.items(field.label ?? field.key, raw.length, (i) => {
+        const id = scalarText(raw[i]);
+        return options.get(id) ?? id;
+      });
+    else if (typeof raw === 'string') value = options.get(raw) ?? raw;
+    else if (typeof raw === 'number' || typeof raw === 'boolean') value = raw;
+    else value = null;
+    list.add({
       key: field.key,
       label: field.label ?? undefined,
-      kind: TALLY_KINDS[field.type] ?? 'text',
+      kind: own(TALLY_KINDS, field.type) ?? 'text',
       value,
-    };
-  });
+    });
+  }
   return {
     provider: 'tally',
     submissionId: payload.data.submissionId ?? payload.data.responseId ?? payload.eventId,
     submittedAt: payload.data.createdAt ?? payload.createdAt,
     formId: payload.data.formId,
     formName: payload.data.formName,
-    entries,
+    entries: list.entries,
   };
 }

@@ -11,6 +11,21 @@ export const TIMESTAMP_TOLERANCE_MS = 5 * 60 * 1000;
 
 export type SignatureCheck = { valid: true } | { valid: false; reason: string };
 
+/**
+ * The longest signature header read (Standard Webhooks may list several signatures; one is under
+ * 100 characters). Longer is malformed, refused before any pattern or library reads it.
+ */
+export const MAX_SIGNATURE_HEADER_LENGTH = 1024;
+const SIGNATURE_HEADERS = [
+  'typeform-signature',
+  'tally-signature',
+  'x-webflow-timestamp',
+  'x-webflow-signature',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+] as const;
+
 export function verifySignature(
   provider: SignedProvider,
   rawBody: Buffer,
@@ -19,6 +34,14 @@ export function verifySignature(
   now: Date,
 ): SignatureCheck {
   if (secrets.length === 0) return { valid: false, reason: 'no signing secret is configured' };
+  for (const name of SIGNATURE_HEADERS) {
+    if ((headers[name]?.length ?? 0) > MAX_SIGNATURE_HEADER_LENGTH) {
+      return {
+        valid: false,
+        reason: `malformed ${name} header (over ${MAX_SIGNATURE_HEADER_LENGTH} characters)`,
+      };
+    }
+  }
   switch (provider) {
     case 'typeform':
       return verifyTypeform(rawBody, headers['typeform-signature'], secrets);

@@ -42,15 +42,17 @@ const { client, ...key } = salescalingFromSecret({
   secretId: config.SALESCALING_API_KEY_SECRET_ID,
 });
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
+// The key names the door as well as the id: `msg_X` posted unsigned to /leads and `msg_X` from a
+// signed Standard Webhooks sender are two leads. Powertools hashes the selected list.
 const idempotency = new IdempotencyConfig({
-  eventKeyJmesPath: 'submissionId',
+  eventKeyJmesPath: '[source.provider, submissionId]',
   expiresAfterSeconds: 7 * 24 * 3600,
 });
 
 const syncOnce = makeIdempotent(
   async (lead: Lead) => {
     // Every line logged while syncing this lead (the client's retries included) carries its id.
-    logger.appendKeys({ submissionId: lead.submissionId });
+    logger.appendKeys({ submissionId: lead.submissionId, provider: lead.source.provider });
     const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUS_ON_CREATE });
     await publishSyncEvents(publisher, lead, result);
     logger.info('Lead synced', { submissionId: lead.submissionId, ...result });
@@ -84,7 +86,7 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
         sync: syncOnce,
         deadLetter,
         maxReceiveCount: config.MAX_RECEIVE_COUNT,
-      }).finally(() => logger.removeKeys(['submissionId'])),
+      }).finally(() => logger.removeKeys(['submissionId', 'provider'])),
     processor,
     {
       context,

@@ -2,30 +2,111 @@ import * as z from 'zod';
 
 /**
  * The one lead model every provider's payload maps to, and the detail of the `Lead Received` event.
- * Only `contact.email` is required; everything else is a hint the lead sync may use.
+ * Only `contact.email` is required; everything else is a hint the lead sync may use. Every field is
+ * bounded (`LEAD_LIMITS`), and every length is checked before any pattern runs on the text.
  */
 export const leadProviders = ['form', 'typeform', 'webflow', 'tally', 'standard-webhooks'] as const;
 export type LeadProvider = (typeof leadProviders)[number];
 
+/** The bounds of a lead, in characters unless said otherwise (shared with the ingest's early checks). */
+export const LEAD_LIMITS = {
+  submissionId: 300,
+  /** RFC 5321's limit on a forward path. */
+  email: 254,
+  name: 100,
+  phone: 50,
+  jobTitle: 200,
+  formId: 200,
+  formName: 300,
+  companyName: 200,
+  /** RFC 1035. */
+  domain: 253,
+  opportunityName: 255,
+  description: 5000,
+  /** Submitted fields per lead. */
+  fields: 100,
+  /** Long enough for a conversational question used as a label. */
+  fieldKey: 1000,
+  fieldValue: 5000,
+  arrayItems: 100,
+  arrayItem: 1000,
+  /**
+   * All field names and values together, as expanded (Tally option ids become their texts): what
+   * could never fit in one event (below) is refused while it is being built.
+   */
+  expandedChars: 240 * 1024,
+  /** EventBridge refuses an entry over 256 KB; this leaves room for what it adds to the count. */
+  eventBytes: 240 * 1024,
+} as const;
+
 const text = (max: number) => z.string().trim().min(1).max(max).optional();
+
+// No lookahead and no ambiguous repetition; the length is checked first and stops the checks.
+const DOMAIN_PATTERN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 /** A domain name, lower-cased (shared with the event catalog's commands). */
 export const domainSchema = z
   .string()
   .trim()
+  .max(LEAD_LIMITS.domain, { abort: true })
   .toLowerCase()
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
-    error: 'must be a domain name',
-  });
-const rawValue = z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(z.string())]);
+  .regex(DOMAIN_PATTERN, { error: 'must be a domain name' });
+
+const rawValue = z.union([
+  z.string().max(LEAD_LIMITS.fieldValue),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.array(z.string().max(LEAD_LIMITS.arrayItem)).max(LEAD_LIMITS.arrayItems),
+]);
+export type RawFieldValue = z.infer<typeof rawValue>;
+const fieldKey = z.string().min(1).max(LEAD_LIMITS.fieldKey);
+/** The documented shape of `fields` (its JSON Schema), checked entry by entry below. */
+const fieldsShape = z.record(fieldKey, rawValue).check(z.maxSize(LEAD_LIMITS.fields));
+
+/**
+ * Every submitted field as sent. Not `z.record`: it copies into a plain object, where a key named
+ * `__proto__` sets the prototype instead of a field and is lost. Keys are data, so the object is
+ * checked entry by entry and kept as it came (own properties only, whatever they are named).
+ */
+const fieldsSchema = z
+  .custom<Record<string, RawFieldValue>>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      [Object.prototype, null].includes(Object.getPrototypeOf(value)),
+    { error: 'must be an object of fields' },
+  )
+  .superRefine((fields, ctx) => {
+    const entries = Object.entries(fields);
+    if (entries.length > LEAD_LIMITS.fields) {
+      ctx.addIssue({ code: 'custom', message: `at most ${LEAD_LIMITS.fields} fields`, input: fields });
+      return;
+    }
+    for (const [key, value] of entries) {
+      for (const issue of [
+        ...(fieldKey.safeParse(key).error?.issues ?? []),
+        ...(rawValue.safeParse(value).error?.issues ?? []),
+      ]) {
+        ctx.addIssue({ code: 'custom', message: issue.message, path: [key, ...issue.path], input: value });
+      }
+    }
+  })
+  .meta(jsonSchemaOfFields());
+
+function jsonSchemaOfFields(): Record<string, unknown> {
+  const { $schema: _, ...schema } = z.toJSONSchema(fieldsShape, { target: 'draft-4', io: 'input' });
+  return schema;
+}
 
 export const leadSchema = z.object({
   schemaVersion: z.literal(1),
   /** The provider's event or submission id; else `sha256:<hex>` of the raw body. */
-  submissionId: z.string().min(1).max(300),
+  submissionId: z.string().min(1).max(LEAD_LIMITS.submissionId),
   source: z.object({
     provider: z.enum(leadProviders),
-    formId: text(200),
-    formName: text(300),
+    formId: text(LEAD_LIMITS.formId),
+    formName: text(LEAD_LIMITS.formName),
   }),
   submittedAt: z.iso.datetime({ offset: true }),
   receivedAt: z.iso.datetime(),
@@ -33,27 +114,27 @@ export const leadSchema = z.object({
     email: z
       .string()
       .trim()
+      .max(LEAD_LIMITS.email, { abort: true })
       .toLowerCase()
       .pipe(z.email({ error: 'must be an email address' })),
-    firstName: text(100),
-    lastName: text(100),
-    phone: text(50),
-    jobTitle: text(200),
+    firstName: text(LEAD_LIMITS.name),
+    lastName: text(LEAD_LIMITS.name),
+    phone: text(LEAD_LIMITS.phone),
+    jobTitle: text(LEAD_LIMITS.jobTitle),
   }),
   company: z.object({
-    name: text(200),
+    name: text(LEAD_LIMITS.companyName),
     domain: domainSchema.optional(),
   }),
   opportunity: z.object({
-    name: text(255),
+    name: text(LEAD_LIMITS.opportunityName),
     amount: z.number().finite().min(0).optional(),
-    description: text(5000),
+    description: text(LEAD_LIMITS.description),
     closeDate: z.iso.datetime({ offset: true }).optional(),
   }),
   /** Every submitted field as sent (label or key → value), for audit and custom mapping. */
-  fields: z.record(z.string(), rawValue),
+  fields: fieldsSchema,
 });
 
 export type Lead = z.output<typeof leadSchema>;
 export type LeadInput = z.input<typeof leadSchema>;
-export type RawFieldValue = z.infer<typeof rawValue>;

@@ -212,6 +212,77 @@ describe('POST /leads from HTML forms and JSON senders', () => {
   });
 });
 
+describe("the issue's attacks, over HTTP: a 4xx naming the field, nothing published, never a 5xx", () => {
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const fieldsOf = (response: Awaited<ReturnType<typeof post>>) =>
+    (response.body?.errors as Array<{ field: string }> | undefined)?.map((e) => e.field);
+
+  it('an email of 90,000 characters: 413 naming it', async () => {
+    const response = await post('/leads', JSON.stringify({ email: `${'a'.repeat(90_000)}@acme.com` }), json);
+    expect(response.status).toBe(413);
+    expect(fieldsOf(response)).toEqual(['fields.email']);
+    expect(leads()).toEqual([]);
+  });
+
+  it('a form body of 95,000 control bytes: 413, not a 503 forever', async () => {
+    const body = `email=ada%40acme.com&website_url=&message=${'\u0001'.repeat(95_000)}`;
+    const response = await post('/leads', body, form);
+    expect(response.status).toBe(413);
+    expect(fieldsOf(response)).toEqual(['fields.message']);
+    expect(leads()).toEqual([]);
+  });
+
+  it('a budget of "1" + 40,000 spaces + "xxxxx": 413 at once; a normal lead meanwhile is accepted', async () => {
+    const [attack, normal] = await Promise.all([
+      post('/leads', JSON.stringify({ email: 'ada@acme.com', budget: `1${' '.repeat(40_000)}xxxxx` }), json),
+      post('/leads', JSON.stringify({ email: 'grace@cobol.example.org', budget: '$12,500' }), json),
+    ]);
+    expect(attack.status).toBe(413);
+    expect(fieldsOf(attack)).toEqual(['fields.budget']);
+    expect(normal.status).toBe(202);
+    expect(leads().map((e) => e.detail.opportunity.amount)).toEqual([12_500]);
+  });
+
+  it.each([
+    [48, 40_000, 1_500],
+    [93, 80_000, 2_500],
+  ])(
+    'a signed Tally body of %i KB repeating an option id: 413, no expansion',
+    async (_, optionLength, repeats) => {
+      const body = JSON.stringify({
+        eventId: `evt-${repeats}`,
+        data: {
+          fields: [
+            { key: 'q1', label: 'Email', type: 'INPUT_EMAIL', value: 'ada@acme.com' },
+            {
+              key: 'q2',
+              label: 'Interest',
+              type: 'MULTIPLE_CHOICE',
+              value: Array.from({ length: repeats }, () => 'o'),
+              options: [{ id: 'o', text: 'x'.repeat(optionLength) }],
+            },
+          ],
+        },
+      });
+      const response = await post('/leads/tally', body, { ...json, ...signers.tally(body, 'tally-secret') });
+      expect(response.status).toBe(413);
+      expect(fieldsOf(response)).toEqual(['fields.Interest']);
+      expect(leads()).toEqual([]);
+    },
+  );
+
+  it('form keys named like members of Object.prototype are kept as submitted', async () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+    const body = ['email=ada%40acme.com', 'website_url=', ...names.map((n) => `${n}=${n}-value`)].join('&');
+    expect((await post('/leads', body, { ...form, origin: runtime.url })).status).toBe(303);
+    const fields = leads()[0]?.detail.fields ?? {};
+    for (const name of names) {
+      expect(Object.hasOwn(fields, name), name).toBe(true);
+      expect(fields[name]).toBe(`${name}-value`);
+    }
+  });
+});
+
 describe('route throttling', () => {
   it("answers 429 past the route's burst", async () => {
     const statuses = await Promise.all(

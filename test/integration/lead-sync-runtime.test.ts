@@ -1,16 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
+import { LOCAL_STANDARD_WEBHOOKS_SECRET } from '#local/runtime/config.ts';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, LOCAL_SALESCALING_SECRET_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
-import { type Lead, leadSchema } from '#shared/leads/lead.ts';
 import { eventually } from '#test/support/eventually.ts';
-import { sandboxEventBridge } from '#test/support/sandbox.ts';
+import { standardWebhooksHeaders } from '#test/support/signing.ts';
 
 /**
  * Lead sync as deployed: the lead-sync handler (middy, secrets-manager, Powertools batch and
@@ -19,7 +18,6 @@ import { sandboxEventBridge } from '#test/support/sandbox.ts';
 let emulator: RunningEmulator;
 let admin: EmulatorAdmin;
 let runtime: LocalRuntime;
-let bus: EventBridgeClient;
 /** Everything the functions wrote (their logs and EMF metrics). */
 const output: string[] = [];
 const KEY = 'sk-sync-0f9e8d7c6b5a4f3e';
@@ -33,12 +31,13 @@ beforeAll(async () => {
       salescalingMaxRps: 200,
       salescalingMaxConcurrency: 8,
     },
-    secrets: { salescalingApiKey: KEY },
+    secrets: {
+      salescalingApiKey: KEY,
+      webhookSigningSecrets: { 'standard-webhooks': [LOCAL_STANDARD_WEBHOOKS_SECRET] },
+    },
     queueRetryDelayMs: 20,
     functionOutput: (line) => output.push(line),
   });
-  // Leads are put as lead-ingest puts them: only its sandbox may publish Lead Received.
-  bus = sandboxEventBridge(runtime, 'lead-ingest');
 });
 
 beforeEach(async () => {
@@ -53,30 +52,47 @@ afterAll(async () => {
   await emulator?.close();
 });
 
-const lead = (submissionId: string, email = 'grace@cobol.example.org', name = 'Cobol – 40 seats'): Lead =>
-  leadSchema.parse({
-    schemaVersion: 1,
-    submissionId,
-    source: { provider: 'form' },
-    submittedAt: '2026-11-28T09:00:00.000Z',
-    receivedAt: '2026-11-28T09:00:00.000Z',
-    contact: { email, firstName: 'Grace', lastName: 'Hopper' },
-    company: { name: 'Cobol Industries', domain: 'cobol.example.org' },
-    opportunity: { name, amount: 48_000 },
-    fields: {},
-  });
+/** A lead as a sender posts it to `POST /leads` (the only way in: the bus takes our source only from us). */
+interface PostedLead {
+  submissionId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  company: string;
+  website: string;
+  opportunity: string;
+  amount: number;
+}
+const lead = (
+  submissionId: string,
+  email = 'grace@cobol.example.org',
+  name = 'Cobol – 40 seats',
+): PostedLead => ({
+  submissionId,
+  email,
+  firstName: 'Grace',
+  lastName: 'Hopper',
+  company: 'Cobol Industries',
+  website: 'cobol.example.org',
+  opportunity: name,
+  amount: 48_000,
+});
 
-const putLeads = (...leads: Lead[]) =>
-  bus.send(
-    new PutEventsCommand({
-      Entries: leads.map((l) => ({
-        EventBusName: LOCAL_BUS_NAME,
-        Source: 'salescaling.automation',
-        DetailType: 'Lead Received',
-        Detail: JSON.stringify(l),
-      })),
-    }),
-  );
+async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<number> {
+  const response = await fetch(`${runtime.url}${path}`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** Posts each lead to `POST /leads` at once (as concurrent senders would), each answered 202. */
+const putLeads = async (...leads: PostedLead[]) => {
+  const statuses = await Promise.all(leads.map((l) => post('/leads', JSON.stringify(l))));
+  expect(statuses).toEqual(leads.map(() => 202));
+};
 
 const syncInvocations = () =>
   runtime.invocations.list().filter((i: InvocationRecord) => i.functionName === 'lead-sync');
@@ -207,18 +223,17 @@ describe('lead sync, deployed', () => {
   });
 
   it('dead-letters an event that is not a valid lead, naming the fields', async () => {
-    await bus.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: LOCAL_BUS_NAME,
-            Source: 'salescaling.automation',
-            DetailType: 'Lead Received',
-            Detail: JSON.stringify({ submissionId: 'x' }),
-          },
-        ],
-      }),
-    );
+    // Put in process, as a project function with a bug would: outside callers cannot speak as us.
+    runtime.bus.put({
+      Entries: [
+        {
+          EventBusName: LOCAL_BUS_NAME,
+          Source: 'salescaling.automation',
+          DetailType: 'Lead Received',
+          Detail: JSON.stringify({ submissionId: 'x' }),
+        },
+      ],
+    });
     const [letter] = await eventually(
       () => runtime.deadLetters.list() as DeadLetter[],
       (list) => list.length === 1,
@@ -250,6 +265,53 @@ describe('lead sync, deployed', () => {
     expect(emf.some((m) => m.operation === 'createOpportunity' && m.outcome === '2xx')).toBe(true);
     expect(output.length).toBeGreaterThan(10);
     for (const line of output) expect(line).not.toContain(KEY);
+  });
+});
+
+describe('ids cannot collide across doors', () => {
+  it('an unsigned lead with id msg_X does not shadow a signed Standard Webhooks lead with webhook-id msg_X: both sync', async () => {
+    // Anyone may post to /leads and choose its submissionId...
+    await putLeads({
+      ...lead('msg_X', 'mallory@shadow.example.com', 'Shadow deal'),
+      company: 'Shadow Ltd',
+      website: 'shadow.example.com',
+    });
+    await eventually(
+      () => published('Opportunity Created'),
+      (list) => list.length === 1,
+    );
+    // ...and then the signed sender's own message with that id arrives.
+    const body = JSON.stringify({
+      data: {
+        email: 'margaret@apollo.example.com',
+        first_name: 'Margaret',
+        last_name: 'Hamilton',
+        company: 'Apollo Software',
+        deal_name: 'Apollo – flight software seats',
+        amount: 90_000,
+      },
+    });
+    const signed = standardWebhooksHeaders(body, LOCAL_STANDARD_WEBHOOKS_SECRET, new Date(), 'msg_X');
+    expect(await post('/leads/standard-webhooks', body, signed)).toBe(202);
+    await eventually(
+      () => published('Opportunity Created'),
+      (list) => list.length === 2,
+    );
+
+    const received = published('Lead Received').map(
+      (e) => e.detail as { submissionId: string; source: object },
+    );
+    expect(received).toEqual([
+      expect.objectContaining({ submissionId: 'msg_X', source: { provider: 'form' } }),
+      expect.objectContaining({ submissionId: 'msg_X', source: { provider: 'standard-webhooks' } }),
+    ]);
+    expect(emulator.store.stats()).toMatchObject({ opportunities: 2, contacts: 2 });
+    const names = emulator.store
+      .listOpportunities({}, { page: 1, limit: 10 })
+      .map((o) => o.name)
+      .sort();
+    expect(names).toEqual(['Apollo – flight software seats', 'Shadow deal']);
+    expect(runtime.deadLetters.list()).toEqual([]);
   });
 });
 

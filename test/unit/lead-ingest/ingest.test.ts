@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type IngestRequest, ingestLead, type SigningSecrets } from '#functions/lead-ingest/ingest.ts';
+import { rateLimitedRefresh } from '#functions/lead-ingest/secret-refresh.ts';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
 import { leadSchema } from '#shared/leads/lead.ts';
@@ -28,10 +29,14 @@ function collaborators(secrets: SigningSecrets[] = [{ typeform: ['tf-secret'] }]
     secretReads,
     deps: {
       publisher,
-      signingSecrets: async ({ forceRefresh }: { forceRefresh: boolean }) => {
-        secretReads.push(forceRefresh);
-        return secrets[Math.min(secretReads.length - 1, secrets.length - 1)] ?? {};
-      },
+      // The real rate-limited refresh over a scripted read, on a clock that never moves.
+      signingSecrets: rateLimitedRefresh(
+        async ({ forceRefresh }) => {
+          secretReads.push(forceRefresh);
+          return secrets[Math.min(secretReads.length - 1, secrets.length - 1)] ?? {};
+        },
+        { now: () => 0 },
+      ),
     },
   };
 }
