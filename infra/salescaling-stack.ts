@@ -28,7 +28,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, EventField, type EventPattern, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
@@ -50,6 +50,7 @@ import {
   type EventTrigger,
   type FunctionDeclaration,
   type ResourceName,
+  resourceBindings,
   routeKey,
   type ScheduleTrigger,
   type SettingName,
@@ -82,6 +83,7 @@ export class SalescalingStack extends Stack {
   readonly apiKeySecret: ISecret;
   readonly signingSecrets: Secret;
   readonly idempotencyTable: Table;
+  readonly sweepRunsTable: Table;
   readonly functions = new Map<string, HouseFunction>();
   readonly alarmTopic: Topic;
   readonly deadLetterQueues: Queue[] = [];
@@ -148,11 +150,13 @@ export class SalescalingStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
     });
+    this.sweepRunsTable = this.#sweepRunsTable(removalPolicy);
     const resources: Omit<Record<ResourceName, string>, 'deadLetterQueue'> = {
       salescalingApiKey: this.apiKeySecret.secretArn,
       eventBus: this.bus.eventBusName,
       webhookSigningSecrets: this.signingSecrets.secretArn,
       idempotencyTable: this.idempotencyTable.tableName,
+      sweepRunsTable: this.sweepRunsTable.tableName,
     };
     const settings: Record<SettingName, string> = {
       allowedOrigins: JSON.stringify(config.api.allowedOrigins),
@@ -222,6 +226,7 @@ export class SalescalingStack extends Stack {
         if (resource === 'eventBus') this.bus.grantPutEventsTo(fn);
         if (resource === 'webhookSigningSecrets') this.signingSecrets.grantRead(fn);
         if (resource === 'idempotencyTable') this.#grantIdempotency(fn);
+        if (resource === 'sweepRunsTable') this.#grantSweepRuns(fn);
         if (resource === 'deadLetterQueue') triggerDlq?.grantSendMessages(fn);
       }
 
@@ -472,6 +477,32 @@ export class SalescalingStack extends Stack {
       new PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [this.idempotencyTable.tableArn],
+      }),
+    );
+  }
+
+  /**
+   * The stale-deal run records, written only by the sweep (a continuation event carries no more than
+   * a run id and a step); records expire after RUN_RECORD_DAYS through the declared TTL attribute.
+   */
+  #sweepRunsTable(removalPolicy: RemovalPolicy): Table {
+    const { partitionKey, timeToLiveAttribute } = resourceBindings.sweepRunsTable.dynamoDbTable;
+    return new Table(this, 'SweepRunsTable', {
+      partitionKey: { name: partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute,
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
+  }
+
+  /** The sweep reads, creates and conditionally updates its run records, and nothing else. */
+  #grantSweepRuns(fn: HouseFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [this.sweepRunsTable.tableArn],
       }),
     );
   }
