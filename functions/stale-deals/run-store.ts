@@ -42,7 +42,15 @@ export type SweepTotals = SweepRun['totals'];
 export type SweepRunChanges = Partial<
   Pick<
     SweepRun,
-    'status' | 'page' | 'step' | 'totals' | 'closesAttempted' | 'capReached' | 'finishedAt' | 'reason'
+    | 'status'
+    | 'page'
+    | 'step'
+    | 'totals'
+    | 'closesAttempted'
+    | 'capReached'
+    | 'finishedAt'
+    | 'reason'
+    | 'leaseUntil'
   >
 > & { leaseId?: string | null };
 

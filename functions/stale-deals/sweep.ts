@@ -112,7 +112,7 @@ export async function sweep(start: SweepStart, deps: SweepCollaborators): Promis
     run = { ...(found as SweepRun), leaseId, leaseUntil: lease.until };
   }
   try {
-    return await runStep(run, leaseId, deps);
+    return await runStep(run, lease, deps);
   } catch (error) {
     // Best effort, then the error goes on to the retry: a failed continuation frees its step for
     // the queue's next delivery; a failed scheduled start is abandoned, as its retry starts a new run.
@@ -158,10 +158,14 @@ const refused = (
   message: string,
 ): SweepOutcome => ({ outcome: 'refused', runId: start.runId, step: start.step, reason, message });
 
-async function runStep(run: SweepRun, leaseId: string, deps: SweepCollaborators): Promise<SweepOutcome> {
+async function runStep(
+  run: SweepRun,
+  lease: { id: string; until: number },
+  deps: SweepCollaborators,
+): Promise<SweepOutcome> {
   const { client, config, runs } = deps;
   const { runId, dryRun } = run;
-  const expected = { step: run.step, leaseId };
+  const expected = { step: run.step, leaseId: lease.id };
   /** Every write is conditional on this invocation still holding the run's step. */
   const write = async (changes: SweepRunChanges) => {
     if (!(await runs.update(runId, expected, changes))) throw new LeaseLostError(runId, run.step);
@@ -190,9 +194,15 @@ async function runStep(run: SweepRun, leaseId: string, deps: SweepCollaborators)
       try {
         await publishEvent(deps.publisher, events.staleSweepContinued, { runId, step: next });
       } catch (error) {
-        // Give the step back, unless the event did arrive and its step was claimed: the retry of
-        // this step then publishes again.
-        await runs.update(runId, { step: next, leaseId: null }, { step: run.step }).catch(() => false);
+        // Take the step back (unless the event did arrive and its step was claimed), so the failure
+        // is handled like any other in this step: its retry publishes again.
+        await runs
+          .update(
+            runId,
+            { step: next, leaseId: null },
+            { step: run.step, leaseId: lease.id, leaseUntil: lease.until },
+          )
+          .catch(() => false);
         throw error;
       }
       deps.log?.('Stale sweep continues in a new invocation', { runId, step: next, page });
