@@ -78,7 +78,7 @@ export const catalog = defineCatalog([
     entry: 'functions/stale-deals/handler.ts',
     memoryMb: 512,
     timeoutSeconds: 900,
-    access: ['salescalingApiKey', 'eventBus'],
+    access: ['salescalingApiKey', 'eventBus', 'sweepRunsTable'],
     settings: ['staleDealsConfig'],
     triggers: [
       {

@@ -145,6 +145,14 @@ export const resourceBindings = {
   idempotencyTable: { env: 'IDEMPOTENCY_TABLE_NAME' },
   /** Send to the dead-letter queue of the function's (single) event trigger, for permanent failures. */
   deadLetterQueue: { env: 'DEAD_LETTER_QUEUE_URL' },
+  /**
+   * Read and write stale-deal run records (GetItem, PutItem, UpdateItem): DynamoDB in AWS and in the
+   * local runtime alike, so the table's key and expiry attribute are declared here for both.
+   */
+  sweepRunsTable: {
+    env: 'SWEEP_RUNS_TABLE_NAME',
+    dynamoDbTable: { partitionKey: 'runId', timeToLiveAttribute: 'expiresAt' },
+  },
 } as const;
 export type ResourceName = keyof typeof resourceBindings;
 

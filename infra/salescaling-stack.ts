@@ -67,6 +67,7 @@ import {
   type EventTrigger,
   type FunctionDeclaration,
   type ResourceName,
+  resourceBindings,
   routeKey,
   type ScheduleTrigger,
   type SettingName,
@@ -102,6 +103,7 @@ export class SalescalingStack extends Stack {
   readonly apiKeySecret: ISecret;
   readonly signingSecrets: Secret;
   readonly idempotencyTable: Table;
+  readonly sweepRunsTable: Table;
   readonly functions = new Map<string, HouseFunction>();
   readonly alarmTopic: Topic;
   readonly deadLetterQueues: Queue[] = [];
@@ -170,11 +172,13 @@ export class SalescalingStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
     });
+    this.sweepRunsTable = this.#sweepRunsTable(removalPolicy);
     const resources: Omit<Record<ResourceName, string>, 'deadLetterQueue'> = {
       salescalingApiKey: this.apiKeySecret.secretArn,
       eventBus: this.bus.eventBusName,
       webhookSigningSecrets: this.signingSecrets.secretArn,
       idempotencyTable: this.idempotencyTable.tableName,
+      sweepRunsTable: this.sweepRunsTable.tableName,
     };
     const settings: Record<SettingName, string> = {
       allowedOrigins: JSON.stringify(config.api.allowedOrigins),
@@ -244,6 +248,7 @@ export class SalescalingStack extends Stack {
         if (resource === 'eventBus') this.#grantPublish(fn, props.events ?? allEvents);
         if (resource === 'webhookSigningSecrets') this.signingSecrets.grantRead(fn);
         if (resource === 'idempotencyTable') this.#grantIdempotency(fn);
+        if (resource === 'sweepRunsTable') this.#grantSweepRuns(fn);
         if (resource === 'deadLetterQueue') triggerDlq?.grantSendMessages(fn);
       }
 
@@ -571,6 +576,33 @@ export class SalescalingStack extends Stack {
       new PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [this.idempotencyTable.tableArn],
+      }),
+    );
+  }
+
+  /**
+   * The stale-deal run records, written only by the sweep (a continuation event carries no more than
+   * a run id and a step); records expire after RUN_RECORD_DAYS through the declared TTL attribute.
+   */
+  #sweepRunsTable(removalPolicy: RemovalPolicy): Table {
+    const { partitionKey, timeToLiveAttribute } = resourceBindings.sweepRunsTable.dynamoDbTable;
+    return new Table(this, 'SweepRunsTable', {
+      partitionKey: { name: partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute,
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      // No encryption setting: DynamoDB encrypts every table at rest with the AWS owned key, as the
+      // idempotency table (no KMS key to manage or pay for).
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
+  }
+
+  /** The sweep reads, creates and conditionally updates its run records, and nothing else. */
+  #grantSweepRuns(fn: HouseFunction): void {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: [this.sweepRunsTable.tableArn],
       }),
     );
   }

@@ -1,27 +1,42 @@
 import { randomUUID } from 'node:crypto';
-import { type EventDetail, events } from '#shared/events/catalog.ts';
+import { events, MAX_SWEEP_STEPS } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingError } from '#shared/salescaling/errors.ts';
 import type { Opportunity } from '#shared/salescaling/schemas.ts';
 import type { StaleDealsConfig } from './config.ts';
 import { evaluate } from './rules.ts';
+import {
+  expiresAt,
+  type SweepRun,
+  type SweepRunChanges,
+  type SweepRunStore,
+  type SweepTotals,
+} from './run-store.ts';
 
 /**
  * One stale-deal sweep: every opportunity, page by page, judged by the rules against one reference
  * time, and each page's stale ones closed side by side through the client's safe update — unless
- * closed or edited since it was read. When time runs short the sweep publishes `Stale Sweep Continued` with its cursor
- * (the next page, the totals, the reference time) and the same function resumes there. Pages are
- * checkpoints: a page is finished before continuing, and a page run twice (after a crash) closes
- * nothing twice, because closed deals are skipped.
+ * closed or edited since it was read.
+ *
+ * A run's state lives in its run record (see run-store.ts), written only here: dry run (the stage's
+ * configuration, or the schedule input's override), reference time, next page, totals. When time
+ * runs short the sweep moves the record to the next step and publishes `Stale Sweep Continued`,
+ * which names only the run and that step; the next invocation claims the step in the record and
+ * resumes from it. Cap, rules and page size come from the stage's configuration at every step. A
+ * continuation for an unknown or finished run, or for any step but the one due, is refused, so a
+ * forged or replayed event can neither change how a run behaves nor run a step twice. Pages are
+ * checkpoints in the record; a page run again after a crash closes nothing twice, because closed
+ * deals are skipped, and closes are counted before they are made, so the cap holds across crashes.
  */
-/** The cursor is the detail of `Stale Sweep Continued` (its schema is in the event catalog). */
-export type SweepCursor = Omit<EventDetail<typeof events.staleSweepContinued>, 'schemaVersion'>;
-type Totals = SweepCursor['totals'];
+export type SweepStart =
+  | { kind: 'schedule'; dryRun?: boolean | undefined }
+  | { kind: 'continuation'; runId: string; step: number };
 
 export interface SweepCollaborators {
   client: SalescalingClient;
   publisher: EventPublisher;
+  runs: SweepRunStore;
   config: StaleDealsConfig;
   now: () => Date;
   /** Time left in this invocation. */
@@ -29,11 +44,17 @@ export interface SweepCollaborators {
   /** Continue in a new invocation when less than this is left before a page (default 60 s). */
   marginMs?: number | undefined;
   log?: ((message: string, extra: Record<string, unknown>) => void) | undefined;
+  /** New run and lease ids (default random UUIDs). */
+  newId?: (() => string) | undefined;
 }
 
+export type RefusalReason = 'unknown-run' | 'run-finished' | 'not-the-next-step' | 'step-in-progress';
+
 export type SweepOutcome =
-  | { outcome: 'completed'; totals: Totals; capReached: boolean; runId: string }
-  | { outcome: 'continued'; cursor: SweepCursor };
+  | { outcome: 'completed'; runId: string; totals: SweepTotals; capReached: boolean; steps: number }
+  | { outcome: 'continued'; runId: string; step: number; page: number }
+  | { outcome: 'abandoned'; runId: string; reason: string }
+  | { outcome: 'refused'; runId: string; step: number; reason: RefusalReason; message: string };
 
 /** Why a stale deal was not closed after all. */
 class SkipDeal extends Error {
@@ -44,40 +65,151 @@ class SkipDeal extends Error {
   }
 }
 
+/** The run's record moved on without this invocation (its lease ran out and another took the step). */
+export class LeaseLostError extends Error {
+  constructor(runId: string, step: number) {
+    super(`Stale sweep ${runId} step ${step}: the run record moved on without this invocation`);
+    this.name = 'LeaseLostError';
+  }
+}
+
 const WOULD_CLOSE_LIMIT = 500;
 
-export async function sweep(
-  start: { cursor?: SweepCursor | undefined; dryRun?: boolean | undefined },
+export async function sweep(start: SweepStart, deps: SweepCollaborators): Promise<SweepOutcome> {
+  const newId = deps.newId ?? randomUUID;
+  const now = deps.now();
+  const leaseId = newId();
+  const lease = { id: leaseId, until: now.getTime() + deps.remainingMs() };
+  let run: SweepRun;
+  if (start.kind === 'schedule') {
+    run = {
+      runId: newId(),
+      status: 'running',
+      dryRun: start.dryRun ?? deps.config.dryRun,
+      referenceTime: now.toISOString(),
+      startedAt: now.toISOString(),
+      page: 1,
+      step: 0,
+      totals: { scanned: 0, stale: 0, closed: 0, wouldClose: [], skipped: {}, errors: 0 },
+      closesAttempted: 0,
+      capReached: false,
+      leaseId,
+      leaseUntil: lease.until,
+      expiresAt: expiresAt(now),
+    };
+    await deps.runs.create(run);
+  } else {
+    const found = await deps.runs.get(start.runId);
+    const refusal = refuse(start, found, now);
+    if (refusal) return refusal;
+    if (!(await deps.runs.claim(start.runId, start.step, lease, now.getTime()))) {
+      // Someone got there between the read and the claim: say who.
+      return (
+        refuse(start, await deps.runs.get(start.runId), now) ??
+        refused(start, 'step-in-progress', 'another invocation claimed this step first')
+      );
+    }
+    run = { ...(found as SweepRun), leaseId, leaseUntil: lease.until };
+  }
+  try {
+    return await runStep(run, lease, deps);
+  } catch (error) {
+    // Best effort, then the error goes on to the retry: a failed continuation frees its step for
+    // the queue's next delivery; a failed scheduled start is abandoned, as its retry starts a new run.
+    const changes: SweepRunChanges =
+      start.kind === 'schedule'
+        ? {
+            status: 'abandoned',
+            reason: describe(error),
+            finishedAt: deps.now().toISOString(),
+            leaseId: null,
+          }
+        : { leaseId: null };
+    await deps.runs.update(run.runId, { step: run.step, leaseId }, changes).catch(() => false);
+    throw error;
+  }
+}
+
+function refuse(
+  start: { runId: string; step: number },
+  run: SweepRun | undefined,
+  now: Date,
+): SweepOutcome | undefined {
+  if (!run)
+    return refused(start, 'unknown-run', 'no such run: the sweep never started it, or its record expired');
+  if (run.status !== 'running') return refused(start, 'run-finished', `the run is ${run.status}`);
+  if (run.step !== start.step) {
+    return refused(
+      start,
+      'not-the-next-step',
+      start.step < run.step
+        ? `step ${start.step} already ran (the run is at step ${run.step}): a duplicate or a replay`
+        : `step ${start.step} is not due (the run is at step ${run.step})`,
+    );
+  }
+  if (run.leaseId && (run.leaseUntil ?? 0) >= now.getTime())
+    return refused(start, 'step-in-progress', 'another invocation is running this step: a duplicate');
+  return undefined;
+}
+
+const refused = (
+  start: { runId: string; step: number },
+  reason: RefusalReason,
+  message: string,
+): SweepOutcome => ({ outcome: 'refused', runId: start.runId, step: start.step, reason, message });
+
+async function runStep(
+  run: SweepRun,
+  lease: { id: string; until: number },
   deps: SweepCollaborators,
 ): Promise<SweepOutcome> {
-  const { client, config } = deps;
-  const now = deps.now();
-  const cursor: SweepCursor = start.cursor ?? {
-    runId: randomUUID(),
-    page: 1,
-    referenceTime: now.toISOString(),
-    startedAt: now.toISOString(),
-    dryRun: start.dryRun ?? config.dryRun,
-    continuations: 0,
-    totals: { scanned: 0, stale: 0, closed: 0, wouldClose: [], skipped: {}, errors: 0 },
+  const { client, config, runs } = deps;
+  const { runId, dryRun } = run;
+  const expected = { step: run.step, leaseId: lease.id };
+  /** Every write is conditional on this invocation still holding the run's step. */
+  const write = async (changes: SweepRunChanges) => {
+    if (!(await runs.update(runId, expected, changes))) throw new LeaseLostError(runId, run.step);
   };
-  const { totals, dryRun, runId } = cursor;
-  const referenceTime = new Date(cursor.referenceTime);
+  const totals = structuredClone(run.totals);
+  const referenceTime = new Date(run.referenceTime);
   const skip = (reason: string) => {
     totals.skipped[reason] = (totals.skipped[reason] ?? 0) + 1;
   };
-  const actedOn = () => (dryRun ? totals.wouldClose.length : totals.closed);
-  let page = cursor.page;
+  let { page, closesAttempted } = run;
   let capReached = false;
+  let pagesThisStep = 0;
 
   for (;;) {
-    if (deps.remainingMs() < (deps.marginMs ?? 60_000)) {
-      const next: SweepCursor = { ...cursor, page, continuations: cursor.continuations + 1 };
-      await publishEvent(deps.publisher, events.staleSweepContinued, next);
-      deps.log?.('Stale sweep continues in a new invocation', { runId, page });
-      return { outcome: 'continued', cursor: next };
+    // Every step reads at least one page, so a run always moves on.
+    if (pagesThisStep > 0 && deps.remainingMs() < (deps.marginMs ?? 60_000)) {
+      const next = run.step + 1;
+      if (next > MAX_SWEEP_STEPS) {
+        const reason = `stopped after ${MAX_SWEEP_STEPS} continuations`;
+        await write({ status: 'abandoned', reason, page, totals, closesAttempted, leaseId: null });
+        deps.log?.('Stale sweep abandoned', { runId, reason });
+        return { outcome: 'abandoned', runId, reason };
+      }
+      // The record moves to the next step before the event exists, so the event never arrives first.
+      await write({ step: next, page, totals, closesAttempted, leaseId: null });
+      try {
+        await publishEvent(deps.publisher, events.staleSweepContinued, { runId, step: next });
+      } catch (error) {
+        // Take the step back (unless the event did arrive and its step was claimed), so the failure
+        // is handled like any other in this step: its retry publishes again.
+        await runs
+          .update(
+            runId,
+            { step: next, leaseId: null },
+            { step: run.step, leaseId: lease.id, leaseUntil: lease.until },
+          )
+          .catch(() => false);
+        throw error;
+      }
+      deps.log?.('Stale sweep continues in a new invocation', { runId, step: next, page });
+      return { outcome: 'continued', runId, step: next, page };
     }
     const { items } = await client.listOpportunities({ page, limit: config.pageSize });
+    pagesThisStep += 1;
     const toClose: { deal: Opportunity; reasons: string[] }[] = [];
     for (const deal of items) {
       totals.scanned += 1;
@@ -98,11 +230,13 @@ export async function sweep(
         }
       }
       totals.stale += 1;
-      if (actedOn() + toClose.length >= config.maxClosesPerRun) {
+      // The cap as configured now, against every close this run attempted (or would have, in dry run).
+      if (closesAttempted + toClose.length >= config.maxClosesPerRun) {
         capReached = true;
         break;
       }
       if (dryRun) {
+        closesAttempted += 1;
         if (totals.wouldClose.length < WOULD_CLOSE_LIMIT) totals.wouldClose.push(deal.id);
         deps.log?.('Would close stale deal (dry run)', {
           runId,
@@ -113,10 +247,15 @@ export async function sweep(
       }
       toClose.push({ deal, reasons: verdict.reasons });
     }
+    if (toClose.length > 0) {
+      // Counted before they are made: a crash mid-page cannot let a rerun exceed the cap.
+      closesAttempted += toClose.length;
+      await write({ closesAttempted });
+    }
     // A page's stale deals are closed side by side: the client's limiter keeps them within the
     // request budget and concurrency, and the page is finished before the next one is read.
     const closes = await Promise.allSettled(
-      toClose.map(({ deal, reasons }) => close(deal, reasons, cursor, deps)),
+      toClose.map(({ deal, reasons }) => close(deal, reasons, runId, deps)),
     );
     for (const [index, result] of closes.entries()) {
       if (result.status === 'fulfilled') {
@@ -136,28 +275,44 @@ export async function sweep(
     }
     if (capReached || items.length < config.pageSize) break;
     page += 1;
+    await write({ page, totals, closesAttempted });
   }
 
   const finishedAt = deps.now();
+  // Told before it is recorded: a failure in between reruns the last page (closing nothing twice)
+  // and tells it again, rather than finishing the run untold.
   await publishEvent(deps.publisher, events.staleSweepCompleted, {
     runId,
     dryRun,
     ...totals,
     capReached,
-    continuations: cursor.continuations,
-    startedAt: cursor.startedAt,
+    continuations: run.step,
+    startedAt: run.startedAt,
     finishedAt: finishedAt.toISOString(),
-    durationMs: finishedAt.getTime() - Date.parse(cursor.startedAt),
+    durationMs: finishedAt.getTime() - Date.parse(run.startedAt),
+  });
+  await write({
+    status: 'completed',
+    page,
+    totals,
+    closesAttempted,
+    capReached,
+    finishedAt: finishedAt.toISOString(),
+    leaseId: null,
   });
   if (capReached)
     deps.log?.('Stale sweep stopped at its cap', { runId, maxClosesPerRun: config.maxClosesPerRun });
-  return { outcome: 'completed', totals, capReached, runId };
+  return { outcome: 'completed', runId, totals, capReached, steps: run.step + 1 };
+}
+
+function describe(error: unknown): string {
+  return (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 1000);
 }
 
 async function close(
   deal: Opportunity,
   reasons: string[],
-  cursor: SweepCursor,
+  runId: string,
   deps: SweepCollaborators,
 ): Promise<void> {
   const { config } = deps;
@@ -165,7 +320,7 @@ async function close(
     .now()
     .toISOString()
     .replace(/\.\d{3}Z$/, 'Z');
-  const note = `[${stamp}] Closed as stale by salescaling-automation (run ${cursor.runId.slice(0, 8)}): ${reasons.join('; ')}.`;
+  const note = `[${stamp}] Closed as stale by salescaling-automation (run ${runId.slice(0, 8)}): ${reasons.join('; ')}.`;
   let before: Opportunity | undefined;
   const after = await deps.client.updateOpportunity(deal.id, (current) => {
     // Skip a deal someone closed or edited since the page was read: never overwrite newer work.
@@ -180,7 +335,7 @@ async function close(
   });
   await publishEvent(deps.publisher, events.opportunityClosedAsStale, {
     opportunityId: deal.id,
-    runId: cursor.runId,
+    runId,
     reasons,
     before: {
       status: before?.status,

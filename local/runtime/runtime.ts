@@ -17,6 +17,7 @@ import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/ca
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { type Caller, SandboxIdentities } from './aws-auth.ts';
+import { startLocalDynamoDb } from './dynamodb.ts';
 import { entrySize, LocalEventBus, MAX_ENTRY_BYTES, putEventsRequestSchema } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
@@ -96,7 +97,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     [LOCAL_SALESCALING_SECRET_ID, options.secrets.salescalingApiKey],
     [LOCAL_SIGNING_SECRETS_ID, JSON.stringify(options.secrets.webhookSigningSecrets ?? {})],
   ]);
-  const resources: Omit<Record<ResourceName, string>, 'deadLetterQueue'> = {
+  // Tables are named by the local DynamoDB once it runs (see dynamodb.ts).
+  const resources: Omit<Record<ResourceName, string>, 'deadLetterQueue' | 'sweepRunsTable'> = {
     salescalingApiKey: LOCAL_SALESCALING_SECRET_ID,
     eventBus: LOCAL_BUS_NAME,
     webhookSigningSecrets: LOCAL_SIGNING_SECRETS_ID,
@@ -606,6 +608,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const { port } = server.address() as AddressInfo;
   serverPort = () => port;
   const url = `http://${host}:${port}`;
+  const dynamoDb = await startLocalDynamoDb({
+    declarations: options.declarations,
+    region,
+    prefix: LOCAL_BUS_NAME,
+  }).catch(async (error: unknown) => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  });
 
   // The functions, now that the origin their AWS SDK must talk to is known.
   const platform: PlatformSettings = {
@@ -655,10 +665,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${declaration.name}`,
       // No X-Ray daemon here: tracing is the one thing switched off.
       POWERTOOLS_TRACE_ENABLED: 'false',
+      ...dynamoDb.environmentFor(declaration),
       ...functionEnvironment(
         declaration,
         platform,
-        { ...resources, deadLetterQueue: dlqUrl ?? '' },
+        { ...resources, ...dynamoDb.tableNames, deadLetterQueue: dlqUrl ?? '' },
         settings,
       ),
     };
@@ -758,6 +769,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await Promise.all([...hosts.values()].map((h) => h.close()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dynamoDb.close();
     },
   };
 }

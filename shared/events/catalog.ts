@@ -299,46 +299,41 @@ const opportunityClosedAsStale = define({
   },
 });
 
-const totals = {
-  scanned: z.number().int(),
-  stale: z.number().int(),
-  closed: z.number().int(),
-  wouldClose: z.array(z.string()),
-  skipped: z.record(z.string(), z.number().int()),
-  errors: z.number().int(),
-};
+/** Sweep totals only ever grow from zero: never negative, in the run record or in an event. */
+const count = z.number().int().nonnegative();
+export const sweepTotalsSchema = z
+  .object({
+    scanned: count,
+    stale: count,
+    closed: count,
+    wouldClose: z.array(z.string()).max(500),
+    skipped: z.record(z.string(), count),
+    errors: count,
+  })
+  .strict();
+const totals = sweepTotalsSchema.shape;
+/** A run longer than this many continuations is stopped: a sweep can never continue forever. */
+export const MAX_SWEEP_STEPS = 1000;
+/**
+ * Version 2 carries only what names the step: everything else (dry run, reference time, page,
+ * totals) lives in the run record the sweep wrote, and cap and rules come from the stage's
+ * configuration. Version 1 carried the whole cursor and is refused.
+ */
 const staleSweepContinued = define({
   detailType: 'Stale Sweep Continued',
   direction: 'outbound',
-  version: 1,
+  version: 2,
   by: 'stale-deals',
   description:
-    'A stale-deal sweep ran short of time and resumes in a new invocation from this cursor (consumed by the sweep itself).',
-  schema: versioned(1, {
-    runId: z.string().min(1),
-    page: z.number().int().min(1),
-    referenceTime: z.iso.datetime(),
-    startedAt: z.iso.datetime(),
-    dryRun: z.boolean(),
-    continuations: z.number().int().min(0),
-    totals: z.object(totals),
+    'A stale-deal sweep ran short of time and resumes in a new invocation (consumed by the sweep itself). It names the run and the step only; the sweep takes everything else from the run record it wrote, and refuses an unknown or finished run or a step that is not the next one.',
+  schema: versioned(2, {
+    runId: z.uuid(),
+    step: z.number().int().min(1).max(MAX_SWEEP_STEPS),
   }),
   example: {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId: '1f3a9c2e-0000-4000-8000-000000000000',
-    page: 412,
-    referenceTime: '2026-11-28T05:00:00.000Z',
-    startedAt: '2026-11-28T05:00:00.000Z',
-    dryRun: false,
-    continuations: 1,
-    totals: {
-      scanned: 41100,
-      stale: 812,
-      closed: 50,
-      wouldClose: [],
-      skipped: { 'excluded-priority': 3 },
-      errors: 0,
-    },
+    step: 1,
   },
 });
 const staleSweepCompleted = define({
@@ -353,7 +348,7 @@ const staleSweepCompleted = define({
     dryRun: z.boolean(),
     ...totals,
     capReached: z.boolean(),
-    continuations: z.number().int(),
+    continuations: count,
     startedAt: z.string(),
     finishedAt: z.string(),
     durationMs: z.number().int(),

@@ -627,6 +627,7 @@ describe('least privilege, role by role', () => {
         send('StaleDealsSchedulesDlq'),
         readKey,
         'events:PutEvents → Bus',
+        'dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem → SweepRunsTable',
       ].sort(),
       'Lets EventBridge Scheduler run stale-deals': [
         'lambda:InvokeFunction → StaleDeals + StaleDeals:*',

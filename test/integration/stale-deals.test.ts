@@ -1,13 +1,36 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { catalog } from '#functions/catalog.ts';
 import { type StaleDealsConfigInput, staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
-import { type SweepCursor, sweep } from '#functions/stale-deals/sweep.ts';
+import { dynamoDbRunStore, type SweepRunStore } from '#functions/stale-deals/run-store.ts';
+import { sweep } from '#functions/stale-deals/sweep.ts';
+import { type LocalDynamoDb, startLocalDynamoDb } from '#local/runtime/dynamodb.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { createRequestLimiter } from '#shared/salescaling/limiter.ts';
 import { TEST_API_KEY, useEmulator } from '#test/support/emulator.ts';
 
-/** The stale-deal sweep against the emulator over HTTP, with a recording publisher. */
+/**
+ * The stale-deal sweep against the emulator over HTTP, with a recording publisher and its run
+ * records in DynamoDB (dynalite, the real SDK).
+ */
 const ctx = useEmulator();
+let dynamo: LocalDynamoDb;
+let runs: SweepRunStore;
+beforeAll(async () => {
+  dynamo = await startLocalDynamoDb({ declarations: catalog, region: 'us-east-1', prefix: 'sweep-test' });
+  const client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  runs = dynamoDbRunStore(DynamoDBDocumentClient.from(client), dynamo.tableNames.sweepRunsTable);
+});
+afterAll(async () => {
+  await dynamo?.close();
+});
+const scheduled = { kind: 'schedule' } as const;
 const NOW = new Date('2026-11-28T05:00:00.000Z'); // 06:00 in Madrid
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000).toISOString();
 
@@ -65,6 +88,7 @@ function seedAccount() {
 const deps = (overrides: Partial<Parameters<typeof sweep>[1]> = {}) => ({
   client: ctx.client(),
   publisher,
+  runs,
   config: config(),
   now: () => NOW,
   remainingMs: () => 600_000,
@@ -81,7 +105,7 @@ beforeEach(() => {
 describe('a sweep', () => {
   it('closes exactly the stale deals, with an audit line, and tells the story', async () => {
     const before = snapshot();
-    const result = await sweep({}, deps());
+    const result = await sweep(scheduled, deps());
     expect(result).toMatchObject({ outcome: 'completed', capReached: false });
     for (const id of staleIds) {
       const deal = ctx.emulator.store.getOpportunity(id);
@@ -117,7 +141,7 @@ describe('a sweep', () => {
 
   it('in dry run reports what it would close and changes nothing', async () => {
     const before = snapshot();
-    await sweep({}, deps({ config: config({ dryRun: true }) }));
+    await sweep(scheduled, deps({ config: config({ dryRun: true }) }));
     expect(snapshot()).toEqual(before);
     expect(await ctx.admin.requests({ operation: 'updateOpportunity' })).toEqual([]);
     expect(ofType('Opportunity Closed As Stale')).toEqual([]);
@@ -127,7 +151,7 @@ describe('a sweep', () => {
   });
 
   it('stops at its cap and says so', async () => {
-    const result = await sweep({}, deps({ config: config({ maxClosesPerRun: 3 }) }));
+    const result = await sweep(scheduled, deps({ config: config({ maxClosesPerRun: 3 }) }));
     expect(result).toMatchObject({ outcome: 'completed', capReached: true });
     expect(staleIds.filter((id) => ctx.emulator.store.getOpportunity(id)?.status === 'lost')).toHaveLength(3);
     expect(ofType('Stale Sweep Completed')).toEqual([
@@ -141,8 +165,8 @@ describe('a sweep', () => {
     ]);
     await ctx.admin.setFaults({ errorRate: 0.15, rateLimitRate: 0.1, retryAfterSeconds: 0, seed: 21 });
     const client = ctx.client({ retries: 6 });
-    await sweep({}, deps({ client }));
-    await sweep({}, deps({ client }));
+    await sweep(scheduled, deps({ client }));
+    await sweep(scheduled, deps({ client }));
     await ctx.admin.clearFaults();
     for (const id of staleIds) {
       const notes = String(ctx.emulator.store.getOpportunity(id)?.featuredNotes);
@@ -157,26 +181,43 @@ describe('a sweep', () => {
   it('continues in a new invocation when time runs short, at the right page, doing nothing twice', async () => {
     let pagesRead = 0;
     const first = await sweep(
-      {},
+      scheduled,
       deps({
         remainingMs: () => (pagesRead++ < 1 ? 600_000 : 1_000),
       }),
     );
-    expect(first.outcome).toBe('continued');
-    const [continued] = ofType('Stale Sweep Continued') as SweepCursor[];
-    expect(continued).toMatchObject({ page: 2, continuations: 1, totals: { scanned: 4 } });
+    expect(first).toMatchObject({ outcome: 'continued', step: 1, page: 2 });
+    const [continued] = ofType('Stale Sweep Continued');
+    // The event names the run and the step, nothing else: the rest is in the run record.
+    expect(continued).toEqual({ schemaVersion: 2, runId: first.runId, step: 1 });
+    expect(await runs.get(first.runId)).toMatchObject({
+      status: 'running',
+      step: 1,
+      page: 2,
+      dryRun: false,
+      totals: { scanned: 4 },
+    });
     expect((await ctx.admin.requests({ operation: 'listOpportunities' })).length).toBe(1);
 
-    const second = await sweep({ cursor: continued }, deps());
-    expect(second).toMatchObject({ outcome: 'completed' });
+    const second = await sweep({ kind: 'continuation', runId: first.runId, step: 1 }, deps());
+    expect(second).toMatchObject({ outcome: 'completed', steps: 2 });
     const pages = (await ctx.admin.requests({ operation: 'listOpportunities' })).map(
       (r) => new URL(`http://x${r.path}`).pathname,
     );
     expect(pages).toHaveLength(1 + 3); // page 1, then pages 2, 3 and 4 (13 deals, 4 a page)
     expect(ofType('Stale Sweep Completed')).toEqual([
-      expect.objectContaining({ scanned: 13, closed: 7, continuations: 1, runId: continued?.runId }),
+      expect.objectContaining({ scanned: 13, closed: 7, continuations: 1, runId: first.runId }),
     ]);
     expect(ofType('Opportunity Closed As Stale')).toHaveLength(7);
+    expect(await runs.get(first.runId)).toMatchObject({ status: 'completed', totals: { closed: 7 } });
+
+    // The same continuation again: refused, and nothing read or written.
+    const before = (await ctx.admin.requests()).length;
+    expect(await sweep({ kind: 'continuation', runId: first.runId, step: 1 }, deps())).toMatchObject({
+      outcome: 'refused',
+      reason: 'run-finished',
+    });
+    expect((await ctx.admin.requests()).length).toBe(before);
   });
 
   it('leaves alone a deal edited between the read and the close', async () => {
@@ -200,7 +241,7 @@ describe('a sweep', () => {
       apiKey: async () => TEST_API_KEY,
       limiter: createRequestLimiter({ requestsPerSecond: 1000 }),
     });
-    await sweep({}, deps({ client: racing }));
+    await sweep(scheduled, deps({ client: racing }));
     expect(ctx.emulator.store.getOpportunity(edited)).toMatchObject({
       name: 'Revived by a human',
       status: 'open',

@@ -70,6 +70,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
             eventBus: 'bench',
             webhookSigningSecrets: 'bench',
             idempotencyTable: 'in-process',
+            sweepRunsTable: 'bench-sweep-runs',
             deadLetterQueue: 'http://127.0.0.1:9/000000000000/bench',
           },
           {
