@@ -196,11 +196,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const deadLetters = runtime.deadLetters.list().length;
   if (deadLetters > 0) report.push(`  dead letters: ${deadLetters}`);
   for (const problem of problems) report.push(`  problem: ${problem}`);
-  for (const offence of tally.offences.slice(0, 15))
+  if (secretsFound > 0)
+    report.push(`  secrets: ${tally.secretsInAnswers} in answers, ${tally.secretsInLogs} in log lines`);
+  // The first offender of each category (then the next ones), so every kind of failure shows.
+  const shown = [...Map.groupBy(tally.offences, (o) => o.category).values()]
+    .flatMap((group) => group.map((offence, rank) => ({ offence, rank })))
+    .sort((a, b) => a.rank - b.rank)
+    .slice(0, 40);
+  for (const { offence } of shown)
     report.push(
       `  offending: [${offence.category}] ${offence.description.slice(0, 100)}: ${offence.problem}`,
     );
-  if (tally.offences.length > 15) report.push(`  (${tally.offences.length - 15} more offending requests)`);
+  if (tally.offences.length > shown.length)
+    report.push(`  (${tally.offences.length - shown.length} more offending requests)`);
   report.push(
     `fuzz: ${tally.requests} requests, ${tally.fiveHundreds} 5xx, ${published.size} events, ${salescalingCalls} Salescaling calls, ${secretsFound} secrets, ${tally.wrongAnswers} unexpected answers; slowest ${tally.slowest ? `${Math.round(tally.slowest.durationMs)} ms (${tally.slowest.category})` : 'none'}; ${seconds} s; ${violations === 0 ? 'OK' : 'FAILED'}`,
   );
