@@ -142,11 +142,12 @@ function verifyStandardWebhooks(
   let lastReason = 'signature does not match';
   for (const secret of secrets) {
     try {
-      new Webhook(secret).verify(body.toString('utf8'), {
-        'webhook-id': id,
-        'webhook-timestamp': timestamp,
-        'webhook-signature': signature,
-      });
+      // Signature only: the body's JSON is read (and refused with a 400) after the check, not here.
+      new Webhook(secret).verify(
+        body.toString('utf8'),
+        { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signature },
+        { jsonParse: false },
+      );
       return { valid: true };
     } catch (error) {
       if (!(error instanceof WebhookVerificationError)) {

@@ -49,6 +49,14 @@ describe.each(['typeform', 'webflow', 'tally', 'standard-webhooks'] as const)('%
     expect(check).toEqual({ valid: false, reason: expect.stringMatching(/^missing/) });
   });
 
+  it('accepts a correctly signed body that is not JSON: reading it is the parser job (a 400), not a signature failure', () => {
+    const notJson = 'this is not json {';
+    const headers = signers[provider](notJson, secretFor(provider), NOW);
+    expect(verifySignature(provider, Buffer.from(notJson), headers, [secretFor(provider)], NOW)).toEqual({
+      valid: true,
+    });
+  });
+
   it('refuses when no secret is configured', () => {
     expect(verifySignature(provider, raw, sign(), [], NOW)).toEqual({
       valid: false,
