@@ -114,7 +114,9 @@ function refuse(refusal: {
   runId?: string;
   step?: number;
 }) {
-  logger.warn('Stale sweep continuation refused', refusal);
+  // `message` is a reserved key of the Powertools logger (it would be dropped): the text goes in `explanation`.
+  const { message, ...rest } = refusal;
+  logger.warn('Stale sweep continuation refused', { ...rest, explanation: message });
   metrics.addMetric('StaleSweepContinuationsRefused', MetricUnit.Count, 1);
 }
 

@@ -211,6 +211,10 @@ describe('a forged Stale Sweep Continued that reaches the sweep', () => {
       'run-finished',
       'run-finished',
     ]);
+    // Each refusal says why in words, for the person reading the log.
+    for (const refusal of logged('Stale sweep continuation refused')) {
+      expect(refusal.explanation).toEqual(expect.stringMatching(/\w+ \w+/));
+    }
 
     // And through the bus, as an outsider would try it: refused there, or refused by the sweep.
     const bus = new EventBridgeClient({
