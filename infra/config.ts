@@ -131,6 +131,25 @@ export const stageConfigSchema = z
       .refine((list) => new Set(list.map((i) => i.name)).size === list.length, {
         error: 'integration names must be unique',
       }),
+    /**
+     * People and automation that operate the stack. `redriveRoleArns`: the IAM roles allowed to move
+     * dead letters back to the rule-target queues (`npm run redrive`): SQS's message-move task needs
+     * sqs:SendMessage on the destination queue, which every queue's policy otherwise denies to all but
+     * EventBridge delivering from its own rules. Empty: no one can redrive (replay from the archive).
+     */
+    operators: z
+      .object({
+        redriveRoleArns: z
+          .array(
+            z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, {
+              error: 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/operator',
+            }),
+          )
+          .max(20)
+          .default([]),
+      })
+      .strict()
+      .prefault({}),
     /** Who is told when an alarm fires (email subscriptions to the alarm topic). */
     alarms: z
       .object({

@@ -108,6 +108,8 @@ export class SalescalingStack extends Stack {
   readonly alarmTopic: Topic;
   readonly deadLetterQueues: Queue[] = [];
   readonly #scheduleOverrides: StageConfig['schedules'];
+  /** The roles the stage names as able to redrive (`operators.redriveRoleArns`). */
+  readonly #redriveRoles: readonly string[];
   /** The roles of the functions that publish as the project: the only principals the bus lets speak as it. */
   readonly #publisherRoles: IRole[] = [];
 
@@ -115,6 +117,7 @@ export class SalescalingStack extends Stack {
     super(scope, id, props);
     const { stage, config } = props;
     this.#scheduleOverrides = config.schedules;
+    this.#redriveRoles = config.operators.redriveRoleArns;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const logRetention = config.logRetentionDays as RetentionDays;
 
@@ -638,7 +641,7 @@ export class SalescalingStack extends Stack {
       enforceSSL: true,
       deadLetterQueue: { queue: dlq, maxReceiveCount: trigger.maxReceiveCount },
     });
-    new Rule(this, `${id}Rule`, {
+    const rule = new Rule(this, `${id}Rule`, {
       eventBus: this.bus,
       description: `${trigger.name} → ${fn.declaration.name}`,
       eventPattern: toCdkEventPattern(trigger.pattern),
@@ -648,8 +651,9 @@ export class SalescalingStack extends Stack {
     });
     // Upstream events mapped onto this trigger's events: a rule each, whose input transformer
     // delivers the mapped event to the same queue.
+    const rules = [rule];
     for (const adapter of trigger.adapters) {
-      new Rule(this, `${id}${pascal(adapter.name)}Adapter`, {
+      const adapterRule = new Rule(this, `${id}${pascal(adapter.name)}Adapter`, {
         eventBus: this.bus,
         description: `${adapter.name} → ${trigger.name}: ${adapter.description}`.slice(0, 512),
         eventPattern: toCdkEventPattern(adapter.pattern),
@@ -662,7 +666,9 @@ export class SalescalingStack extends Stack {
           }),
         ],
       });
+      rules.push(adapterRule);
     }
+    this.#onlyItsRulesSend(queue, rules);
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason:
@@ -680,6 +686,34 @@ export class SalescalingStack extends Stack {
       }),
     );
     return dlq;
+  }
+
+  /**
+   * The bus policy decides who may put the project's events; this keeps anyone from going around it
+   * by writing straight into a function's queue. One Deny in the queue's one policy (beside the
+   * SqsQueue targets' Allows for EventBridge): SendMessage whose `aws:SourceArn` is none of this
+   * queue's rules, unless the caller is one of the stage's redrive roles. `aws:SourceArn` is set only
+   * by an AWS service calling for one of its resources (here EventBridge, for a rule); an IAM
+   * principal's own call has none, and `ArnNotEquals` on an absent key is true, so it is denied.
+   * The role exemption (`aws:PrincipalArn`: the role's ARN, whatever the session) is left out when
+   * no role is named, since a condition cannot list nothing: then no one else may send at all.
+   */
+  #onlyItsRulesSend(queue: Queue, rules: readonly Rule[]): void {
+    queue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyItsRulesSend',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sqs:SendMessage'],
+        resources: [queue.queueArn],
+        conditions: {
+          ArnNotEquals: {
+            'aws:SourceArn': rules.map((r) => r.ruleArn),
+            ...(this.#redriveRoles.length > 0 ? { 'aws:PrincipalArn': [...this.#redriveRoles] } : {}),
+          },
+        },
+      }),
+    );
   }
 
   /**

@@ -43,6 +43,8 @@ export const settingDescriptions: Record<string, string> = {
   eventArchiveRetentionDays: 'How long the bus archive keeps events for replay.',
   integrations:
     "Outside systems allowed to put events on the bus, each `{ name, principals?: [IAM role or user ARNs], accounts?: [account ids], sources: [...] }` (at least one principal or account): the bus policy allows each to PutEvents with its own `sources` only. A source equal to or starting with `salescaling.automation` (the project's, which only its functions may use) or `aws.` fails synth. An `accounts` entry delegates to that account's IAM. See docs/bus-trust.md.",
+  'operators.redriveRoleArns':
+    "IAM role ARNs (with their path, as IAM shows them) allowed to redrive dead letters back to the rule-target queues (`npm run redrive`, run as one of these roles). Every such queue's policy denies `sqs:SendMessage` to all but EventBridge delivering from the queue's own rules and these roles; SQS's message-move task needs that permission on the destination. Empty: no one can redrive (replay from the archive instead). See docs/bus-trust.md.",
   'alarms.emails': 'Email subscribers of the alarm topic.',
   'alarms.api5xxThreshold': 'API 5xx answers in five minutes that raise the alarm.',
   'alarms.apiLatencyP99Ms': 'API p99 latency in milliseconds that raises the alarm.',

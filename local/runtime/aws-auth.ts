@@ -42,6 +42,11 @@ export class SandboxIdentities {
     return { accessKeyId, secretAccessKey };
   }
 
+  /** Withdraws credentials issued here (the runtime's own set-up identity, once set-up is done). */
+  revoke(accessKeyId: string): void {
+    this.#byKey.delete(accessKeyId);
+  }
+
   async identify(request: SignedRequest, now = Date.now()): Promise<Identification> {
     const authorization = header(request.headers, 'authorization');
     if (!authorization) {

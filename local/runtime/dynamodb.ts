@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type FunctionDeclaration, type ResourceName, resourceBindings } from '#functions/declaration.ts';
+import { type Caller, SandboxIdentities } from './aws-auth.ts';
 
 /**
  * DynamoDB, locally: dynalite (in memory) on loopback, with every table a declared function's
@@ -10,6 +12,12 @@ import { type FunctionDeclaration, type ResourceName, resourceBindings } from '#
  * reach it through the SDK's service-specific endpoint variable, `AWS_ENDPOINT_URL_DYNAMODB`, and
  * the table name is the resource's value, as in AWS. It answers only requests addressed to loopback
  * and never a browser's (dynalite itself allows any origin), so a web page cannot read or write it.
+ *
+ * In front of dynalite (which checks no signature), every request is identified as the runtime's
+ * other AWS endpoints do it (`SandboxIdentities`: the sandbox's SigV4 signature recomputed), and a
+ * sandbox may use only TABLE_ACTIONS on the tables its function's `access` names, as the stack's
+ * grant allows in AWS. Anyone else (any other key, an unsigned or badly signed call) gets nothing:
+ * run records decide what a sweep does (dry run, reference time), so only the sweep may write them.
  */
 type TableResource = {
   [K in ResourceName]: (typeof resourceBindings)[K] extends { dynamoDbTable: object } ? K : never;
@@ -29,12 +37,26 @@ const tableResources = (Object.keys(resourceBindings) as ResourceName[]).filter(
   (name): name is TableResource => 'dynamoDbTable' in resourceBindings[name],
 );
 
+/** What a function granted a table may do on it: the stack's grant (`#grantSweepRuns`), no more. */
+export const TABLE_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem'] as const;
+/** DynamoDB's own bound on a request (16 MB); nothing larger is read. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+const TARGET_PREFIX = 'DynamoDB_20120810.';
+/** The runtime's own identity while it creates the tables; revoked once they exist. */
+const SET_UP = '(local DynamoDB set-up)';
+
 export async function startLocalDynamoDb(options: {
   declarations: readonly FunctionDeclaration[];
   region: string;
   /** Prefix of the local table names (the stage's resource prefix). */
   prefix: string;
+  /** Whose signatures count (the runtime's, so sandbox credentials work here as on its other endpoints). */
+  identities?: SandboxIdentities | undefined;
+  /** The account in access-denied messages. */
+  accountId?: string | undefined;
 }): Promise<LocalDynamoDb> {
+  const identities = options.identities ?? new SandboxIdentities();
+  const accountId = options.accountId ?? '000000000000';
   const tableNames = Object.fromEntries(
     tableResources.map((name) => [name, `${options.prefix}-${kebab(name).replace(/-table$/, '')}`]),
   ) as Record<TableResource, string>;
@@ -60,8 +82,81 @@ export async function startLocalDynamoDb(options: {
       res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException' }));
       return;
     }
-    dynaliteHandler(req, res);
+    authorize(req).then(
+      (outcome) => {
+        if ('refused' in outcome) {
+          res.writeHead(outcome.status, { 'content-type': 'application/x-amz-json-1.0' });
+          res.end(JSON.stringify(outcome.refused));
+          return;
+        }
+        // dynalite reads the request as a stream: give it the body already read.
+        const replay = Object.assign(Readable.from([outcome.body]), {
+          headers: req.headers,
+          method: req.method,
+          url: req.url,
+        });
+        dynaliteHandler(replay as unknown as IncomingMessage, res);
+      },
+      () => {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError' }));
+      },
+    );
   });
+
+  type Outcome = { body: Buffer } | { status: number; refused: { __type: string; Message: string } };
+  const coral = (type: string, message: string, status = 400): Outcome => ({
+    status,
+    refused: { __type: `com.amazon.coral.service#${type}`, Message: message },
+  });
+  async function authorize(req: IncomingMessage): Promise<Outcome> {
+    const body = await readBounded(req);
+    if (body === undefined) return coral('RequestEntityTooLarge', 'Request Entity Too Large', 413);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://local');
+    } catch {
+      return coral('SerializationException', 'Malformed request target');
+    }
+    const identified = await identities.identify({
+      method: req.method ?? 'POST',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+    });
+    if (!identified.ok) return coral(identified.type, identified.message);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const action = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
+    let tableName = '';
+    try {
+      const parsed: unknown = JSON.parse(body.toString('utf8') || '{}');
+      const named = (parsed as { TableName?: unknown } | null)?.TableName;
+      if (typeof named === 'string') tableName = named;
+    } catch {
+      // Not JSON: no table named, so nothing is allowed; dynalite never sees it.
+    }
+    if (allowed(identified.caller, action, tableName)) return { body };
+    const who =
+      identified.caller.kind === 'sandbox'
+        ? `arn:aws:sts::${accountId}:assumed-role/${identified.caller.functionName}/${identified.caller.functionName}`
+        : `arn:aws:iam::${accountId}:user/outside-caller`;
+    return coral(
+      'AccessDeniedException',
+      `User: ${who} is not authorized to perform: dynamodb:${action.slice(0, 64)} on resource: arn:aws:dynamodb:${options.region}:${accountId}:table/${tableName.slice(0, 255)} because no identity-based policy allows the dynamodb:${action.slice(0, 64)} action`,
+    );
+  }
+  /** Actions that name one table (TableName); batch, transaction and PartiQL calls are never granted. */
+  function allowed(caller: Caller, action: string, tableName: string): boolean {
+    if (caller.kind !== 'sandbox') return false;
+    const table = tableResources.find((name) => tableNames[name] === tableName);
+    if (!table || !needed.includes(table)) return false;
+    if (caller.functionName === SET_UP) return action === 'CreateTable' || action === 'DescribeTable';
+    const declaration = options.declarations.find((d) => d.name === caller.functionName);
+    return (
+      declaration?.access.includes(table) === true && (TABLE_ACTIONS as readonly string[]).includes(action)
+    );
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -70,12 +165,9 @@ export async function startLocalDynamoDb(options: {
   const endpoint = `http://127.0.0.1:${port}`;
   const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
 
+  const setUp = identities.issue(SET_UP);
   try {
-    const client = new DynamoDBClient({
-      endpoint,
-      region: options.region,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const client = new DynamoDBClient({ endpoint, region: options.region, credentials: setUp });
     for (const name of needed) {
       const { partitionKey } = resourceBindings[name].dynamoDbTable;
       await client.send(
@@ -95,6 +187,8 @@ export async function startLocalDynamoDb(options: {
   } catch (error) {
     await close();
     throw error;
+  } finally {
+    identities.revoke(setUp.accessKeyId);
   }
 
   return {
@@ -112,6 +206,19 @@ function isLoopbackHost(host: string | undefined, port: number): boolean {
     host !== undefined &&
     [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase())
   );
+}
+
+function readBounded(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
 }
 
 function kebab(name: string): string {

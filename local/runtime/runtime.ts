@@ -347,10 +347,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (target === 'secretsmanager.GetSecretValue') {
       const request = z.object({ SecretId: z.string().min(1).max(2048) }).safeParse(input);
       const secretId = request.success ? request.data.SecretId : '';
-      if (caller.kind === 'sandbox' && !secretReadableBy(caller.functionName, secretId)) {
+      // Only a sandbox whose function's access names the secret: nothing outside the functions needs
+      // the local secrets (you set them when starting the runtime), and a loopback process that could
+      // read the signing secrets could sign leads as any provider.
+      if (caller.kind !== 'sandbox' || !secretReadableBy(caller.functionName, secretId)) {
         reply(400, {
           __type: 'AccessDeniedException',
-          message: `User: arn:aws:sts::${accountId}:assumed-role/${caller.functionName}/${caller.functionName} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId.slice(0, 256)} because no identity-based policy allows the secretsmanager:GetSecretValue action`,
+          message: `User: ${principalArn(caller)} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId.slice(0, 256)} because no identity-based policy allows the secretsmanager:GetSecretValue action`,
         });
         return;
       }
@@ -372,7 +375,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       return;
     }
-    // The SQS calls a redrive makes (`npm run redrive`), on the local dead-letter queues.
+    // SQS, on the local dead-letter queues: what a function's grant allows it (SendMessage, GetQueueUrl
+    // and GetQueueAttributes on its own dead-letter queue), and what an operator's redrive calls
+    // (`npm run redrive`). An outside caller may not SendMessage at all: a dead-letter queue holds only
+    // what the system itself dead-lettered, so a redrive can never deliver a body someone wrote.
     const findDlq = (key: {
       url?: string | undefined;
       name?: string | undefined;
@@ -386,11 +392,44 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         __type: 'com.amazonaws.sqs#QueueDoesNotExist',
         message: 'The specified queue does not exist.',
       });
+    /** SQS's answer to a call no policy allows: 403, AccessDenied (its query-compatible code). */
+    const sqsDenied = (action: string, resource: string) => {
+      res.writeHead(403, {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amzn-requestid': randomUUID(),
+        'x-amzn-query-error': 'AccessDenied;Sender',
+      });
+      res.end(
+        JSON.stringify({
+          __type: 'com.amazon.coral.service#AccessDeniedException',
+          message: `User: ${principalArn(caller)} is not authorized to perform: sqs:${action.toLowerCase()} on resource: ${resource.slice(0, 256)} because no identity-based policy allows the sqs:${action.toLowerCase()} action`,
+        }),
+      );
+    };
+    /** A sandbox's grant covers only its own dead-letter queue, and only if its function declares it. */
+    const sandboxOwns = (q: { functionName: string } | undefined) =>
+      caller.kind === 'sandbox' &&
+      q?.functionName === caller.functionName &&
+      accessOf(caller.functionName).includes('deadLetterQueue');
     const sqsInput = (input ?? {}) as { QueueName?: string; QueueUrl?: string; SourceArn?: string };
     const depthOf = (q: { source: string; functionName: string }) =>
       deadLetters.list().filter((l) => l.source === q.source && l.functionName === q.functionName).length;
+    const sqsAction = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : undefined;
+    const queueArnFor = (name: unknown) => `arn:aws:sqs:${region}:${accountId}:${String(name ?? '')}`;
+    if (
+      caller.kind === 'sandbox' &&
+      (sqsAction === 'StartMessageMoveTask' || sqsAction === 'ListMessageMoveTasks')
+    ) {
+      // Function roles hold no redrive permission in AWS either.
+      sqsDenied(sqsAction, String(sqsInput.SourceArn ?? ''));
+      return;
+    }
     if (target === 'AmazonSQS.GetQueueUrl') {
       const found = findDlq({ name: sqsInput.QueueName });
+      if (caller.kind === 'sandbox' && !sandboxOwns(found?.[1])) {
+        sqsDenied('GetQueueUrl', queueArnFor(sqsInput.QueueName));
+        return;
+      }
       if (!found) {
         notFound();
         return;
@@ -400,6 +439,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     if (target === 'AmazonSQS.GetQueueAttributes') {
       const found = findDlq({ url: sqsInput.QueueUrl });
+      if (caller.kind === 'sandbox' && !sandboxOwns(found?.[1])) {
+        sqsDenied('GetQueueAttributes', String(sqsInput.QueueUrl ?? ''));
+        return;
+      }
       if (!found) {
         notFound();
         return;
@@ -443,11 +486,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         })
         .safeParse(input);
       const found = request.success ? deadLetterQueues.get(request.data.QueueUrl) : undefined;
-      // A sandbox may send only to its own function's dead-letter queue, as its grant says.
-      const queue =
-        found && (caller.kind === 'outside' || found.functionName === caller.functionName)
-          ? found
-          : undefined;
+      // Only a sandbox, and only to its own function's dead-letter queue, as its grant says (the
+      // queue policy in AWS denies everyone else, see docs/bus-trust.md).
+      if (!sandboxOwns(found)) {
+        sqsDenied('SendMessage', found?.arn ?? (request.success ? request.data.QueueUrl : ''));
+        return;
+      }
+      const queue = found;
       if (!request.success || !queue) {
         reply(400, {
           __type: 'com.amazonaws.sqs#QueueDoesNotExist',
@@ -583,9 +628,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     return undefined;
   }
+  function accessOf(functionName: string): readonly ResourceName[] {
+    return options.declarations.find((d) => d.name === functionName)?.access ?? [];
+  }
+  /** How AWS names the caller in an access-denied message. */
+  function principalArn(caller: Caller): string {
+    return caller.kind === 'sandbox'
+      ? `arn:aws:sts::${accountId}:assumed-role/${caller.functionName}/${caller.functionName}`
+      : `arn:aws:iam::${accountId}:user/outside-caller`;
+  }
   /** The secrets a function's declared access grants it (as its IAM grants do in AWS). */
   function secretReadableBy(functionName: string, secretId: string): boolean {
-    const access = options.declarations.find((d) => d.name === functionName)?.access ?? [];
+    const access = accessOf(functionName);
     return (
       (secretId === LOCAL_SALESCALING_SECRET_ID && access.includes('salescalingApiKey')) ||
       (secretId === LOCAL_SIGNING_SECRETS_ID && access.includes('webhookSigningSecrets'))
@@ -612,6 +666,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     declarations: options.declarations,
     region,
     prefix: LOCAL_BUS_NAME,
+    // The same identities as the other AWS endpoints: a sandbox signs DynamoDB calls with its own key.
+    identities,
+    accountId,
   }).catch(async (error: unknown) => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;

@@ -1,6 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
+  SendMessageCommand,
+  SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import {
@@ -10,7 +20,7 @@ import {
   type LocalRuntime,
   startLocalRuntime,
 } from '#local/runtime/runtime.ts';
-import { startQuietRuntime } from '#local/tools/system.ts';
+import { type LocalSystem, startLocalSystem, startQuietRuntime } from '#local/tools/system.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
 import { sandboxEventBridge } from '#test/support/sandbox.ts';
@@ -137,9 +147,13 @@ describe('HTTP routes', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    await expect(secrets.send(new GetSecretValueCommand({ SecretId: 'nope' }))).rejects.toMatchObject({
-      name: 'ResourceNotFoundException',
-    });
+    // Only the functions read them: an outside caller gets nothing, whatever it asks for.
+    for (const SecretId of [LOCAL_SALESCALING_SECRET_ID, LOCAL_SIGNING_SECRETS_ID, 'nope']) {
+      await expect(secrets.send(new GetSecretValueCommand({ SecretId }))).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        message: expect.not.stringContaining('fixture-key-123'),
+      });
+    }
   });
 });
 
@@ -475,6 +489,80 @@ describe("the bus's trust boundary (the product's catalog)", () => {
     const signing = await asIngest.send(new GetSecretValueCommand({ SecretId: LOCAL_SIGNING_SECRETS_ID }));
     expect(signing.SecretString).toBeTypeOf('string');
   });
+  const sqs = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+    new SQSClient({ endpoint: product.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+  const sandboxCredentials = (functionName: string) => {
+    const env = product.hosts.get(functionName)?.environment ?? {};
+    return { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '' };
+  };
+  const dlqUrl = (name: string) => `${product.url}/000000000000/${name}-dlq`;
+  const DLQS = [
+    'lead-sync-lead-received',
+    'stale-deals-stale-sweep-continued',
+    'integration-commands-commands',
+  ] as const;
+
+  it('refuses an outside SendMessage to every queue with AccessDenied, as SQS does; the redrive calls stay open', async () => {
+    const outsider = sqs({ accessKeyId: 'outsider', secretAccessKey: 'outsider' });
+    for (const name of DLQS) {
+      await expect(
+        outsider.send(new SendMessageCommand({ QueueUrl: dlqUrl(name), MessageBody: '{"forged":true}' })),
+      ).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    }
+    await expect(
+      outsider.send(new SendMessageCommand({ QueueUrl: dlqUrl('no-such'), MessageBody: '{}' })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(product.deadLetters.list()).toEqual([]);
+    // The operator's redrive: find the queue, read its depth, start a move (nothing to move).
+    const { QueueUrl } = await outsider.send(
+      new GetQueueUrlCommand({ QueueName: 'lead-sync-lead-received-dlq' }),
+    );
+    const { Attributes } = await outsider.send(
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'],
+      }),
+    );
+    expect(Attributes).toEqual({
+      QueueArn: 'arn:aws:sqs:us-east-1:000000000000:lead-sync-lead-received-dlq',
+      ApproximateNumberOfMessages: '0',
+    });
+    const move = await outsider.send(new StartMessageMoveTaskCommand({ SourceArn: Attributes?.QueueArn }));
+    expect(move.TaskHandle).toEqual(expect.any(String));
+  });
+
+  it("lets a sandbox send only to its own function's dead-letter queue, and never start a redrive", async () => {
+    const asLeadSync = sqs(sandboxCredentials('lead-sync'));
+    await asLeadSync.send(
+      new SendMessageCommand({
+        QueueUrl: dlqUrl('lead-sync-lead-received'),
+        MessageBody: '{"own":true}',
+        MessageAttributes: { reason: { DataType: 'String', StringValue: 'permanent' } },
+      }),
+    );
+    expect(product.deadLetters.list()).toMatchObject([
+      { functionName: 'lead-sync', reason: 'permanent', payload: { own: true } },
+    ]);
+    await expect(
+      asLeadSync.send(
+        new SendMessageCommand({ QueueUrl: dlqUrl('integration-commands-commands'), MessageBody: '{}' }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(
+      asLeadSync.send(
+        new StartMessageMoveTaskCommand({
+          SourceArn: 'arn:aws:sqs:us-east-1:000000000000:lead-sync-lead-received-dlq',
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    // The sweep has an event trigger but no deadLetterQueue access: not even its own queue.
+    await expect(
+      sqs(sandboxCredentials('stale-deals')).send(
+        new SendMessageCommand({ QueueUrl: dlqUrl('stale-deals-stale-sweep-continued'), MessageBody: '{}' }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(product.deadLetters.list()).toHaveLength(1);
+  });
 });
 
 describe('the local tooling fails closed', () => {
@@ -502,10 +590,13 @@ describe('the local tooling fails closed', () => {
     expect(rebound.body).not.toContain('fixture-key-123');
     expect((await secret(`127.0.0.1.evil.example:${runtime.port}`)).status).toBe(403);
     expect((await secret(`127.0.0.1:${runtime.port + 1}`)).status).toBe(403);
+    // Addressed to loopback, the call gets past the Host check to the endpoint itself (which refuses
+    // an outside caller the secret: a 400 in Secrets Manager's shape, not the Host check's 403).
     for (const host of [`127.0.0.1:${runtime.port}`, `localhost:${runtime.port}`, `[::1]:${runtime.port}`]) {
       const answer = await secret(host);
-      expect(answer.status, host).toBe(200);
-      expect(JSON.parse(answer.body).SecretString).toBe('fixture-key-123');
+      expect(answer.status, host).toBe(400);
+      expect(JSON.parse(answer.body)).toMatchObject({ __type: 'AccessDeniedException' });
+      expect(answer.body).not.toContain('fixture-key-123');
     }
     const letters = await raw(
       runtime.port,
@@ -593,5 +684,110 @@ describe('the local tooling fails closed', () => {
     const served = await fetch(`${runtime.url}/_local/events?detail-type=Big`);
     expect(served.status).toBe(200);
     expect(((await served.json()) as unknown[]).length).toBe(40);
+  });
+});
+
+/**
+ * The attacks found on the merged issue-14 work (N1a, N1b), replayed end to end against the whole
+ * system with a seeded emulator: any loopback process, any made-up key. Both must now fail.
+ */
+describe('nothing outside the functions can feed them through a dead-letter queue or their tables', () => {
+  let system: LocalSystem;
+  beforeAll(async () => {
+    system = await startLocalSystem({
+      seed: { opportunities: 20, staleShare: 0.5, closedShare: 0, seed: 14 },
+      platform: { salescalingMaxRps: 50, salescalingMaxConcurrency: 3 },
+      runtime: { queueRetryDelayMs: 10 },
+    });
+  });
+  afterAll(async () => {
+    await system?.close();
+  });
+
+  const outsider = { accessKeyId: 'outsider', secretAccessKey: 'outsider' };
+  const eventBody = (detailType: string, detail: unknown) =>
+    JSON.stringify({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': detailType,
+      source: 'salescaling.automation',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [],
+      detail,
+    });
+
+  it('N1a and N1b: a forged lead and a forged sweep through DLQ + move task create and close nothing', async () => {
+    const { runtime, admin, emulator } = system;
+    const before = emulator.store.stats();
+    const requestsBefore = (await admin.requests()).length;
+    const sqs = new SQSClient({
+      endpoint: runtime.url,
+      region: 'us-east-1',
+      credentials: outsider,
+      maxAttempts: 1,
+    });
+    const queueArn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
+
+    // N1a: a full Lead Received event written into lead-sync's dead-letter queue, then moved.
+    await expect(
+      sqs.send(
+        new SendMessageCommand({
+          QueueUrl: `${runtime.url}/000000000000/lead-sync-lead-received-dlq`,
+          MessageBody: eventBody('Lead Received', {
+            schemaVersion: 1,
+            submissionId: 'forged-through-the-dlq',
+            source: { provider: 'typeform' },
+            contact: { email: 'forger@evil.example' },
+            opportunity: { name: 'Forged through the DLQ', amount: 999999 },
+          }),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+
+    // N1b: a run record saying "not a dry run, far in the future", then its continuation.
+    const sweepEnv = runtime.hosts.get('stale-deals')?.environment ?? {};
+    const runId = randomUUID();
+    const dynamo = new DynamoDBClient({
+      endpoint: sweepEnv.AWS_ENDPOINT_URL_DYNAMODB,
+      region: 'us-east-1',
+      credentials: outsider,
+      maxAttempts: 1,
+    });
+    await expect(
+      dynamo.send(
+        new PutItemCommand({
+          TableName: sweepEnv.SWEEP_RUNS_TABLE_NAME,
+          Item: {
+            runId: { S: runId },
+            status: { S: 'running' },
+            dryRun: { BOOL: false },
+            referenceTime: { S: '2099-01-01T00:00:00.000Z' },
+            step: { N: '1' },
+          },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(
+      sqs.send(
+        new SendMessageCommand({
+          QueueUrl: `${runtime.url}/000000000000/stale-deals-stale-sweep-continued-dlq`,
+          MessageBody: eventBody('Stale Sweep Continued', { schemaVersion: 2, runId, step: 1 }),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+
+    // The move tasks run (the operator's redrive stays open) and find nothing to deliver.
+    for (const name of ['lead-sync-lead-received-dlq', 'stale-deals-stale-sweep-continued-dlq']) {
+      await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: queueArn(name) }));
+      const { Results } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: queueArn(name) }));
+      expect(Results?.[0]).toMatchObject({ Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 0 });
+    }
+    expect(runtime.queues.every((q) => q.depth === 0)).toBe(true);
+    expect(runtime.invocations.list().filter((i) => i.trigger === 'event')).toEqual([]);
+    expect(runtime.deadLetters.list()).toEqual([]);
+    expect(emulator.store.stats()).toEqual(before);
+    expect((await admin.requests()).length).toBe(requestsBefore);
   });
 });

@@ -55,7 +55,11 @@ beforeAll(async () => {
       new DynamoDBClient({
         endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
         region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        // The sweep's own sandbox credentials: the local DynamoDB answers no one else.
+        credentials: {
+          accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+          secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+        },
       }),
     ),
     env.SWEEP_RUNS_TABLE_NAME ?? '',

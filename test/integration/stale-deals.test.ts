@@ -5,6 +5,7 @@ import { catalog } from '#functions/catalog.ts';
 import { type StaleDealsConfigInput, staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { dynamoDbRunStore, type SweepRunStore } from '#functions/stale-deals/run-store.ts';
 import { sweep } from '#functions/stale-deals/sweep.ts';
+import { SandboxIdentities } from '#local/runtime/aws-auth.ts';
 import { type LocalDynamoDb, startLocalDynamoDb } from '#local/runtime/dynamodb.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
@@ -17,13 +18,21 @@ import { TEST_API_KEY, useEmulator } from '#test/support/emulator.ts';
  */
 const ctx = useEmulator();
 let dynamo: LocalDynamoDb;
+const identities = new SandboxIdentities();
+const asStaleDeals = identities.issue('stale-deals');
 let runs: SweepRunStore;
 beforeAll(async () => {
-  dynamo = await startLocalDynamoDb({ declarations: catalog, region: 'us-east-1', prefix: 'sweep-test' });
+  // The local DynamoDB answers only the sweep's own sandbox credentials.
+  dynamo = await startLocalDynamoDb({
+    declarations: catalog,
+    region: 'us-east-1',
+    prefix: 'sweep-test',
+    identities,
+  });
   const client = new DynamoDBClient({
     endpoint: dynamo.endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: asStaleDeals,
   });
   runs = dynamoDbRunStore(DynamoDBDocumentClient.from(client), dynamo.tableNames.sweepRunsTable);
 });
