@@ -9,7 +9,7 @@ import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, LOCAL_SALESCALING_SECRET_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { eventually } from '#test/support/eventually.ts';
-import { standardWebhooksHeaders } from '#test/support/signing.ts';
+import { fixture, signers, standardWebhooksHeaders } from '#test/support/signing.ts';
 
 /**
  * Lead sync as deployed: the lead-sync handler (middy, secrets-manager, Powertools batch and
@@ -30,6 +30,8 @@ beforeAll(async () => {
       salescalingBaseUrl: emulator.apiBaseUrl,
       salescalingMaxRps: 200,
       salescalingMaxConcurrency: 8,
+      // Warnings are what an operator is told; the tests read them.
+      logLevel: 'WARN',
     },
     secrets: {
       salescalingApiKey: KEY,
@@ -390,5 +392,32 @@ describe('rotating the Salescaling key', () => {
     for (const line of output) expect(line).not.toContain(rotated);
     runtime.putSecret(LOCAL_SALESCALING_SECRET_ID, KEY);
     emulator.setApiKeys([KEY]);
+  });
+});
+
+describe('a signed route whose provider has no signing secret here', () => {
+  it('is a 404 "not enabled" (not a 503 forever), naming no secret, with a warning for the operator', async () => {
+    // This runtime holds a secret for standard-webhooks only.
+    const body = fixture('tally');
+    const response = await fetch(`${runtime.url}/leads/tally`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...signers.tally(body, 'a-guess') },
+    });
+    const text = await response.text();
+    expect(response.status).toBe(404);
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(JSON.parse(text)).toEqual({ message: 'Provider tally is not enabled here' });
+    expect(text).not.toContain('webhook-signing-secrets');
+    expect(text).not.toContain(LOCAL_STANDARD_WEBHOOKS_SECRET);
+    const warning = await eventually(
+      () =>
+        output
+          .filter((line) => line.startsWith('{') && line.includes('no signing secret'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      (lines) => lines.length > 0,
+    );
+    expect(warning[0]).toMatchObject({ level: 'WARN', provider: 'tally' });
+    expect(published('Lead Received')).toEqual([]);
   });
 });
