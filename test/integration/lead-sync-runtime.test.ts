@@ -91,7 +91,7 @@ async function post(path: string, body: string, headers: Record<string, string> 
 }
 
 /** Posts each lead to `POST /leads` at once (as concurrent senders would), each answered 202. */
-const putLeads = async (...leads: PostedLead[]) => {
+const putLeads = async (...leads: object[]) => {
   const statuses = await Promise.all(leads.map((l) => post('/leads', JSON.stringify(l))));
   expect(statuses).toEqual(leads.map(() => 202));
 };
@@ -419,5 +419,102 @@ describe('a signed route whose provider has no signing secret here', () => {
     );
     expect(warning[0]).toMatchObject({ level: 'WARN', provider: 'tally' });
     expect(published('Lead Received')).toEqual([]);
+  });
+});
+
+describe('a lead is a claim from outside: it never rewrites or takes over what the CRM holds', () => {
+  const linkedContacts = (id: string) =>
+    emulator.store.listOpportunityContacts(id, { page: 1, limit: 10 }).map((l) => l.contactId);
+  const linkedCompanies = (id: string) =>
+    emulator.store.listOpportunityCompanies(id, { page: 1, limit: 10 }).map((l) => l.companyId);
+  const syncsDone = (n: number) =>
+    eventually(
+      () => ({
+        done: syncInvocations().length,
+        depth: runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.depth ?? -1,
+      }),
+      ({ done, depth }) => done === n && depth === 0,
+    );
+
+  it('(a) an anonymous sender naming contact-less deals gets deals of its own; theirs stay unchanged and unlinked', async () => {
+    // Someone else's deals with no contact: one lost, one open and bare (created by hand, earlier).
+    const lost = emulator.store.createOpportunity({
+      name: 'Globex – renewal',
+      amount: 2_000,
+      description: 'Renewal, 20 seats',
+      status: 'lost',
+    });
+    const bare = emulator.store.createOpportunity(
+      { name: 'Initech – pilot', status: 'open' },
+      { createdAt: new Date(Date.now() - 3_600_000).toISOString() },
+    );
+    const attacker = 'adopter7@evil.example';
+    await putLeads({ email: attacker, deal_name: 'warmup' });
+    await syncsDone(1);
+    await putLeads({
+      email: attacker,
+      deal_name: 'Globex – renewal',
+      budget: '1',
+      message: 'pwned',
+    });
+    await syncsDone(2);
+    await putLeads({ email: attacker, deal_name: 'Initech – pilot' });
+    await syncsDone(3);
+
+    expect(emulator.store.getOpportunity(lost.id)).toEqual(lost);
+    expect(emulator.store.getOpportunity(bare.id)).toEqual(bare);
+    expect(linkedContacts(lost.id)).toEqual([]);
+    expect(linkedContacts(bare.id)).toEqual([]);
+    // The attacker's own three deals, linked to the attacker's contact; nothing else changed.
+    const [contact] = emulator.store.listContacts({ email: attacker }, { page: 1, limit: 10 });
+    const own = emulator.store.listOpportunities({ contactId: contact?.id ?? '' }, { page: 1, limit: 10 });
+    expect(own.map((o) => o.name).sort()).toEqual(['Globex – renewal', 'Initech – pilot', 'warmup']);
+    expect(own.map((o) => o.id)).not.toContain(lost.id);
+    expect(own.map((o) => o.id)).not.toContain(bare.id);
+    expect(published('Opportunity Updated')).toEqual([]);
+    expect(runtime.deadLetters.list()).toEqual([]);
+  });
+
+  it('(b) an anonymous lead with the email and deal name of a signed lead changes nothing that lead wrote', async () => {
+    const body = JSON.stringify({
+      data: {
+        email: 'margaret@apollo.example.com',
+        first_name: 'Margaret',
+        company: 'Apollo Software',
+        website: 'apollo.example.com',
+        deal_name: 'Apollo – flight software seats',
+        amount: 90_000,
+        message: 'Flight software, 40 seats',
+      },
+    });
+    const signed = standardWebhooksHeaders(body, LOCAL_STANDARD_WEBHOOKS_SECRET, new Date(), 'msg_signed_b');
+    expect(await post('/leads/standard-webhooks', body, signed)).toBe(202);
+    await syncsDone(1);
+    const [created] = published('Opportunity Created');
+    expect(created).toBeDefined();
+    const { opportunityId, contactId, companyId } = (created?.detail ?? {}) as {
+      opportunityId: string;
+      contactId: string;
+      companyId: string;
+    };
+    const before = emulator.store.getOpportunity(opportunityId);
+    expect(before).toMatchObject({ amount: 90_000, description: 'Flight software, 40 seats' });
+
+    await putLeads({
+      email: 'margaret@apollo.example.com',
+      deal_name: 'Apollo – flight software seats',
+      budget: '0',
+      message: 'pwned',
+      company: 'Evil Corp',
+      website: 'evil.example',
+    });
+    await syncsDone(2);
+
+    expect(emulator.store.getOpportunity(opportunityId)).toEqual(before);
+    expect(linkedContacts(opportunityId)).toEqual([contactId]);
+    expect(linkedCompanies(opportunityId)).toEqual([companyId]);
+    expect(emulator.store.stats().opportunities).toBe(1);
+    expect(published('Opportunity Updated')).toEqual([]);
+    expect(published('Company Linked')).toHaveLength(1);
   });
 });
