@@ -518,3 +518,63 @@ describe('a lead is a claim from outside: it never rewrites or takes over what t
     expect(published('Company Linked')).toHaveLength(1);
   });
 });
+
+describe('same door, same id, different lead', () => {
+  it('is dead-lettered with a plain reason and a warning, never dropped; a true duplicate still changes nothing', async () => {
+    const squatter = {
+      submission_id: 'crm-25535',
+      email: 'squatter@evil.example',
+      deal_name: 'Squatted',
+    };
+    await putLeads(squatter);
+    await eventually(
+      () => published('Opportunity Created'),
+      (list) => list.length === 1,
+    );
+    const calls = (await admin.stats()).requests.total;
+
+    // The real sender's lead under the id the squatter took.
+    await putLeads({
+      submission_id: 'crm-25535',
+      email: 'real.buyer@acme.example.com',
+      deal_name: 'Acme – 50 seats',
+      budget: '50000',
+    });
+    const [letter] = await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
+    expect(letter).toMatchObject({
+      functionName: 'lead-sync',
+      reason: 'A different lead already used submission id "crm-25535" from form',
+      payload: expect.objectContaining({
+        detail: expect.objectContaining({
+          submissionId: 'crm-25535',
+          contact: { email: 'real.buyer@acme.example.com' },
+        }),
+      }),
+    });
+    const warning = await eventually(
+      () =>
+        output
+          .filter((line) => line.startsWith('{') && line.includes('crm-25535') && line.includes('"WARN"'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      (lines) => lines.length > 0,
+    );
+    expect(warning[0]).toMatchObject({
+      message: 'Lead dead-lettered',
+      reason: 'A different lead already used submission id "crm-25535" from form',
+      submissionId: 'crm-25535',
+      provider: 'form',
+    });
+    expect((await admin.stats()).requests.total).toBe(calls);
+
+    // The squatter's own lead again (a retry: received later, same content): deduplicated, no letter.
+    await putLeads(squatter);
+    await eventually(syncInvocations, (list) => list.length === 3);
+    expect(runtime.deadLetters.list()).toHaveLength(1);
+    expect((await admin.stats()).requests.total).toBe(calls);
+    expect(emulator.store.stats()).toMatchObject({ opportunities: 1, contacts: 1 });
+    expect(published('Opportunity Created')).toHaveLength(1);
+  });
+});
