@@ -83,7 +83,11 @@ async function dispatch(
   switch (definition.detailType) {
     case events.upsertOpportunity.detailType: {
       const command = detail as Detail<typeof events.upsertOpportunity>;
-      const result = await upsertOpportunity(command, client, { statusOnCreate: deps.settings.openStatus });
+      // Integrations are authorised by the bus policy to change what the CRM holds.
+      const result = await upsertOpportunity(command, client, {
+        statusOnCreate: deps.settings.openStatus,
+        existing: 'overwrite',
+      });
       await publishUpsertEvents(publisher, result, cause);
       const changed = result.opportunity !== 'unchanged' || result.contactLinked || result.companyLinked;
       return { outcome: changed ? 'applied' : 'no-change', opportunityId: result.opportunityId };

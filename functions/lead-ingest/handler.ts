@@ -11,7 +11,7 @@ import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { httpHandler, jsonResponse, redirectResponse } from '#shared/middleware/http.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
-import { ingestLead, signedProviders, signingSecretsSchema } from './ingest.ts';
+import { ingestLead, ProviderNotEnabledError, signedProviders, signingSecretsSchema } from './ingest.ts';
 import { rateLimitedRefresh } from './secret-refresh.ts';
 
 const config = loadConfig(
@@ -70,6 +70,13 @@ const handle = async (event: APIGatewayProxyEventV2) => {
     { signingSecrets, publisher },
   ).catch((error: unknown) => {
     if (error instanceof RequestError) countLead('LeadsRejected', provider, String(error.status));
+    if (error instanceof ProviderNotEnabledError) {
+      // The sender is told 404; the operator must know a provider is posting leads nobody takes.
+      logger.warn('Signed lead refused: the provider has no signing secret here', {
+        provider: error.provider,
+        signingSecretsId: config.WEBHOOK_SIGNING_SECRETS_ID,
+      });
+    }
     throw error;
   });
   countLead(outcome.kind === 'spam' ? 'LeadsSpam' : 'LeadsAccepted', provider);

@@ -13,7 +13,9 @@ import { type SignedProvider, verifySignature } from './signatures.ts';
  * Accepting one lead: the checks in the order that costs least and reveals least — provider,
  * size, media type, signature (on the raw body), origin, then parsing, honeypot and validation —
  * and only then publishing `Lead Received`. Every refusal is a RequestError (4xx) and publishes
- * nothing; a failure to publish is a ServiceUnavailableError (503), so the sender retries.
+ * nothing; a failure to publish, or to read the signing secrets, is a ServiceUnavailableError (503),
+ * so the sender retries. A provider with no signing secret is a 404 (ProviderNotEnabledError): no
+ * retry can fix that, only the operator.
  */
 export const signedProviders = [
   'typeform',
@@ -38,6 +40,16 @@ export const signingSecretsSchema = z
   })
   .strict();
 export type SigningSecrets = z.output<typeof signingSecretsSchema>;
+
+/** A signed route whose provider has no signing secret here: the deployment does not take its leads. */
+export class ProviderNotEnabledError extends RequestError {
+  readonly provider: SignedProvider;
+  constructor(provider: SignedProvider) {
+    // Names no secret: the sender learns only that this door is closed.
+    super(404, `Provider ${provider} is not enabled here`);
+    this.provider = provider;
+  }
+}
 
 export interface IngestSettings {
   allowedOrigins: readonly string[];
@@ -144,9 +156,8 @@ async function checkSignature(
   const fresh = await read(() => collaborators.signingSecrets.afterMismatch(provider));
   const second = fresh === undefined ? first : attempt(provider, request, fresh);
   if (second === 'valid') return;
-  if (second === 'unconfigured') {
-    throw new ServiceUnavailableError(`No signing secret is configured for ${provider}`);
-  }
+  // Still none after the (rate-limited) fresh read: a retry cannot fix it, the operator can.
+  if (second === 'unconfigured') throw new ProviderNotEnabledError(provider);
   throw new RequestError(
     401,
     `Invalid signature: ${second === 'mismatch' ? 'signature does not match' : second}`,

@@ -18,7 +18,7 @@ import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
-import { processRecord, publishSyncEvents } from './process.ts';
+import { leadIdempotency, processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
 
 const config = loadConfig(
@@ -42,17 +42,14 @@ const { client, ...key } = salescalingFromSecret({
   secretId: config.SALESCALING_API_KEY_SECRET_ID,
 });
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
-// The key names the door as well as the id: `msg_X` posted unsigned to /leads and `msg_X` from a
-// signed Standard Webhooks sender are two leads. Powertools hashes the selected list.
-const idempotency = new IdempotencyConfig({
-  eventKeyJmesPath: '[source.provider, submissionId]',
-  expiresAfterSeconds: 7 * 24 * 3600,
-});
+const idempotency = new IdempotencyConfig({ ...leadIdempotency, expiresAfterSeconds: 7 * 24 * 3600 });
+
+/** The leads this sandbox actually ran (not answered from an idempotency record), to log duplicates. */
+const ran = new WeakSet<Lead>();
 
 const syncOnce = makeIdempotent(
   async (lead: Lead) => {
-    // Every line logged while syncing this lead (the client's retries included) carries its id.
-    logger.appendKeys({ submissionId: lead.submissionId, provider: lead.source.provider });
+    ran.add(lead);
     const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUS_ON_CREATE });
     await publishSyncEvents(publisher, lead, result);
     logger.info('Lead synced', { submissionId: lead.submissionId, ...result });
@@ -66,6 +63,14 @@ const syncOnce = makeIdempotent(
   },
   { persistenceStore, config: idempotency },
 );
+
+const sync = async (lead: Lead) => {
+  // Every line logged about this lead (the client's retries and a dead letter included) carries its id.
+  logger.appendKeys({ submissionId: lead.submissionId, provider: lead.source.provider });
+  const result = await syncOnce(lead);
+  if (!ran.has(lead)) logger.info('Duplicate lead: already synced, nothing done', { calls: 0 });
+  return result;
+};
 
 const deadLetter = async (record: SQSRecord, reason: string) => {
   logger.warn('Lead dead-lettered', { messageId: record.messageId, reason });
@@ -83,7 +88,7 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
     event,
     (record: SQSRecord) =>
       processRecord(record, {
-        sync: syncOnce,
+        sync,
         deadLetter,
         maxReceiveCount: config.MAX_RECEIVE_COUNT,
       }).finally(() => logger.removeKeys(['submissionId', 'provider'])),

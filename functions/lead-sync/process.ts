@@ -1,3 +1,4 @@
+import { IdempotencyValidationError } from '@aws-lambda-powertools/idempotency';
 import type { SQSRecord } from 'aws-lambda';
 import type { EventPublisher } from '#shared/events/publisher.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
@@ -8,12 +9,31 @@ import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts
 import type { SyncResult } from './sync.ts';
 
 /**
+ * What makes two deliveries one lead (Powertools idempotency). The key names the door as well as the
+ * id: `msg_X` posted unsigned to /leads and `msg_X` from a signed Standard Webhooks sender are two
+ * leads. The payload check compares what the lead says, not `receivedAt` or `submittedAt` (which
+ * differ between retries of one submission): a true redelivery dedupes; a different lead under a used
+ * key throws IdempotencyValidationError. `fields` goes in as its keys and values, because Powertools
+ * sorts objects by copying them into plain ones, where a field named `__proto__` would drop out of
+ * the hash.
+ */
+export const leadIdempotency = {
+  eventKeyJmesPath: '[source.provider, submissionId]',
+  payloadValidationJmesPath: '[contact, company, opportunity, keys(fields), values(fields)]',
+} as const;
+
+/**
  * One SQS record of the lead-sync queue. Permanent failures (a detail that is not a Lead, a lead
- * Salescaling refuses) go to the dead-letter queue at once with their reason, and the record is
- * done; anything else is thrown, so the queue redelivers it with backoff.
+ * Salescaling refuses, a different lead under an id already used) go to the dead-letter queue at
+ * once with their reason, and the record is done; anything else is thrown, so the queue redelivers
+ * it with backoff.
  */
 export interface RecordCollaborators {
-  /** The idempotent sync (a repeated submissionId returns the stored result without calling anyone). */
+  /**
+   * The idempotent sync: the same lead again (provider, submissionId and content) returns the stored
+   * result without calling anyone; a different lead under a used provider and submissionId throws
+   * IdempotencyValidationError.
+   */
   sync(lead: Lead): Promise<SyncResult>;
   deadLetter(record: SQSRecord, reason: string): Promise<void>;
   /** The queue's maxReceiveCount: on that delivery a transient failure is dead-lettered with its reason. */
@@ -46,6 +66,11 @@ export async function processRecord(
       await collaborators.deadLetter(record, `Salescaling refused the lead: ${error.message}`);
       return undefined;
     }
+    if (error instanceof IdempotencyValidationError) {
+      // Never dropped silently: a person must see it (a squatter's id, or a sender reusing ids).
+      await collaborators.deadLetter(record, reusedIdReason(parsed.data, error));
+      return undefined;
+    }
     // The last delivery: dead-letter it ourselves, so the message carries why.
     const reason = lastDeliveryReason(record, collaborators.maxReceiveCount, error);
     if (reason) {
@@ -54,6 +79,16 @@ export async function processRecord(
     }
     throw error;
   }
+}
+
+function reusedIdReason(lead: Lead, error: IdempotencyValidationError): string {
+  const { submissionId } = lead;
+  const { provider } = lead.source;
+  // A record stored before content was compared has no payload hash: it cannot tell same from different.
+  if (!error.existingRecord?.payloadHash) {
+    return `Submission id "${submissionId}" from ${provider} was synced before lead content was compared; not synced again: check whether this lead is the same`;
+  }
+  return `A different lead already used submission id "${submissionId}" from ${provider}`;
 }
 
 /** The events one sync publishes, correlated by the lead's submissionId. */

@@ -3,13 +3,18 @@ import { type UpsertOptions, type UpsertResult, upsertOpportunity } from '#share
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 
 /**
- * One lead → one up-to-date opportunity, linked to its contact and company: the lead's contact
- * (by exact email), its company (by domain, else exact name; none for a free-mail lead without one)
- * and its opportunity hints, through the shared upsert (see `shared/opportunities/upsert.ts` for the
- * steps and why each is safe to repeat).
+ * One lead → one opportunity, linked to its contact and company: the lead's contact (by exact
+ * email), its company (by domain, else exact name; none for a free-mail lead without one) and its
+ * opportunity hints, through the shared upsert (see `shared/opportunities/upsert.ts` for the steps
+ * and why each is safe to repeat).
+ *
+ * A lead is a claim from outside: the unsigned form route is anonymous, and even a signed provider
+ * vouches only for its own submission. So it may create an opportunity and fill in what an existing
+ * one lacks (`fill-empty`), never change what the CRM holds; and only an orphan created after the
+ * lead arrived can be adopted as its own.
  */
 export type SyncResult = UpsertResult;
-export type SyncOptions = UpsertOptions;
+export type SyncOptions = Pick<UpsertOptions, 'statusOnCreate'>;
 
 export function syncLead(lead: Lead, client: SalescalingClient, options: SyncOptions): Promise<SyncResult> {
   const { contact, company, opportunity } = lead;
@@ -20,7 +25,7 @@ export function syncLead(lead: Lead, client: SalescalingClient, options: SyncOpt
       opportunity: { ...opportunity, name: opportunityName(lead) },
     },
     client,
-    options,
+    { ...options, existing: 'fill-empty', arrivedAt: new Date(lead.receivedAt) },
   );
 }
 

@@ -19,10 +19,13 @@ import {
  * 2. Company (when given): taken by id, or found by domain, else by exact name,
  *    else created. Salescaling lists companies by name only, so "by domain" searches names for the
  *    domain's label (`acme` for acme.com) and compares domains exactly.
- * 3. Opportunity: one linked to the contact with the same name is updated with the fields that
- *    changed; otherwise one is created. If the contact already existed, an unlinked opportunity of
- *    the same name (left by a run that crashed before linking) is adopted rather than duplicated.
- * 4. Links: the contact and the company are linked unless already linked.
+ * 3. Opportunity: one linked to the contact with the same name is updated (`existing`: in
+ *    `overwrite` mode with the fields that changed, in `fill-empty` mode only with the fields it has
+ *    none of); otherwise one is created. If the contact already existed, an orphan this same input
+ *    would have created (left by a run that crashed before linking: see `isOwnOrphan`) is adopted
+ *    rather than duplicated.
+ * 4. Links: the contact and the company are linked unless already linked (in `fill-empty` mode, an
+ *    existing opportunity gets the company only when it has none).
  *
  * A create whose outcome is unknown (timeout, dropped connection) is never repeated blindly: the
  * record is looked up first. `calls` counts the HTTP requests sent to Salescaling, retries included.
@@ -53,8 +56,14 @@ export interface UpsertResult {
   opportunity: 'created' | 'updated' | 'unchanged';
   /** The fields written to an existing opportunity. */
   changed: string[];
+  /**
+   * What the input offered but `fill-empty` left as the CRM holds it: fields with another value, and
+   * `company` when the opportunity already has a different company.
+   */
+  kept: string[];
   contactId: string;
   contactCreated: boolean;
+  /** The input's company, when it is (now) linked to the opportunity. */
   companyId: string | undefined;
   companyCreated: boolean;
   contactLinked: boolean;
@@ -65,7 +74,22 @@ export interface UpsertResult {
 export interface UpsertOptions {
   /** Status written on creation (Salescaling documents `open`). */
   statusOnCreate: string;
+  /**
+   * What the input may do to an opportunity that already exists. `overwrite`: write every given field
+   * that differs (an integration's command, authorised by the bus policy). `fill-empty`: write only
+   * the fields the opportunity has none of, and link a company only when it has none (a lead: a claim
+   * from outside, which may add to the CRM but never change what it holds).
+   */
+  existing: 'fill-empty' | 'overwrite';
+  /**
+   * When the input arrived (a lead's `receivedAt`): an orphan created before it, less a clock-skew
+   * allowance, cannot be this input's and is never adopted. Unset: no bound on age.
+   */
+  arrivedAt?: Date | undefined;
 }
+
+/** How far Salescaling's clock may trail ours when comparing an orphan's `createdAt` with `arrivedAt`. */
+export const ORPHAN_CLOCK_SKEW_MS = 5 * 60_000;
 
 export async function upsertOpportunity(
   input: UpsertInput,
@@ -85,6 +109,7 @@ async function run(
   const company = await findOrCreateCompany(client, input.company);
   const { name } = input.opportunity;
   let changed: string[] = [];
+  const kept: string[] = [];
 
   let opportunity: Opportunity | undefined;
   let state: UpsertResult['opportunity'] = 'unchanged';
@@ -97,15 +122,16 @@ async function run(
     );
     if (opportunity) contactLinked = true;
     else {
-      // Left by a run that crashed after creating it: created for this lead, and never announced.
-      opportunity = await adoptOrphan(client, name);
+      // Left by a run that crashed after creating it: created for this input, and never announced.
+      opportunity = await adoptOrphan(client, input.opportunity, options);
       if (opportunity) state = 'created';
     }
   }
 
   if (opportunity) {
-    const changes = changedFields(opportunity, input.opportunity);
+    const { changes, unchanged } = changedFields(opportunity, input.opportunity, options.existing);
     changed = Object.keys(changes);
+    kept.push(...unchanged);
     if (changed.length > 0) {
       opportunity = await client.putOpportunity(opportunity.id, {
         ...writable(opportunity),
@@ -127,13 +153,17 @@ async function run(
   }
 
   let newlyLinkedCompany = false;
+  let companyLinked = false;
   if (company) {
     knownCompanyLinks ??= new Set(
       (await client.listOpportunityCompanies(opportunityId, { limit: 100 })).items.map((c) => c.companyId),
     );
-    if (!knownCompanyLinks.has(company.record.id)) {
+    if (knownCompanyLinks.has(company.record.id)) companyLinked = true;
+    else if (options.existing === 'fill-empty' && knownCompanyLinks.size > 0) kept.push('company');
+    else {
       await link(client, 'company', opportunityId, company.record.id);
       newlyLinkedCompany = true;
+      companyLinked = true;
     }
   }
 
@@ -141,9 +171,10 @@ async function run(
     opportunityId,
     opportunity: state,
     changed,
+    kept,
     contactId: contact.id,
     contactCreated,
-    companyId: company?.record.id,
+    companyId: companyLinked ? company?.record.id : undefined,
     companyCreated: company?.created ?? false,
     contactLinked: newlyLinkedContact,
     companyLinked: newlyLinkedCompany,
@@ -226,20 +257,58 @@ async function createOpportunity(
         status: options.statusOnCreate,
         ...hints(fields),
       }),
-    () => adoptOrphan(client, name),
+    () => adoptOrphan(client, fields, options),
   );
 }
 
-/** An opportunity with this name and no contact: what a run that crashed before linking left. */
-async function adoptOrphan(client: SalescalingClient, name: string): Promise<Opportunity | undefined> {
-  const candidates = (await client.listOpportunities({ name, limit: 100 })).items.filter((o) =>
-    sameText(o.name, name),
+/**
+ * What a run that crashed before linking left: an opportunity this same input would have created,
+ * with no contact. Anything less strict lets a stranger take over someone else's contact-less deal
+ * by naming it (the contact is linked on adoption, and `fill-empty` would fill its gaps).
+ */
+async function adoptOrphan(
+  client: SalescalingClient,
+  fields: UpsertInput['opportunity'],
+  options: UpsertOptions,
+): Promise<Opportunity | undefined> {
+  const candidates = (await client.listOpportunities({ name: fields.name, limit: 100 })).items.filter((o) =>
+    isOwnOrphan(o, fields, options),
   );
   for (const candidate of candidates) {
     const contacts = await client.listOpportunityContacts(candidate.id, { limit: 1 });
     if (contacts.items.length === 0) return candidate;
   }
   return undefined;
+}
+
+/**
+ * Exactly what `createOpportunity` writes for these fields: the name as given, the status written on
+ * creation, each hint equal to the input's or, when the input has none, empty; and not created
+ * before the input arrived (less `ORPHAN_CLOCK_SKEW_MS`), when that is known.
+ */
+export function isOwnOrphan(
+  candidate: Opportunity,
+  fields: UpsertInput['opportunity'],
+  options: Pick<UpsertOptions, 'statusOnCreate' | 'arrivedAt'>,
+): boolean {
+  if (candidate.name?.trim() !== fields.name.trim()) return false;
+  if (candidate.status !== options.statusOnCreate) return false;
+  const wanted = hints(fields);
+  const matches = (held: unknown, given: unknown, equal = (h: unknown, g: unknown) => h === g) =>
+    given === undefined || given === null ? isEmpty(held) : !isEmpty(held) && equal(held, given);
+  if (
+    !matches(candidate.amount, wanted.amount) ||
+    !matches(candidate.description, wanted.description) ||
+    !matches(candidate.nextStep, wanted.nextStep) ||
+    !matches(candidate.closeDate, wanted.closeDate, (h, g) => sameInstant(String(h), String(g)))
+  ) {
+    return false;
+  }
+  if (options.arrivedAt) {
+    const created = Date.parse(String(candidate.createdAt));
+    if (Number.isNaN(created) || created < options.arrivedAt.getTime() - ORPHAN_CLOCK_SKEW_MS) return false;
+  }
+  return true;
 }
 
 async function link(
@@ -287,21 +356,42 @@ function hints(fields: UpsertInput['opportunity']): Partial<OpportunityInput> {
   };
 }
 
-/** The given fields that differ from what Salescaling holds; nothing else is written. */
+/**
+ * The given fields that differ from what Salescaling holds (`changes`, the only ones written); in
+ * `fill-empty` mode only those it holds none of, the others listed in `unchanged`.
+ */
 export function changedFields(
   current: Opportunity,
   fields: UpsertInput['opportunity'],
-): Partial<OpportunityInput> {
+  mode: UpsertOptions['existing'],
+): { changes: Partial<OpportunityInput>; unchanged: string[] } {
   const wanted = hints(fields);
-  const changes: Partial<OpportunityInput> = {};
-  if (wanted.amount !== undefined && current.amount !== wanted.amount) changes.amount = wanted.amount;
+  const differing: Partial<OpportunityInput> = {};
+  if (wanted.amount !== undefined && current.amount !== wanted.amount) differing.amount = wanted.amount;
   if (wanted.description && current.description !== wanted.description)
-    changes.description = wanted.description;
-  if (wanted.nextStep && current.nextStep !== wanted.nextStep) changes.nextStep = wanted.nextStep;
-  if (wanted.closeDate && Date.parse(String(current.closeDate)) !== Date.parse(String(wanted.closeDate))) {
-    changes.closeDate = wanted.closeDate;
+    differing.description = wanted.description;
+  if (wanted.nextStep && current.nextStep !== wanted.nextStep) differing.nextStep = wanted.nextStep;
+  if (wanted.closeDate && !sameInstant(current.closeDate, String(wanted.closeDate))) {
+    differing.closeDate = wanted.closeDate;
   }
-  return changes;
+  if (mode === 'overwrite') return { changes: differing, unchanged: [] };
+  const changes: Partial<OpportunityInput> = {};
+  const unchanged: string[] = [];
+  for (const [key, value] of Object.entries(differing) as Array<[keyof OpportunityInput, unknown]>) {
+    if (isEmpty(current[key as keyof Opportunity])) Object.assign(changes, { [key]: value });
+    else unchanged.push(key);
+  }
+  return { changes, unchanged };
+}
+
+/** Nothing held: null, absent, or blank text (an amount of 0 is a value). */
+function isEmpty(value: unknown): boolean {
+  return value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
+}
+
+function sameInstant(held: string | null | undefined, given: string): boolean {
+  const time = Date.parse(String(held));
+  return !Number.isNaN(time) && time === Date.parse(given);
 }
 
 /** Every writable field Salescaling holds (PUT may replace the record), nulls left out. */

@@ -110,6 +110,27 @@ describe('Upsert Opportunity', () => {
     expect(await admin.requests({ operation: 'updateOpportunity' })).toEqual([]);
     expect(emulator.store.stats()).toMatchObject({ opportunities: 1, contacts: 1, companies: 1 });
   });
+  it('overwrites what the CRM holds with what changed: integrations are authorised to (leads only fill in)', async () => {
+    const first = await outcomeOf(await put('Upsert Opportunity', command));
+    const changed = {
+      ...command,
+      opportunity: { name: 'Engines – renewal', amount: 30_000, nextStep: 'Sign', description: 'Renewal' },
+    };
+    expect(await outcomeOf(await put('Upsert Opportunity', changed))).toMatchObject({
+      outcome: 'applied',
+      opportunityId: first.opportunityId,
+    });
+    expect(emulator.store.getOpportunity(first.opportunityId ?? '')).toMatchObject({
+      amount: 30_000,
+      nextStep: 'Sign',
+      description: 'Renewal',
+      status: 'open',
+    });
+    expect(published('Opportunity Updated')[0]?.detail).toMatchObject({
+      changed: expect.arrayContaining(['amount', 'nextStep', 'description']),
+    });
+    expect(emulator.store.stats()).toMatchObject({ opportunities: 1, contactLinks: 1, companyLinks: 1 });
+  });
 });
 
 describe('links and closing', () => {

@@ -9,7 +9,7 @@ import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, LOCAL_SALESCALING_SECRET_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { eventually } from '#test/support/eventually.ts';
-import { standardWebhooksHeaders } from '#test/support/signing.ts';
+import { fixture, signers, standardWebhooksHeaders } from '#test/support/signing.ts';
 
 /**
  * Lead sync as deployed: the lead-sync handler (middy, secrets-manager, Powertools batch and
@@ -30,6 +30,8 @@ beforeAll(async () => {
       salescalingBaseUrl: emulator.apiBaseUrl,
       salescalingMaxRps: 200,
       salescalingMaxConcurrency: 8,
+      // Warnings are what an operator is told; the tests read them.
+      logLevel: 'WARN',
     },
     secrets: {
       salescalingApiKey: KEY,
@@ -89,7 +91,7 @@ async function post(path: string, body: string, headers: Record<string, string> 
 }
 
 /** Posts each lead to `POST /leads` at once (as concurrent senders would), each answered 202. */
-const putLeads = async (...leads: PostedLead[]) => {
+const putLeads = async (...leads: object[]) => {
   const statuses = await Promise.all(leads.map((l) => post('/leads', JSON.stringify(l))));
   expect(statuses).toEqual(leads.map(() => 202));
 };
@@ -390,5 +392,189 @@ describe('rotating the Salescaling key', () => {
     for (const line of output) expect(line).not.toContain(rotated);
     runtime.putSecret(LOCAL_SALESCALING_SECRET_ID, KEY);
     emulator.setApiKeys([KEY]);
+  });
+});
+
+describe('a signed route whose provider has no signing secret here', () => {
+  it('is a 404 "not enabled" (not a 503 forever), naming no secret, with a warning for the operator', async () => {
+    // This runtime holds a secret for standard-webhooks only.
+    const body = fixture('tally');
+    const response = await fetch(`${runtime.url}/leads/tally`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...signers.tally(body, 'a-guess') },
+    });
+    const text = await response.text();
+    expect(response.status).toBe(404);
+    expect(response.headers.get('retry-after')).toBeNull();
+    expect(JSON.parse(text)).toEqual({ message: 'Provider tally is not enabled here' });
+    expect(text).not.toContain('webhook-signing-secrets');
+    expect(text).not.toContain(LOCAL_STANDARD_WEBHOOKS_SECRET);
+    const warning = await eventually(
+      () =>
+        output
+          .filter((line) => line.startsWith('{') && line.includes('no signing secret'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      (lines) => lines.length > 0,
+    );
+    expect(warning[0]).toMatchObject({ level: 'WARN', provider: 'tally' });
+    expect(published('Lead Received')).toEqual([]);
+  });
+});
+
+describe('a lead is a claim from outside: it never rewrites or takes over what the CRM holds', () => {
+  const linkedContacts = (id: string) =>
+    emulator.store.listOpportunityContacts(id, { page: 1, limit: 10 }).map((l) => l.contactId);
+  const linkedCompanies = (id: string) =>
+    emulator.store.listOpportunityCompanies(id, { page: 1, limit: 10 }).map((l) => l.companyId);
+  const syncsDone = (n: number) =>
+    eventually(
+      () => ({
+        done: syncInvocations().length,
+        depth: runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.depth ?? -1,
+      }),
+      ({ done, depth }) => done === n && depth === 0,
+    );
+
+  it('(a) an anonymous sender naming contact-less deals gets deals of its own; theirs stay unchanged and unlinked', async () => {
+    // Someone else's deals with no contact: one lost, one open and bare (created by hand, earlier).
+    const lost = emulator.store.createOpportunity({
+      name: 'Globex – renewal',
+      amount: 2_000,
+      description: 'Renewal, 20 seats',
+      status: 'lost',
+    });
+    const bare = emulator.store.createOpportunity(
+      { name: 'Initech – pilot', status: 'open' },
+      { createdAt: new Date(Date.now() - 3_600_000).toISOString() },
+    );
+    const attacker = 'adopter7@evil.example';
+    await putLeads({ email: attacker, deal_name: 'warmup' });
+    await syncsDone(1);
+    await putLeads({
+      email: attacker,
+      deal_name: 'Globex – renewal',
+      budget: '1',
+      message: 'pwned',
+    });
+    await syncsDone(2);
+    await putLeads({ email: attacker, deal_name: 'Initech – pilot' });
+    await syncsDone(3);
+
+    expect(emulator.store.getOpportunity(lost.id)).toEqual(lost);
+    expect(emulator.store.getOpportunity(bare.id)).toEqual(bare);
+    expect(linkedContacts(lost.id)).toEqual([]);
+    expect(linkedContacts(bare.id)).toEqual([]);
+    // The attacker's own three deals, linked to the attacker's contact; nothing else changed.
+    const [contact] = emulator.store.listContacts({ email: attacker }, { page: 1, limit: 10 });
+    const own = emulator.store.listOpportunities({ contactId: contact?.id ?? '' }, { page: 1, limit: 10 });
+    expect(own.map((o) => o.name).sort()).toEqual(['Globex – renewal', 'Initech – pilot', 'warmup']);
+    expect(own.map((o) => o.id)).not.toContain(lost.id);
+    expect(own.map((o) => o.id)).not.toContain(bare.id);
+    expect(published('Opportunity Updated')).toEqual([]);
+    expect(runtime.deadLetters.list()).toEqual([]);
+  });
+
+  it('(b) an anonymous lead with the email and deal name of a signed lead changes nothing that lead wrote', async () => {
+    const body = JSON.stringify({
+      data: {
+        email: 'margaret@apollo.example.com',
+        first_name: 'Margaret',
+        company: 'Apollo Software',
+        website: 'apollo.example.com',
+        deal_name: 'Apollo – flight software seats',
+        amount: 90_000,
+        message: 'Flight software, 40 seats',
+      },
+    });
+    const signed = standardWebhooksHeaders(body, LOCAL_STANDARD_WEBHOOKS_SECRET, new Date(), 'msg_signed_b');
+    expect(await post('/leads/standard-webhooks', body, signed)).toBe(202);
+    await syncsDone(1);
+    const [created] = published('Opportunity Created');
+    expect(created).toBeDefined();
+    const { opportunityId, contactId, companyId } = (created?.detail ?? {}) as {
+      opportunityId: string;
+      contactId: string;
+      companyId: string;
+    };
+    const before = emulator.store.getOpportunity(opportunityId);
+    expect(before).toMatchObject({ amount: 90_000, description: 'Flight software, 40 seats' });
+
+    await putLeads({
+      email: 'margaret@apollo.example.com',
+      deal_name: 'Apollo – flight software seats',
+      budget: '0',
+      message: 'pwned',
+      company: 'Evil Corp',
+      website: 'evil.example',
+    });
+    await syncsDone(2);
+
+    expect(emulator.store.getOpportunity(opportunityId)).toEqual(before);
+    expect(linkedContacts(opportunityId)).toEqual([contactId]);
+    expect(linkedCompanies(opportunityId)).toEqual([companyId]);
+    expect(emulator.store.stats().opportunities).toBe(1);
+    expect(published('Opportunity Updated')).toEqual([]);
+    expect(published('Company Linked')).toHaveLength(1);
+  });
+});
+
+describe('same door, same id, different lead', () => {
+  it('is dead-lettered with a plain reason and a warning, never dropped; a true duplicate still changes nothing', async () => {
+    const squatter = {
+      submission_id: 'crm-25535',
+      email: 'squatter@evil.example',
+      deal_name: 'Squatted',
+    };
+    await putLeads(squatter);
+    await eventually(
+      () => published('Opportunity Created'),
+      (list) => list.length === 1,
+    );
+    const calls = (await admin.stats()).requests.total;
+
+    // The real sender's lead under the id the squatter took.
+    await putLeads({
+      submission_id: 'crm-25535',
+      email: 'real.buyer@acme.example.com',
+      deal_name: 'Acme – 50 seats',
+      budget: '50000',
+    });
+    const [letter] = await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
+    expect(letter).toMatchObject({
+      functionName: 'lead-sync',
+      reason: 'A different lead already used submission id "crm-25535" from form',
+      payload: expect.objectContaining({
+        detail: expect.objectContaining({
+          submissionId: 'crm-25535',
+          contact: { email: 'real.buyer@acme.example.com' },
+        }),
+      }),
+    });
+    const warning = await eventually(
+      () =>
+        output
+          .filter((line) => line.startsWith('{') && line.includes('crm-25535') && line.includes('"WARN"'))
+          .map((line) => JSON.parse(line) as Record<string, unknown>),
+      (lines) => lines.length > 0,
+    );
+    expect(warning[0]).toMatchObject({
+      message: 'Lead dead-lettered',
+      reason: 'A different lead already used submission id "crm-25535" from form',
+      submissionId: 'crm-25535',
+      provider: 'form',
+    });
+    expect((await admin.stats()).requests.total).toBe(calls);
+
+    // The squatter's own lead again (a retry: received later, same content): deduplicated, no letter.
+    await putLeads(squatter);
+    await eventually(syncInvocations, (list) => list.length === 3);
+    expect(runtime.deadLetters.list()).toHaveLength(1);
+    expect((await admin.stats()).requests.total).toBe(calls);
+    expect(emulator.store.stats()).toMatchObject({ opportunities: 1, contacts: 1 });
+    expect(published('Opportunity Created')).toHaveLength(1);
   });
 });

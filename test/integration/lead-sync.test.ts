@@ -128,39 +128,71 @@ describe('existing records', () => {
     expect(result).toMatchObject({ companyId: company.id, companyCreated: false });
   });
 
-  it("updates only what changed on the contact's opportunity of the same name, and costs fewer calls", async () => {
-    const first = await syncLead(lead(), ctx.client(), options);
+  it("fills in only what the contact's opportunity of the same name lacks, never changes what it holds", async () => {
+    const first = await syncLead(
+      lead({ opportunity: { name: 'Cobol – 40 seats', amount: 48_000 } }),
+      ctx.client(),
+      options,
+    );
     await ctx.admin.clearRequests();
-    const changed = await syncLead(
+    // A returning lead offers another amount (held: kept) and a description (none held: filled in).
+    const returning = await syncLead(
       lead({ opportunity: { name: 'Cobol – 40 seats', amount: 52_000, description: 'Two regions' } }),
       ctx.client(),
       options,
     );
-    expect(changed).toMatchObject({
+    expect(returning).toMatchObject({
       opportunityId: first.opportunityId,
       opportunity: 'updated',
+      changed: ['description'],
+      kept: ['amount'],
       contactLinked: false,
       companyLinked: false,
     });
     expect(ctx.emulator.store.getOpportunity(first.opportunityId)).toMatchObject({
-      amount: 52_000,
+      amount: 48_000,
       description: 'Two regions',
       status: 'open',
     });
     const puts = await ctx.admin.requests({ operation: 'updateOpportunity' });
     expect(puts).toHaveLength(1);
-    expect(changed.calls).toBeLessThan(first.calls);
+    expect(returning.calls).toBeLessThan(first.calls);
     expect(store()).toMatchObject({ opportunities: 1, contactLinks: 1, companyLinks: 1 });
 
     await ctx.admin.clearRequests();
-    const same = await syncLead(
-      lead({ opportunity: { name: 'Cobol – 40 seats', amount: 52_000 } }),
+    const again = await syncLead(
+      lead({ opportunity: { name: 'Cobol – 40 seats', amount: 1, description: 'pwned' } }),
       ctx.client(),
       options,
     );
-    expect(same.opportunity).toBe('unchanged');
+    expect(again).toMatchObject({ opportunity: 'unchanged', changed: [], kept: ['amount', 'description'] });
+    expect(ctx.emulator.store.getOpportunity(first.opportunityId)).toMatchObject({
+      amount: 48_000,
+      description: 'Two regions',
+    });
     expect(await ctx.admin.requests({ operation: 'updateOpportunity' })).toEqual([]);
-    expect(same.calls).toBe(4);
+    expect(again.calls).toBe(4);
+  });
+
+  it('a returning lead naming another company does not add it to an opportunity that has one', async () => {
+    const first = await syncLead(lead(), ctx.client(), options);
+    const other = await syncLead(
+      lead({ company: { name: 'Evil Corp', domain: 'evil.example' } }),
+      ctx.client(),
+      options,
+    );
+    expect(other).toMatchObject({
+      opportunityId: first.opportunityId,
+      opportunity: 'unchanged',
+      companyId: undefined,
+      companyLinked: false,
+      kept: ['company'],
+    });
+    expect(
+      ctx.emulator.store
+        .listOpportunityCompanies(first.opportunityId, { page: 1, limit: 10 })
+        .map((l) => l.companyId),
+    ).toEqual([first.companyId]);
   });
 
   it('gives two different leads of one contact one contact and two opportunities', async () => {
@@ -173,6 +205,45 @@ describe('existing records', () => {
       contactLinks: 2,
       companyLinks: 2,
     });
+  });
+});
+
+describe('adopting only its own orphan', () => {
+  /** A contact that already exists, so the sync looks for an orphan before creating. */
+  const returningContact = () => ctx.emulator.store.createContact({ email: 'grace@cobol.example.org' });
+  const deal = { name: 'Cobol – 40 seats', amount: 48_000, description: 'Two regions' };
+
+  it.each([
+    ['closed as lost', { ...deal, status: 'lost' }, {}],
+    ['with another amount', { ...deal, amount: 2_000, status: 'open' }, {}],
+    [
+      'with another description',
+      { name: deal.name, amount: 48_000, description: 'Theirs', status: 'open' },
+      {},
+    ],
+    ['with a field the lead would not write', { ...deal, nextStep: 'Call the CFO', status: 'open' }, {}],
+    [
+      'created before the lead arrived',
+      { ...deal, status: 'open' },
+      { createdAt: '2026-11-01T00:00:00.000Z' },
+    ],
+  ] as const)('never takes over a contact-less opportunity of that name %s', async (_, fields, created) => {
+    returningContact();
+    const theirs = ctx.emulator.store.createOpportunity(fields, created);
+    const result = await syncLead(lead({ opportunity: deal }), ctx.client(), options);
+    expect(result.opportunity).toBe('created');
+    expect(result.opportunityId).not.toBe(theirs.id);
+    expect(ctx.emulator.store.getOpportunity(theirs.id)).toEqual(theirs);
+    expect(ctx.emulator.store.listOpportunityContacts(theirs.id, { page: 1, limit: 10 })).toEqual([]);
+    expect(ctx.emulator.store.listOpportunityCompanies(theirs.id, { page: 1, limit: 10 })).toEqual([]);
+  });
+
+  it('adopts the orphan its own create left (open, no contact, exactly its fields, made after it arrived)', async () => {
+    returningContact();
+    const orphan = ctx.emulator.store.createOpportunity({ ...deal, status: 'open' });
+    const result = await syncLead(lead({ opportunity: deal }), ctx.client(), options);
+    expect(result).toMatchObject({ opportunityId: orphan.id, opportunity: 'created', contactLinked: true });
+    expect(store()).toMatchObject({ opportunities: 1, contactLinks: 1, companyLinks: 1 });
   });
 });
 
@@ -286,10 +357,23 @@ describe('Salescaling calls per lead (the figures in the README)', () => {
     ['returning contact and company, new opportunity', ['contact', 'company'], lead(), 7],
     ['returning contact, company and opportunity, nothing changed', ['all'], lead(), 4],
     [
-      'returning contact, company and opportunity, amount changed',
+      'returning contact, company and opportunity, a field it lacks (close date)',
+      ['all'],
+      lead({
+        opportunity: {
+          name: 'Cobol – 40 seats',
+          amount: 48_000,
+          description: 'Two regions',
+          closeDate: '2027-01-31T00:00:00.000Z',
+        },
+      }),
+      5,
+    ],
+    [
+      'returning contact, company and opportunity, another amount (kept)',
       ['all'],
       lead({ opportunity: { name: 'Cobol – 40 seats', amount: 60_000, description: 'Two regions' } }),
-      5,
+      4,
     ],
   ] as const)('%s: %i calls', async (_, existing, l, expected) => {
     if (existing.length > 0) {

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type IngestRequest, ingestLead, type SigningSecrets } from '#functions/lead-ingest/ingest.ts';
+import {
+  type IngestRequest,
+  ingestLead,
+  ProviderNotEnabledError,
+  type SigningSecrets,
+} from '#functions/lead-ingest/ingest.ts';
 import { rateLimitedRefresh } from '#functions/lead-ingest/secret-refresh.ts';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
@@ -182,15 +187,58 @@ describe('publishing', () => {
     await expect(ingestLead(request(), settings, c.deps)).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 
-  it("a provider without a configured secret is a 503, not the sender's fault", async () => {
-    const c = collaborators([{}]);
+  it('a provider with no signing secret is a 404 naming the provider, after one fresh read; no retry would help', async () => {
+    const c = collaborators([{ typeform: ['tf-secret'] }]);
     const body = fixture('tally');
     const r = request({
       provider: 'tally',
       body: Buffer.from(body),
       headers: { 'content-type': 'application/json', ...signers.tally(body, 's') },
     });
-    await expect(ingestLead(r, settings, c.deps)).rejects.toBeInstanceOf(ServiceUnavailableError);
+    const error = await refusal(ingestLead(r, settings, c.deps));
+    expect(error).toBeInstanceOf(ProviderNotEnabledError);
+    expect(error).toMatchObject({
+      status: 404,
+      message: 'Provider tally is not enabled here',
+      provider: 'tally',
+    });
+    // The cached read, then one forced read (the secret may just have been set), then no more.
+    expect(c.secretReads).toEqual([false, true]);
+    await refusal(ingestLead(r, settings, c.deps));
+    expect(c.secretReads).toEqual([false, true, false]);
+    expect(c.published).toEqual([]);
+  });
+
+  it('a provider whose secret was just set is accepted after the fresh read', async () => {
+    const c = collaborators([{}, { tally: ['s'] }]);
+    const body = fixture('tally');
+    const r = request({
+      provider: 'tally',
+      body: Buffer.from(body),
+      headers: { 'content-type': 'application/json', ...signers.tally(body, 's') },
+    });
+    expect((await ingestLead(r, settings, c.deps)).kind).toBe('accepted');
+    expect(c.secretReads).toEqual([false, true]);
+  });
+
+  it('failing to read the signing secrets stays a 503: a retry can fix that', async () => {
+    const c = collaborators();
+    const failing = {
+      ...c.deps,
+      signingSecrets: rateLimitedRefresh<SigningSecrets>(
+        async () => {
+          throw new Error('AccessDeniedException');
+        },
+        { now: () => 0 },
+      ),
+    };
+    const body = fixture('tally');
+    const r = request({
+      provider: 'tally',
+      body: Buffer.from(body),
+      headers: { 'content-type': 'application/json', ...signers.tally(body, 's') },
+    });
+    await expect(ingestLead(r, settings, failing)).rejects.toBeInstanceOf(ServiceUnavailableError);
   });
 });
 
