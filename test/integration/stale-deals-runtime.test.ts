@@ -158,6 +158,8 @@ describe('a long sweep through the local runtime', () => {
       expect(String(deal.featuredNotes).match(/Closed as stale/g)).toHaveLength(1);
     expect(await runs.get(runId)).toMatchObject({ status: 'completed', step: 5, dryRun: false });
 
+    // The last step publishes Completed before its invocation is recorded: wait for all five.
+    await eventually(queueInvocations, (list) => list.length === continued.length);
     // Every continuation delivered again: each refused, nothing read, closed or told again.
     const invocationsBefore = queueInvocations().length;
     const requestsBefore = (await system.admin.requests()).length;
