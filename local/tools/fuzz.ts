@@ -6,7 +6,7 @@ import { LOCAL_BUS_NAME } from '#local/runtime/runtime.ts';
 import { type FuzzCase, generateCases } from '#local/tools/fuzz/cases.ts';
 import { judge, SecretScanner, Tally } from '#local/tools/fuzz/check.ts';
 import { generateSecrets, secretNeedles } from '#local/tools/fuzz/payloads.ts';
-import { busSender, httpSender, type Sent } from '#local/tools/fuzz/send.ts';
+import { awsSender, busSender, httpSender, type Sent } from '#local/tools/fuzz/send.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 
 /**
@@ -71,6 +71,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
 
   const http = httpSender(concurrency);
   const bus = busSender(runtime.url, LOCAL_BUS_NAME);
+  const sweepEnvironment = runtime.hosts.get('stale-deals')?.environment ?? {};
+  const dynamoDbUrl = sweepEnvironment.AWS_ENDPOINT_URL_DYNAMODB;
+  const sweepRunsTable = sweepEnvironment.SWEEP_RUNS_TABLE_NAME;
+  if (!dynamoDbUrl || !sweepRunsTable) throw new Error('the local runtime runs no DynamoDB for stale-deals');
+  const aws = awsSender(runtime.url, dynamoDbUrl);
   // Cold starts are not what the latencies are about: start the HTTP functions first (neither
   // publishes anything: a health check and an empty lead, refused).
   await http.send(runtime.url, { method: 'GET', path: '/health', headers: {} });
@@ -96,11 +101,20 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     const deadline = started + options.seconds * 1000;
     let next = 0;
     const sendOne = async (item: FuzzCase) => {
-      const wire = item.build({ now: new Date(), runtimeUrl: runtime.url, secrets, emulatorProbeKey });
+      const wire = item.build({
+        now: new Date(),
+        runtimeUrl: runtime.url,
+        secrets,
+        emulatorProbeKey,
+        dynamoDbUrl,
+        sweepRunsTable,
+      });
       const sent: Sent =
         wire.target === 'bus'
           ? await bus.send(wire.entries)
-          : await http.send(wire.target === 'emulator' ? emulator.url : runtime.url, wire);
+          : wire.target === 'aws'
+            ? await aws.send(wire.call)
+            : await http.send(wire.target === 'emulator' ? emulator.url : runtime.url, wire);
       tally.record(item.category, item.description, sent.answer, judge(item.expect, sent.answer));
       const leaked = scanner.count(sent.text);
       if (leaked > 0) tally.secretInAnswer(item.category, item.description, leaked);
@@ -147,6 +161,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     clearInterval(busWatch);
     http.close();
     bus.close();
+    aws.close();
     await runtime.close();
     await emulator.close();
   }

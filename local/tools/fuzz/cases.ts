@@ -50,6 +50,9 @@ export interface BuildContext {
   secrets: FuzzSecrets;
   /** The emulator key the fuzz's own paging probes use (told apart from the functions' calls). */
   emulatorProbeKey: string;
+  /** The local DynamoDB's endpoint and the sweep-runs table, for the outsider calls. */
+  dynamoDbUrl: string;
+  sweepRunsTable: string;
 }
 
 export interface PutEntry {
@@ -68,7 +71,17 @@ export type Wire =
       headers: Record<string, string>;
       body?: Buffer | undefined;
     }
-  | { target: 'bus'; entries: PutEntry[] };
+  | { target: 'bus'; entries: PutEntry[] }
+  /** A call through the real AWS SDK client, signed with an outsider's own credentials. */
+  | { target: 'aws'; call: OutsiderCall };
+
+/** What an outsider on the machine might try against the runtime's other AWS APIs. */
+export type OutsiderCall =
+  | { service: 'sqs'; action: 'SendMessage'; queueUrl: string; body: string }
+  | { service: 'secretsmanager'; action: 'GetSecretValue'; secretId: string }
+  | { service: 'dynamodb'; action: 'PutItem'; table: string; item: Record<string, unknown> }
+  | { service: 'dynamodb'; action: 'GetItem' | 'DeleteItem'; table: string; key: Record<string, unknown> }
+  | { service: 'dynamodb'; action: 'Scan' | 'DeleteTable'; table: string };
 
 export interface FuzzCase {
   category: string;
@@ -1196,6 +1209,149 @@ function describeEmail(email: string | undefined): string {
   if (email === undefined) return 'missing';
   return email.length > 30 ? `of ${email.length} chars` : JSON.stringify(email);
 }
+
+/**
+ * The neighbours of a forged PutEvents: a forged event written straight into a queue (then
+ * redriven), the local secrets read, and a sweep's run record forged in the local DynamoDB — each
+ * through the real SDK client, signed with an outsider's own credentials. All refused (4xx).
+ */
+const RULE_QUEUES = [
+  'lead-sync-lead-received',
+  'stale-deals-stale-sweep-continued',
+  'integration-commands-commands',
+];
+category(
+  'aws:outsider-calls',
+  'refused',
+  fc
+    .record({
+      kind: fc.constantFrom(
+        'sqs-send',
+        'get-secret',
+        'ddb-put-run',
+        'ddb-get',
+        'ddb-delete',
+        'ddb-scan',
+        'ddb-drop',
+      ),
+      queue: fc.constantFrom(...RULE_QUEUES.flatMap((q) => [q, `${q}-dlq`])),
+      detailType: fc.constantFrom(...allEvents.map((e) => e.detailType)),
+      secret: fc.constantFrom(
+        'salescaling-automation/local/salescaling-api-key',
+        'salescaling-automation/local/webhook-signing-secrets',
+      ),
+      runId: fc.uuid(),
+    })
+    .map(({ kind, queue, detailType, secret, runId }) => ({
+      description:
+        kind === 'sqs-send'
+          ? `SendMessage of a forged ${detailType} to ${queue}`
+          : kind === 'get-secret'
+            ? `GetSecretValue ${secret}`
+            : `DynamoDB ${kind.slice(4)} on the sweep runs`,
+      build: (context: BuildContext): Wire => {
+        const table = context.sweepRunsTable;
+        const call = ((): OutsiderCall => {
+          switch (kind) {
+            case 'sqs-send':
+              return {
+                service: 'sqs',
+                action: 'SendMessage',
+                queueUrl: `${context.runtimeUrl}/000000000000/${queue}`,
+                body: JSON.stringify({
+                  version: '0',
+                  id: runId,
+                  'detail-type': detailType,
+                  source: EVENT_SOURCE,
+                  account: '000000000000',
+                  time: context.now.toISOString(),
+                  region: 'us-east-1',
+                  resources: [],
+                  detail: { schemaVersion: 2, runId, step: 1, submissionId: runId },
+                }),
+              };
+            case 'get-secret':
+              return { service: 'secretsmanager', action: 'GetSecretValue', secretId: secret };
+            case 'ddb-put-run':
+              return {
+                service: 'dynamodb',
+                action: 'PutItem',
+                table,
+                item: {
+                  runId,
+                  status: 'running',
+                  dryRun: false,
+                  referenceTime: '2099-01-01T00:00:00.000Z',
+                  step: 1,
+                },
+              };
+            case 'ddb-get':
+              return { service: 'dynamodb', action: 'GetItem', table, key: { runId } };
+            case 'ddb-delete':
+              return { service: 'dynamodb', action: 'DeleteItem', table, key: { runId } };
+            case 'ddb-scan':
+              return { service: 'dynamodb', action: 'Scan', table };
+            default:
+              return { service: 'dynamodb', action: 'DeleteTable', table };
+          }
+        })();
+        return { target: 'aws', call };
+      },
+    })),
+);
+
+/** The runtime's AWS APIs on loopback, unsigned or with a signature that is not one. */
+category(
+  'aws:bad-signature',
+  'refused',
+  fc
+    .record({
+      target: fc.constantFrom(
+        'AWSEvents.PutEvents',
+        'secretsmanager.GetSecretValue',
+        'AmazonSQS.SendMessage',
+        'AmazonSQS.StartMessageMoveTask',
+      ),
+      authorization: fc.oneof(
+        fc.constant(undefined),
+        fc.constant(
+          'AWS4-HMAC-SHA256 Credential=AKIAFUZZ/20991231/us-east-1/events/aws4_request, SignedHeaders=host, Signature=00',
+        ),
+        fc.string({ maxLength: 200 }),
+        fc.string({ minLength: 20_000, maxLength: 60_000, unit: fc.constantFrom('A', '=', ',', ' ', '/') }),
+      ),
+    })
+    .map(({ target, authorization }) => ({
+      description: `${target} ${authorization === undefined ? 'unsigned' : `with an Authorization of ${authorization.length} chars`}`,
+      build: (): Wire => ({
+        target: 'runtime',
+        method: 'POST',
+        path: '/',
+        headers: {
+          host: '127.0.0.1',
+          'x-amz-target': target,
+          'content-type': 'application/x-amz-json-1.1',
+          ...(authorization === undefined ? {} : { authorization }),
+        },
+        body: Buffer.from(
+          JSON.stringify({
+            Entries: [
+              {
+                Source: EVENT_SOURCE,
+                DetailType: 'Lead Received',
+                Detail: '{}',
+                EventBusName: 'salescaling-automation-local',
+              },
+            ],
+            SecretId: 'salescaling-automation/local/webhook-signing-secrets',
+            QueueUrl: 'http://127.0.0.1/000000000000/lead-sync-lead-received-dlq',
+            MessageBody: '{}',
+            SourceArn: 'arn:aws:sqs:us-east-1:000000000000:lead-sync-lead-received-dlq',
+          }),
+        ),
+      }),
+    })),
+);
 
 export const categoryNames: readonly string[] = categories.map((c) => c.name);
 

@@ -1,6 +1,16 @@
 import { Agent, request } from 'node:http';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { PutEntry } from './cases.ts';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { OutsiderCall, PutEntry } from './cases.ts';
 import type { Answer } from './check.ts';
 
 /**
@@ -67,14 +77,74 @@ export function httpSender(concurrency: number) {
   return { send, close: () => agent.destroy() };
 }
 
+/** An outside caller's own credentials: a key the runtime never issued to a sandbox. */
+const OUTSIDER = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'AKIAFUZZOUTSIDER0001', secretAccessKey: 'fuzz-outsider-own-key' },
+  maxAttempts: 1,
+};
+
+/** The runtime's other AWS APIs through the real SDK clients, signed as an outsider. */
+export function awsSender(runtimeUrl: string, dynamoDbUrl: string) {
+  const sqs = new SQSClient({ ...OUTSIDER, endpoint: runtimeUrl });
+  const secrets = new SecretsManagerClient({ ...OUTSIDER, endpoint: runtimeUrl });
+  const dynamo = new DynamoDBClient({ ...OUTSIDER, endpoint: dynamoDbUrl });
+  const documents = DynamoDBDocumentClient.from(dynamo);
+  const run = (call: OutsiderCall): Promise<{ $metadata: { httpStatusCode?: number } }> => {
+    switch (call.service) {
+      case 'sqs':
+        return sqs.send(new SendMessageCommand({ QueueUrl: call.queueUrl, MessageBody: call.body }));
+      case 'secretsmanager':
+        return secrets.send(new GetSecretValueCommand({ SecretId: call.secretId }));
+      case 'dynamodb':
+        switch (call.action) {
+          case 'PutItem':
+            return documents.send(new PutCommand({ TableName: call.table, Item: call.item }));
+          case 'GetItem':
+            return documents.send(new GetCommand({ TableName: call.table, Key: call.key }));
+          case 'DeleteItem':
+            return documents.send(new DeleteCommand({ TableName: call.table, Key: call.key }));
+          case 'Scan':
+            return documents.send(new ScanCommand({ TableName: call.table }));
+          case 'DeleteTable':
+            return dynamo.send(new DeleteTableCommand({ TableName: call.table }));
+        }
+    }
+  };
+  const send = async (call: OutsiderCall): Promise<Sent> => {
+    const started = performance.now();
+    try {
+      const output = await run(call);
+      return {
+        answer: { status: output.$metadata.httpStatusCode, durationMs: performance.now() - started },
+        text: JSON.stringify(output),
+      };
+    } catch (error) {
+      const failure = error as Error & { $metadata?: { httpStatusCode?: number } };
+      const status = failure.$metadata?.httpStatusCode;
+      return {
+        answer: {
+          status,
+          error: status === undefined ? `${failure.name}: ${failure.message}` : undefined,
+          durationMs: performance.now() - started,
+        },
+        text: `${failure.name}: ${failure.message}`,
+      };
+    }
+  };
+  return {
+    send,
+    close: () => {
+      sqs.destroy();
+      secrets.destroy();
+      dynamo.destroy();
+    },
+  };
+}
+
 /** PutEvents as an outside system would call it: the real client, credentials of its own, no retries. */
 export function busSender(endpoint: string, busName: string) {
-  const client = new EventBridgeClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIAFUZZOUTSIDER0001', secretAccessKey: 'fuzz-outsider-own-key' },
-    maxAttempts: 1,
-  });
+  const client = new EventBridgeClient({ ...OUTSIDER, endpoint });
   const send = async (entries: readonly PutEntry[]): Promise<Sent> => {
     const started = performance.now();
     try {
