@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
-import { isLoopbackHost } from '#local/runtime/guards.ts';
+import { isCrossSite, isLoopbackHost } from '#local/runtime/guards.ts';
 import { matchOperation } from '#shared/salescaling/operations.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { ApiError, type ApiResult, handleApi } from './api.ts';
@@ -98,6 +98,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         403,
         envelope(403, 'Forbidden: the emulator answers only requests addressed to loopback', null, 0),
       );
+      return;
+    }
+    // Nor a browser's cross-site request: a page's text/plain POST needs no preflight, and could
+    // otherwise reset the data or script faults that dead-letter leads.
+    if (isCrossSite(req.headers, listening?.port ?? 0, options.host ?? '127.0.0.1')) {
+      send(res, 403, envelope(403, 'Forbidden: the emulator refuses cross-site requests', null, 0));
       return;
     }
     let url: URL;

@@ -351,4 +351,25 @@ describe('failing closed', () => {
     expect(await ask(`localhost:${ctx.emulator.port}`, '/api/v1/opportunities')).toBe(200);
     expect(await ask(`127.0.0.1:${ctx.emulator.port}`, '/_emulator/stats')).toBe(200);
   });
+
+  it("refuses a browser page's cross-site request (a text/plain POST that would reset or script faults)", async () => {
+    const before = (await api('GET', '/opportunities?limit=1')).body;
+    for (const headers of [
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'null' },
+    ]) {
+      const response = await fetch(`${ctx.emulator.url}/_emulator/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', ...headers },
+        body: '{}',
+      });
+      expect(response.status, JSON.stringify(headers)).toBe(403);
+    }
+    expect((await api('GET', '/opportunities?limit=1')).body).toEqual(before);
+    // Its own origin (or none, as curl and the functions send) is fine.
+    const own = await fetch(`${ctx.emulator.url}/_emulator/stats`, { headers: { origin: ctx.emulator.url } });
+    expect(own.status).toBe(200);
+  });
 });
