@@ -11,7 +11,7 @@ import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { httpHandler, jsonResponse, redirectResponse } from '#shared/middleware/http.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
-import { ingestLead, ProviderNotEnabledError, signedProviders, signingSecretsSchema } from './ingest.ts';
+import { ingestLead, ProviderNotEnabledError, readSigningSecrets, signedProviders } from './ingest.ts';
 import { rateLimitedRefresh } from './secret-refresh.ts';
 
 const config = loadConfig(
@@ -39,12 +39,9 @@ const settings = {
  */
 const signingSecrets = rateLimitedRefresh(
   async ({ forceRefresh }) =>
-    signingSecretsSchema.parse(
-      await getSecret(config.WEBHOOK_SIGNING_SECRETS_ID, {
-        transform: 'json',
-        maxAge: 300,
-        forceFetch: forceRefresh,
-      }),
+    readSigningSecrets(
+      await getSecret(config.WEBHOOK_SIGNING_SECRETS_ID, { maxAge: 300, forceFetch: forceRefresh }),
+      config.WEBHOOK_SIGNING_SECRETS_ID,
     ),
   { now: Date.now },
 );

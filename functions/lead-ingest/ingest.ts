@@ -41,6 +41,30 @@ export const signingSecretsSchema = z
   .strict();
 export type SigningSecrets = z.output<typeof signingSecretsSchema>;
 
+/**
+ * The signing-secrets secret's value, read as JSON and checked. A wrong value is an operator's
+ * mistake whose message must not carry the value: JSON.parse and zod quote what they read, so
+ * neither error travels (as a message or a cause) into a log line; only where it is wrong does.
+ */
+export function readSigningSecrets(value: unknown, secretId: string): SigningSecrets {
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new Error(`The secret ${secretId} is not JSON: put {"<provider>": "<secret>" or [...]}`);
+    }
+  }
+  const result = signingSecretsSchema.safeParse(parsed);
+  if (!result.success) {
+    const where = result.error.issues.map((issue) => issue.path.join('.') || '(top level)').slice(0, 10);
+    throw new Error(
+      `The secret ${secretId} is not an object of provider → secret or list of secrets (see ${where.join(', ')}); providers: ${signedProviders.join(', ')}`,
+    );
+  }
+  return result.data;
+}
+
 /** A signed route whose provider has no signing secret here: the deployment does not take its leads. */
 export class ProviderNotEnabledError extends RequestError {
   readonly provider: SignedProvider;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LOCAL_STANDARD_WEBHOOKS_SECRET } from '#local/runtime/config.ts';
 import type { BusEvent } from '#local/runtime/event-bus.ts';
-import type { LocalRuntime } from '#local/runtime/runtime.ts';
+import { LOCAL_SIGNING_SECRETS_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import type { Lead } from '#shared/leads/lead.ts';
 import { fixture, signers } from '#test/support/signing.ts';
@@ -293,5 +293,42 @@ describe('route throttling', () => {
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect(statuses.filter((s) => s === 400).length).toBeGreaterThan(0);
     expect(statuses.every((s) => s === 429 || s === 400)).toBe(true);
+  });
+});
+
+describe('a signing-secrets secret that is not what it should be', () => {
+  // An easy operator mistake: the bare secret instead of {"tally": "<secret>"}. JSON.parse quotes
+  // what it reads, so its message must never reach a log line.
+  const bare = 'tly_s3cr3t_Q9xZ_not_json_at_all';
+  let broken: LocalRuntime;
+  const output: string[] = [];
+  beforeAll(async () => {
+    broken = await startQuietRuntime({
+      secrets: { salescalingApiKey: 'k', webhookSigningSecrets: { tally: ['tally-secret'] } },
+      platform: { logLevel: 'INFO' },
+      functionOutput: (line) => output.push(line),
+    });
+  });
+  afterAll(async () => {
+    await broken?.close();
+  });
+
+  it.each([
+    ['not JSON', bare],
+    ['JSON of the wrong shape', JSON.stringify({ tally: { secret: bare }, [bare]: bare })],
+  ])('%s: 503 (the operator can fix it), and the value is in no log line', async (_, value) => {
+    broken.putSecret(LOCAL_SIGNING_SECRETS_ID, value);
+    const body = fixture('tally');
+    const response = await fetch(`${broken.url}/leads/tally`, {
+      method: 'POST',
+      body,
+      headers: { ...json, ...signers.tally(body, bare) },
+    });
+    expect(response.status).toBe(503);
+    expect(await response.text()).not.toContain(bare.slice(0, 8));
+    const warning = output.find((line) => line.includes('Service unavailable'));
+    expect(warning).toEqual(expect.stringContaining(LOCAL_SIGNING_SECRETS_ID));
+    expect(output.filter((line) => line.includes(bare.slice(0, 8)))).toEqual([]);
+    output.length = 0;
   });
 });
