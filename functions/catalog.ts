@@ -29,7 +29,7 @@ export const catalog = defineCatalog([
     entry: 'functions/lead-ingest/handler.ts',
     memoryMb: 512,
     timeoutSeconds: 10,
-    environment: { HONEYPOT_FIELD: 'website_url', MAX_BODY_BYTES: '102400' },
+    environment: { HONEYPOT_FIELD: 'contact_me_by_fax_only', MAX_BODY_BYTES: '102400' },
     access: ['eventBus', 'webhookSigningSecrets'],
     settings: ['allowedOrigins', 'thankYouUrl', 'leadFieldMapping'],
     triggers: [

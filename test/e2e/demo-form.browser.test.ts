@@ -64,6 +64,6 @@ it('submits the demo form, lands on the thank-you page, and the lead is on the b
     company: { name: 'Frequency Hopping Inc', domain: 'frequency.example.com' },
     opportunity: { amount: 30_000, description: 'Secure comms for our field team.' },
   });
-  expect(received[0]?.detail).not.toHaveProperty('fields.website_url');
+  expect(received[0]?.detail).not.toHaveProperty('fields.contact_me_by_fax_only');
   await page.close();
 });

@@ -306,7 +306,7 @@ describe('lead capture', () => {
       THANK_YOU_URL: 'http://localhost:3000/demo/thanks',
       ALLOWED_ORIGINS: '["http://localhost:3000"]',
       LEAD_FIELD_MAPPING: '{}',
-      HONEYPOT_FIELD: 'website_url',
+      HONEYPOT_FIELD: 'contact_me_by_fax_only',
       WEBHOOK_SIGNING_SECRETS_ID: { Ref: expect.stringMatching(/^WebhookSigningSecrets/) },
     });
   });

@@ -150,7 +150,7 @@ describe('POST /leads from HTML forms and JSON senders', () => {
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
   it('redirects an accepted form post to the thank-you page (303)', async () => {
-    const response = await post('/leads', 'email=ann%40acme.com&first_name=Ann&website_url=', {
+    const response = await post('/leads', 'email=ann%40acme.com&first_name=Ann&contact_me_by_fax_only=', {
       ...form,
       origin: runtime.url,
     });
@@ -163,17 +163,21 @@ describe('POST /leads from HTML forms and JSON senders', () => {
   });
 
   it('answers a filled honeypot exactly like success, and publishes nothing', async () => {
-    const response = await post('/leads', 'email=bot%40spam.example&website_url=http%3A%2F%2Fspam', {
-      ...form,
-      origin: runtime.url,
-    });
+    const response = await post(
+      '/leads',
+      'email=bot%40spam.example&contact_me_by_fax_only=http%3A%2F%2Fspam',
+      {
+        ...form,
+        origin: runtime.url,
+      },
+    );
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toBe(`${runtime.url}/demo/thanks`);
     expect(leads()).toEqual([]);
   });
 
   it('refuses a browser origin that is not allowed (403)', async () => {
-    const response = await post('/leads', 'email=a%40b.co&website_url=', {
+    const response = await post('/leads', 'email=a%40b.co&contact_me_by_fax_only=', {
       ...form,
       origin: 'https://evil.example',
     });
@@ -195,6 +199,21 @@ describe('POST /leads from HTML forms and JSON senders', () => {
     const response = await post('/leads', JSON.stringify({ email: 'dev@acme.com', company: 'Acme' }), json);
     expect(response.status).toBe(202);
     expect(response.body?.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('takes a JSON lead whose website is sent as website_url: a real field, not the honeypot', async () => {
+    const response = await post(
+      '/leads',
+      JSON.stringify({
+        submissionId: 'site-1',
+        email: 'buyer@bigcorp-hp.com',
+        deal_name: 'Real JSON lead',
+        website_url: 'https://www.bigcorp-hp.com/about',
+      }),
+      json,
+    );
+    expect(response).toMatchObject({ status: 202, body: { id: 'site-1' } });
+    expect(leads().map((e) => e.detail.company.domain)).toEqual(['bigcorp-hp.com']);
   });
 
   it('refuses junk with the right 4xx and publishes nothing', async () => {
@@ -225,7 +244,7 @@ describe("the issue's attacks, over HTTP: a 4xx naming the field, nothing publis
   });
 
   it('a form body of 95,000 control bytes: 413, not a 503 forever', async () => {
-    const body = `email=ada%40acme.com&website_url=&message=${'\u0001'.repeat(95_000)}`;
+    const body = `email=ada%40acme.com&contact_me_by_fax_only=&message=${'\u0001'.repeat(95_000)}`;
     const response = await post('/leads', body, form);
     expect(response.status).toBe(413);
     expect(fieldsOf(response)).toEqual(['fields.message']);
@@ -273,7 +292,11 @@ describe("the issue's attacks, over HTTP: a 4xx naming the field, nothing publis
 
   it('form keys named like members of Object.prototype are kept as submitted', async () => {
     const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
-    const body = ['email=ada%40acme.com', 'website_url=', ...names.map((n) => `${n}=${n}-value`)].join('&');
+    const body = [
+      'email=ada%40acme.com',
+      'contact_me_by_fax_only=',
+      ...names.map((n) => `${n}=${n}-value`),
+    ].join('&');
     expect((await post('/leads', body, { ...form, origin: runtime.url })).status).toBe(303);
     const fields = leads()[0]?.detail.fields ?? {};
     for (const name of names) {

@@ -271,7 +271,12 @@ describe('the whole ingest path on 100 KB bodies', () => {
     publisher,
     signingSecrets: rateLimitedRefresh(async () => ({ tally: ['t'] }), { now: () => 0 }),
   };
-  const settings = { allowedOrigins: [], honeypotField: 'website_url', maxBodyBytes: 100 * KB, mapping: {} };
+  const settings = {
+    allowedOrigins: [],
+    honeypotField: 'contact_me_by_fax_only',
+    maxBodyBytes: 100 * KB,
+    mapping: {},
+  };
   const request = (body: string, type: string, provider?: string): IngestRequest => ({
     provider,
     headers: { 'content-type': type },
@@ -296,7 +301,7 @@ describe('the whole ingest path on 100 KB bodies', () => {
         const many = Object.fromEntries(MAPPED.map((name) => [name, chunk]));
         const bodies: Array<[string, string]> = [
           [
-            `email=a%40b.co&website_url=&${field}=${encodeURIComponent(text).slice(0, 95 * KB)}`,
+            `email=a%40b.co&contact_me_by_fax_only=&${field}=${encodeURIComponent(text).slice(0, 95 * KB)}`,
             'application/x-www-form-urlencoded',
           ],
           [text, 'application/x-www-form-urlencoded'],

@@ -471,7 +471,7 @@ category(
           ? formBody(fields, trap)
           : variant === 'form-missing'
             ? formBody(fields, undefined)
-            : Buffer.from(JSON.stringify({ email, website_url: trap }));
+            : Buffer.from(JSON.stringify({ email, contact_me_by_fax_only: trap }));
       return {
         description: `honeypot ${variant}`,
         build: leadRequest(body, variant === 'json-filled' ? JSON_TYPE : FORM_TYPE),
@@ -567,7 +567,7 @@ category(
     .map(({ bytes, repeat, form }) => {
       const junk = Buffer.from(Array.from({ length: repeat }, () => bytes).flat());
       const body = form
-        ? Buffer.concat([Buffer.from('website_url=&email=nobody&name='), junk])
+        ? Buffer.concat([Buffer.from('contact_me_by_fax_only=&email=nobody&name='), junk])
         : Buffer.concat([Buffer.from('{"email":"nobody","name":"'), junk, Buffer.from('"}')]);
       return {
         description: `${form ? 'form' : 'JSON'} lead with ${junk.length} invalid UTF-8 bytes`,
@@ -735,7 +735,7 @@ category(
       const controls = Buffer.alloc(n, 0x01);
       for (let i = 0; i < n; i++) controls[i] = [0x01, 0x02, 0x07, 0x0b, 0x0e, 0x1f][i % 6] ?? 0x01;
       const body = Buffer.concat([
-        Buffer.from(`email=${encodeURIComponent(email)}&website_url=&utm_content=`),
+        Buffer.from(`email=${encodeURIComponent(email)}&contact_me_by_fax_only=&utm_content=`),
         controls,
       ]);
       return { description: `valid form lead with ${n} control bytes`, build: leadRequest(body, FORM_TYPE) };

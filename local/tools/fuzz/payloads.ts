@@ -78,7 +78,7 @@ export function flatObject(
 /** `application/x-www-form-urlencoded`, keeping repeated and prototype-named keys. */
 export function formBody(fields: readonly Field[], honeypot: string | undefined): Buffer {
   const params = new URLSearchParams();
-  if (honeypot !== undefined) params.append('website_url', honeypot);
+  if (honeypot !== undefined) params.append('contact_me_by_fax_only', honeypot);
   for (const field of fields) {
     for (const value of [field.value].flat()) params.append(field.label, value);
   }

@@ -17,7 +17,7 @@ import { fixture, signers } from '#test/support/signing.ts';
  */
 const settings = {
   allowedOrigins: ['https://www.acme.com'],
-  honeypotField: 'website_url',
+  honeypotField: 'contact_me_by_fax_only',
   maxBodyBytes: 100 * 1024,
   mapping: {},
 };
@@ -93,7 +93,7 @@ describe('bounded: over a limit is a 400 or 413 naming the field, and nothing is
 
   it('a form body of 95,000 control bytes in one field: 413 naming it', async () => {
     const c = collaborators();
-    const form = `email=ada%40acme.com&website_url=&message=${'\u0001'.repeat(95_000)}`;
+    const form = `email=ada%40acme.com&contact_me_by_fax_only=&message=${'\u0001'.repeat(95_000)}`;
     const error = await refusal(
       ingestLead(unsigned(form, 'application/x-www-form-urlencoded'), settings, c.deps),
     );
@@ -105,7 +105,7 @@ describe('bounded: over a limit is a 400 or 413 naming the field, and nothing is
   it('95,000 control bytes spread over fields within their limits: 413, as the event would pass 256 KB', async () => {
     const c = collaborators();
     const chunks = Array.from({ length: 19 }, (_, i) => `note${i}=${'\u0001'.repeat(5_000)}`);
-    const form = ['email=ada%40acme.com', 'website_url=', ...chunks].join('&');
+    const form = ['email=ada%40acme.com', 'contact_me_by_fax_only=', ...chunks].join('&');
     const error = await refusal(
       ingestLead(unsigned(form, 'application/x-www-form-urlencoded'), settings, c.deps),
     );
@@ -121,7 +121,7 @@ describe('bounded: over a limit is a 400 or 413 naming the field, and nothing is
     const chunks = Array.from({ length: 19 }, (_, i) => `note${i}=${'x'.repeat(5_000)}`);
     await ingestLead(
       unsigned(
-        ['email=ada%40acme.com', 'website_url=', ...chunks].join('&'),
+        ['email=ada%40acme.com', 'contact_me_by_fax_only=', ...chunks].join('&'),
         'application/x-www-form-urlencoded',
       ),
       settings,
@@ -340,7 +340,7 @@ describe('keys are data', () => {
   it('an HTML form', async () => {
     const form = [
       'email=ada%40acme.com',
-      'website_url=',
+      'contact_me_by_fax_only=',
       ...named.map(([k, v]) => `${k}=${encodeURIComponent(v)}`),
     ];
     await expectKept(unsigned(form.join('&'), 'application/x-www-form-urlencoded'));

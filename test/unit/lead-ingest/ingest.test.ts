@@ -14,7 +14,7 @@ import { fixture, signers } from '#test/support/signing.ts';
 
 const settings = {
   allowedOrigins: ['https://www.acme.com'],
-  honeypotField: 'website_url',
+  honeypotField: 'contact_me_by_fax_only',
   maxBodyBytes: 10_000,
   mapping: {},
 };
@@ -146,7 +146,7 @@ describe('checks, in order, each refusing without publishing', () => {
 
 describe('the honeypot', () => {
   it.each([
-    ['filled', 'email=a%40b.co&website_url=http%3A%2F%2Fspam.example'],
+    ['filled', 'email=a%40b.co&contact_me_by_fax_only=http%3A%2F%2Fspam.example'],
     ['missing', 'email=a%40b.co'],
   ])('%s on an HTML form: answered like success, not published', async (_, form) => {
     const c = collaborators();
@@ -160,12 +160,12 @@ describe('the honeypot', () => {
   it('empty on an HTML form: accepted, and not forwarded', async () => {
     const c = collaborators();
     const outcome = await ingestLead(
-      request({ form: 'email=a%40acme.com&first_name=Ann&website_url=' }),
+      request({ form: 'email=a%40acme.com&first_name=Ann&contact_me_by_fax_only=' }),
       settings,
       c.deps,
     );
     expect(outcome).toMatchObject({ kind: 'accepted', answer: 'redirect' });
-    expect(JSON.stringify(c.published)).not.toContain('website_url');
+    expect(JSON.stringify(c.published)).not.toContain('contact_me_by_fax_only');
   });
 });
 
@@ -257,7 +257,7 @@ describe('properties over arbitrary input', () => {
     fc.json().map((text) => Buffer.from(text)),
     fc
       .dictionary(
-        fc.constantFrom('email', 'name', 'company', 'website_url', 'amount', 'data', 'x'),
+        fc.constantFrom('email', 'name', 'company', 'contact_me_by_fax_only', 'amount', 'data', 'x'),
         fc.oneof(fc.string(), fc.integer(), fc.emailAddress()),
       )
       .map((object) => Buffer.from(JSON.stringify(object))),
