@@ -233,8 +233,11 @@ function asDateTime(value: string | undefined): string | undefined {
 function rawFields(entries: FieldEntry[]): Record<string, RawFieldValue> {
   const fields: Record<string, RawFieldValue> = Object.create(null);
   for (const entry of entries) {
-    let name = entry.label ?? entry.key;
-    if (Object.hasOwn(fields, name)) name = `${name} (${entry.key})`;
+    const label = entry.label ?? entry.key;
+    let name = Object.hasOwn(fields, label) ? `${label} (${entry.key})` : label;
+    // A sender may label another field "Budget (k2)" as well: never overwrite, number the next one.
+    // (At most as many tries as there are fields, which are bounded.)
+    for (let n = 2; Object.hasOwn(fields, name); n++) name = `${label} (${entry.key}) #${n}`;
     fields[name] = entry.value;
   }
   return fields;

@@ -60,6 +60,26 @@ describe('provider payloads to one Lead', () => {
     expect(lead.fields.Interest).toEqual(['Reseller']);
   });
 
+  it('keeps every answer when labels collide, even with a label shaped like a de-duplicated one', () => {
+    const lead = map({
+      provider: 'tally',
+      entries: [
+        { key: 'k1', label: 'Budget (k2)', value: 'FIRST ANSWER' },
+        { key: 'k3', label: 'Budget', value: 'x' },
+        { key: 'k2', label: 'Budget', value: 'SECOND ANSWER' },
+        { key: 'k2', label: 'Budget', value: 'THIRD ANSWER' },
+        { key: 'e', label: 'Email', kind: 'email', value: 'ada@acme.com' },
+      ],
+    });
+    expect(lead.fields).toEqual({
+      'Budget (k2)': 'FIRST ANSWER',
+      Budget: 'x',
+      'Budget (k2) #2': 'SECOND ANSWER',
+      'Budget (k2) #3': 'THIRD ANSWER',
+      Email: 'ada@acme.com',
+    });
+  });
+
   it('Standard Webhooks and generic JSON: fields under data, snake_case names', () => {
     const lead = map(
       fromFlatObject('standard-webhooks', JSON.parse(fixture('standard-webhooks')), {
