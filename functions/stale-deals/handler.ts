@@ -79,7 +79,12 @@ const handle = async (event: unknown, context: Context & { salescalingApiKey?: u
     }
     return { batchItemFailures: [] };
   }
-  const input = scheduleInputSchema.parse(event ?? {});
+  const parsedInput = scheduleInputSchema.safeParse(event ?? {});
+  if (!parsedInput.success) {
+    // An operator's mistake in an on-demand run (or a schedule's input): said plainly, no stack.
+    throw new InvalidScheduleInputError(describeFieldIssues(fieldIssues(parsedInput.error)));
+  }
+  const input = parsedInput.data;
   const result = await sweep({ kind: 'schedule', dryRun: input.dryRun }, deps);
   report(result);
   if (result.outcome === 'completed')
@@ -105,6 +110,13 @@ function continuationOf(
   if (!detail.success)
     return { success: false, message: describeFieldIssues(fieldIssues(detail.error)).slice(0, 500) };
   return { success: true, data: { kind: 'continuation', runId: detail.data.runId, step: detail.data.step } };
+}
+
+class InvalidScheduleInputError extends Error {
+  constructor(issues: string) {
+    super(`Invalid schedule input (only {"dryRun": true|false} is read): ${issues}`);
+    this.name = 'InvalidScheduleInputError';
+  }
 }
 
 function refuse(refusal: {

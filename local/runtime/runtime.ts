@@ -553,7 +553,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         return;
       }
       const result = await schedule.fire(override);
-      sendJson(res, result.ok ? 200 : 502, { schedule: schedule.trigger.name, ...result });
+      // The function's error by name and message; its stack stays in the function's own log.
+      sendJson(
+        res,
+        result.ok ? 200 : 502,
+        result.ok
+          ? { schedule: schedule.trigger.name, ...result }
+          : {
+              schedule: schedule.trigger.name,
+              ok: false,
+              error: { name: result.error.name, message: result.error.message.slice(0, 2_000) },
+            },
+      );
       return;
     }
     switch (`${method} ${path}`) {

@@ -179,6 +179,27 @@ describe('a long sweep through the local runtime', () => {
   });
 });
 
+describe("an operator's mistake in an on-demand run", () => {
+  it('is answered with what is wrong, no stack, and closes nothing', async () => {
+    const response = await fetch(`${system.runtime.url}/_local/schedules/stale-deals`, {
+      method: 'POST',
+      body: JSON.stringify({ dryRun: 'yes' }),
+    });
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { ok: boolean; error: Record<string, unknown> };
+    expect(body).toEqual({
+      schedule: 'stale-deals',
+      ok: false,
+      error: {
+        name: 'InvalidScheduleInputError',
+        message: expect.stringContaining('dryRun'),
+      },
+    });
+    expect(closedDeals()).toEqual([]);
+    expect(ofType('Stale Sweep Completed')).toEqual([]);
+  });
+});
+
 describe('a forged Stale Sweep Continued that reaches the sweep', () => {
   it('closes nothing, whatever it claims, and is refused with a reason', async () => {
     // A dry run (the stage's setting) that really ran, to forge continuations of.
