@@ -78,7 +78,7 @@ import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/ca
 import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
-import type { Stage, StageConfig } from './config.ts';
+import { COMMAND_DETAIL_TYPES, type Stage, type StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 
 export interface SalescalingStackProps extends StackProps {
@@ -230,6 +230,7 @@ export class SalescalingStack extends Stack {
           }
         } else if (trigger.kind === 'event') {
           triggerDlq = this.#eventTrigger(fn, id, trigger);
+          this.#adapters.push(...trigger.adapters);
         } else {
           schedules.push(trigger);
         }
@@ -371,11 +372,35 @@ export class SalescalingStack extends Stack {
             ],
             actions: ['events:PutEvents'],
             resources: [busArn],
-            conditions: { StringEquals: { 'events:source': integration.sources } },
+            conditions: {
+              StringEquals: {
+                'events:source': integration.sources,
+                'events:detail-type': this.#integrationDetailTypes(integration),
+              },
+            },
           }),
       ),
     ];
     (this.bus.node.defaultChild as CfnEventBus).policy = new PolicyDocument({ statements }).toJSON();
+  }
+
+  /**
+   * What an integration may send: its `detailTypes` (default: every inbound command), and the
+   * upstream detail types of the worked-example adapters that turn one of its sources into one of
+   * those commands (`payment_intent.succeeded` from `billing.example` → Close Opportunity), so an
+   * adapter keeps working for the integration it was written for and no other.
+   */
+  #integrationDetailTypes(integration: StageConfig['integrations'][number]): string[] {
+    const commands = integration.detailTypes ?? COMMAND_DETAIL_TYPES;
+    const strings = (value: unknown) => [value].flat().filter((v): v is string => typeof v === 'string');
+    const upstream = this.#adapters
+      .filter(
+        (adapter) =>
+          strings(adapter.pattern.source).some((source) => integration.sources.includes(source)) &&
+          strings(adapter.template['detail-type']).some((type) => commands.includes(type)),
+      )
+      .flatMap((adapter) => strings(adapter.pattern['detail-type']));
+    return [...new Set([...commands, ...upstream])];
   }
 
   #emptySecret(stage: Stage, removalPolicy: RemovalPolicy): ISecret {
