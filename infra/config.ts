@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
-import { EVENT_SOURCE } from '#shared/events/catalog.ts';
+import { commands, EVENT_SOURCE } from '#shared/events/catalog.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 
@@ -17,6 +17,9 @@ const LOG_RETENTION_DAYS = [
  * An outside system allowed to put its own events on the bus (a bus-policy Allow with an
  * `events:source` condition). Never the project's source: only the project's functions speak as it.
  */
+/** The detail types of the catalog's inbound commands: all an integration may ever be granted. */
+export const COMMAND_DETAIL_TYPES: readonly string[] = commands.map((c) => c.detailType);
+
 const integrationSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9-]{1,40}$/, { error: 'must be 1-40 letters, digits or dashes' }),
@@ -49,6 +52,20 @@ const integrationSchema = z
       )
       .min(1)
       .max(20),
+    /**
+     * The commands this integration may send (an `events:detail-type` condition on its Allow).
+     * Absent: every inbound command of the catalog.
+     */
+    detailTypes: z
+      .array(
+        z.string().refine((type) => COMMAND_DETAIL_TYPES.includes(type), {
+          error: `must be an inbound command of the event catalog: ${COMMAND_DETAIL_TYPES.join(', ')}`,
+        }),
+      )
+      .min(1)
+      .max(COMMAND_DETAIL_TYPES.length)
+      .refine((list) => new Set(list).size === list.length, { error: 'must not repeat a detail type' })
+      .optional(),
   })
   .strict()
   .refine((i) => i.principals.length + i.accounts.length > 0, {

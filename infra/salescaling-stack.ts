@@ -78,7 +78,7 @@ import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/ca
 import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
-import type { Stage, StageConfig } from './config.ts';
+import { COMMAND_DETAIL_TYPES, type Stage, type StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 
 export interface SalescalingStackProps extends StackProps {
@@ -112,6 +112,10 @@ export class SalescalingStack extends Stack {
   readonly #redriveRoles: readonly string[];
   /** The roles of the functions that publish as the project: the only principals the bus lets speak as it. */
   readonly #publisherRoles: IRole[] = [];
+  /** Per table, the roles of the functions whose `access` names it: the only principals its policy lets touch items. */
+  readonly #tableUsers = new Map<Table, IRole[]>();
+  /** Every upstream event the stack's rules turn into a command (the event triggers' adapters). */
+  readonly #adapters: Adapter[] = [];
 
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
     super(scope, id, props);
@@ -226,6 +230,7 @@ export class SalescalingStack extends Stack {
           }
         } else if (trigger.kind === 'event') {
           triggerDlq = this.#eventTrigger(fn, id, trigger);
+          this.#adapters.push(...trigger.adapters);
         } else {
           schedules.push(trigger);
         }
@@ -262,6 +267,8 @@ export class SalescalingStack extends Stack {
     }
 
     this.#busPolicy(stage, config);
+    this.#tablePolicy(this.idempotencyTable);
+    this.#tablePolicy(this.sweepRunsTable);
 
     if (Object.keys(routeThrottles).length > 0) {
       (this.apiStage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', routeThrottles);
@@ -365,11 +372,35 @@ export class SalescalingStack extends Stack {
             ],
             actions: ['events:PutEvents'],
             resources: [busArn],
-            conditions: { StringEquals: { 'events:source': integration.sources } },
+            conditions: {
+              StringEquals: {
+                'events:source': integration.sources,
+                'events:detail-type': this.#integrationDetailTypes(integration),
+              },
+            },
           }),
       ),
     ];
     (this.bus.node.defaultChild as CfnEventBus).policy = new PolicyDocument({ statements }).toJSON();
+  }
+
+  /**
+   * What an integration may send: its `detailTypes` (default: every inbound command), and the
+   * upstream detail types of the worked-example adapters that turn one of its sources into one of
+   * those commands (`payment_intent.succeeded` from `billing.example` → Close Opportunity), so an
+   * adapter keeps working for the integration it was written for and no other.
+   */
+  #integrationDetailTypes(integration: StageConfig['integrations'][number]): string[] {
+    const commands = integration.detailTypes ?? COMMAND_DETAIL_TYPES;
+    const strings = (value: unknown) => [value].flat().filter((v): v is string => typeof v === 'string');
+    const upstream = this.#adapters
+      .filter(
+        (adapter) =>
+          strings(adapter.pattern.source).some((source) => integration.sources.includes(source)) &&
+          strings(adapter.template['detail-type']).some((type) => commands.includes(type)),
+      )
+      .flatMap((adapter) => strings(adapter.pattern['detail-type']));
+    return [...new Set([...commands, ...upstream])];
   }
 
   #emptySecret(stage: Stage, removalPolicy: RemovalPolicy): ISecret {
@@ -581,6 +612,39 @@ export class SalescalingStack extends Stack {
         resources: [this.idempotencyTable.tableArn],
       }),
     );
+    this.#addTableUser(this.idempotencyTable, fn);
+  }
+
+  #addTableUser(table: Table, fn: HouseFunction): void {
+    if (!fn.role)
+      throw new Error(`functions.${fn.declaration.name}: has no role to name in the table policy`);
+    this.#tableUsers.set(table, [...(this.#tableUsers.get(table) ?? []), fn.role]);
+  }
+
+  /**
+   * The table's resource policy: a Deny of every item-level read and write (and their PartiQL forms;
+   * transactions and batches are authorized as these actions) to every principal but the roles of
+   * the functions whose `access` names the table, whatever their IAM allows. A run record decides a
+   * sweep's dry run and cap, and an idempotency record whether a lead or command is applied, so no
+   * one else may forge, edit, delete or read one. `Resource: *` (this table, and its indexes) and role
+   * ARNs as a condition: the table cannot name its own ARN, and the roles do not depend on the table
+   * (their grants are separate policies), so there is no cycle. No function naming the table: no one
+   * at all.
+   */
+  #tablePolicy(table: Table): void {
+    const users = this.#tableUsers.get(table) ?? [];
+    table.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyItsFunctionsTouchItems',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: TABLE_ITEM_ACTIONS.map((action) => `dynamodb:${action}`),
+        resources: ['*'],
+        ...(users.length > 0
+          ? { conditions: { ArnNotEquals: { 'aws:PrincipalArn': users.map((role) => role.roleArn) } } }
+          : {}),
+      }),
+    );
   }
 
   /**
@@ -608,6 +672,7 @@ export class SalescalingStack extends Stack {
         resources: [this.sweepRunsTable.tableArn],
       }),
     );
+    this.#addTableUser(this.sweepRunsTable, fn);
   }
 
   #deadLetterQueue(id: string): Queue {
@@ -764,6 +829,23 @@ export class SalescalingStack extends Stack {
     }
   }
 }
+
+/** Every DynamoDB action that reads or writes items, as IAM names them. */
+export const TABLE_ITEM_ACTIONS = [
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'Scan',
+  'ConditionCheckItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'PartiQLSelect',
+  'PartiQLInsert',
+  'PartiQLUpdate',
+  'PartiQLDelete',
+] as const;
 
 /** An adapter's template with its `<name>` placeholders as EventBridge input-transformer fields. */
 function transformerTemplate(adapter: Adapter): unknown {

@@ -739,11 +739,83 @@ describe("the bus's trust boundary: only the project's functions speak as the pr
           ],
         },
         Resource: expect.anything(),
-        Condition: { StringEquals: { 'events:source': ['billing.example', 'invoices.example'] } },
+        Condition: {
+          StringEquals: {
+            'events:source': ['billing.example', 'invoices.example'],
+            // No detailTypes: every inbound command, and the upstream event of the worked example
+            // that turns billing.example into one (payment_intent.succeeded → Close Opportunity).
+            'events:detail-type': [...commandTypes, 'payment_intent.succeeded'],
+          },
+        },
       },
     ]);
     // The Deny still holds for everyone else, integrations included.
     expect(busPolicyOf(template).filter((s) => s.Effect === 'Deny')).toHaveLength(1);
+  });
+
+  const commandTypes = allEvents.filter((e) => e.direction === 'inbound').map((e) => e.detailType);
+  /** One synth with several integrations; each one's Allow by its Sid. */
+  const allowOf = (() => {
+    const integrations = [
+      { name: 'billing-close', sources: ['billing.example'], detailTypes: ['Close Opportunity'] },
+      { name: 'billing-upsert', sources: ['billing.example'], detailTypes: ['Upsert Opportunity'] },
+      { name: 'crm', sources: ['crm.example'] },
+    ];
+    const { template } = synthStack(catalog, {
+      integrations: integrations.map((i) => ({ principals: [], accounts: ['444455556666'], ...i })),
+    });
+    const policy = busPolicyOf(template);
+    return (name: string) => policy.filter((s) => s.Effect === 'Allow' && s.Sid === `Integration${name}`);
+  })();
+
+  it('limits an integration to the commands its detailTypes name, with only the adapters into them', () => {
+    expect(commandTypes).toEqual(
+      expect.arrayContaining(['Upsert Opportunity', 'Close Opportunity', 'Link Contact']),
+    );
+    const closeOnly = allowOf('BillingClose');
+    expect(closeOnly).toHaveLength(1);
+    expect(closeOnly[0]?.Condition).toEqual({
+      StringEquals: {
+        'events:source': ['billing.example'],
+        'events:detail-type': ['Close Opportunity', 'payment_intent.succeeded'],
+      },
+    });
+    // The billing adapter yields Close Opportunity: an integration not granted it does not get its upstream type.
+    expect(allowOf('BillingUpsert')[0]?.Condition).toEqual({
+      StringEquals: { 'events:source': ['billing.example'], 'events:detail-type': ['Upsert Opportunity'] },
+    });
+    // Nor does an integration with another source: the adapter listens to billing.example only.
+    expect(allowOf('Crm')[0]?.Condition?.StringEquals?.['events:detail-type']).toEqual(commandTypes);
+  });
+
+  it('refuses a detail type that is not an inbound command, naming its path', () => {
+    const stages = (detailTypes: unknown) => ({
+      dev: {
+        ...(cdkContext.stages.dev as object),
+        integrations: [{ name: 'crm', accounts: ['444455556666'], sources: ['crm.example'], detailTypes }],
+      },
+    });
+    for (const [detailTypes, message] of [
+      [
+        ['Close Opportunity', 'Lead Received'],
+        /integrations\.0\.detailTypes\.1: must be an inbound command of the event catalog: Upsert Opportunity/,
+      ],
+      [
+        ['Close Opportunity', 'Opportunity Created'],
+        /integrations\.0\.detailTypes\.1: must be an inbound command/,
+      ],
+      [['payment_intent.succeeded'], /integrations\.0\.detailTypes\.0: must be an inbound command/],
+      [[], /integrations\.0\.detailTypes: Too small/],
+      [
+        ['Close Opportunity', 'Close Opportunity'],
+        /integrations\.0\.detailTypes: must not repeat a detail type/,
+      ],
+    ] as const) {
+      expect(() => loadStageConfig('dev', stages(detailTypes)), JSON.stringify(detailTypes)).toThrow(message);
+    }
+    expect(loadStageConfig('dev', stages(['Close Opportunity'])).config.integrations[0]?.detailTypes).toEqual(
+      ['Close Opportunity'],
+    );
   });
 
   it.each([
