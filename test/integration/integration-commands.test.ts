@@ -18,6 +18,8 @@ let emulator: RunningEmulator;
 let admin: EmulatorAdmin;
 let runtime: LocalRuntime;
 let bus: EventBridgeClient;
+/** The function's own log lines (at the quiet runtime's level, ERROR). */
+const output: string[] = [];
 
 beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: ['cmd-key'] });
@@ -30,6 +32,7 @@ beforeAll(async () => {
     },
     secrets: { salescalingApiKey: 'cmd-key' },
     queueRetryDelayMs: 20,
+    functionOutput: (line) => output.push(line),
   });
   bus = new EventBridgeClient({
     endpoint: runtime.url,
@@ -42,6 +45,7 @@ beforeEach(async () => {
   runtime.bus.events.clear();
   runtime.deadLetters.clear();
   runtime.invocations.clear();
+  output.length = 0;
 });
 afterAll(async () => {
   await runtime?.close();
@@ -260,6 +264,44 @@ describe('rejected commands', () => {
     expect(published('Command Rejected')).toEqual([]);
     expect(runtime.deadLetters.list()).toEqual([]);
     expect(runtime.queues.find((q) => q.name === 'integration-commands-commands')?.depth).toBe(0);
+  });
+});
+
+describe('a command that fails for a while', () => {
+  it('logs the cause of each failed delivery, then dead-letters it with the cause on the last', async () => {
+    const opportunity = emulator.store.createOpportunity({ name: 'Deal', status: 'open' });
+    emulator.setApiKeys(['some-other-key']);
+    try {
+      const id = await put('Close Opportunity', {
+        schemaVersion: 1,
+        opportunityId: opportunity.id,
+        outcome: 'won',
+        reason: 'Paid',
+      });
+      const [letter] = await eventually(
+        () => runtime.deadLetters.list(),
+        (list) => list.length === 1,
+      );
+      expect(letter?.reason).toMatch(/^Gave up after 5 deliveries: .*401/);
+      const failures = output
+        .filter((line) => line.includes('Command failed'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      // Deliveries 1 to 4 each say why; the fifth dead-letters it instead of failing.
+      expect(failures).toHaveLength(4);
+      for (const failure of failures) {
+        expect(failure).toMatchObject({
+          level: 'ERROR',
+          message: 'Command failed; the queue will deliver it again',
+          commandId: id,
+          command: 'Close Opportunity',
+          error: { message: expect.stringMatching(/401/) },
+        });
+      }
+      expect(output.join('\n')).not.toContain('cmd-key');
+      expect(published('Command Rejected')).toEqual([]);
+    } finally {
+      emulator.setApiKeys(['cmd-key']);
+    }
   });
 });
 
