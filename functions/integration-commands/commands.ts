@@ -5,13 +5,14 @@ import { upsertOpportunity } from '#shared/opportunities/upsert.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingInvalidRequestError, SalescalingNotFoundError } from '#shared/salescaling/errors.ts';
-import { type FieldIssue, fieldIssues } from '#shared/salescaling/schemas.ts';
+import { boundFieldIssues, clipText, type FieldIssue, fieldIssues } from '#shared/salescaling/schemas.ts';
 
 /**
  * Applying one inbound command (an event another system put on the bus). Each command looks before
  * it writes, so applying it again changes nothing; the handler also makes each event id apply once.
- * A command that is invalid, or that Salescaling refuses (400/404/422), is a CommandRejected: the
- * handler dead-letters it with the errors and does not retry it.
+ * A command that is invalid, or that Salescaling refuses (400/404/422), is a CommandRejected:
+ * `applyOrReject` publishes `Command Rejected` and returns the rejection, which the handler then
+ * dead-letters (the last step, so a retry never sends a second letter) and does not retry.
  */
 export interface CommandEvent {
   id: string;
@@ -43,6 +44,75 @@ export class CommandRejected extends Error {
 export interface CommandOutcome {
   outcome: 'applied' | 'no-change';
   opportunityId?: string | undefined;
+}
+
+/** A command refused for good: what its dead letter and its `Command Rejected` say, bounded. */
+export interface CommandRejection {
+  outcome: 'rejected';
+  reason: string;
+  errors: FieldIssue[];
+}
+
+/** The longest reason, command or id a rejection repeats (each may echo the sender's text). */
+const MAX_REJECTION_TEXT = 500;
+
+/**
+ * Applies the command, or, when it is refused for good, publishes one bounded `Command Rejected`
+ * and returns the rejection. The handler runs this under the event id's idempotency record, so the
+ * rejection is stored like any outcome: a redelivery or a redrive of the same event publishes
+ * nothing again. Anything else thrown is transient, and nothing has been published for it.
+ */
+export async function applyOrReject(
+  event: CommandEvent,
+  deps: CommandCollaborators & { warn: (message: string, details: object) => void },
+): Promise<CommandOutcome | CommandRejection> {
+  try {
+    return await applyCommand(event, deps);
+  } catch (error) {
+    if (!(error instanceof CommandRejected)) throw error;
+    const rejection: CommandRejection = {
+      outcome: 'rejected',
+      reason: clipText(error.message, MAX_REJECTION_TEXT),
+      errors: boundFieldIssues(error.errors),
+    };
+    await publishRejection(deps.publisher, event, rejection, deps.warn);
+    return rejection;
+  }
+}
+
+/**
+ * Publishes `Command Rejected`. Bounded as it is, it fits EventBridge's limit; should EventBridge
+ * refuse it anyway, it goes out again without its errors (the dead letter keeps them), and that is
+ * logged. Only when that fails too does this throw (the record is retried; its last delivery is
+ * dead-lettered with the cause).
+ */
+export async function publishRejection(
+  publisher: EventPublisher,
+  event: CommandEvent,
+  rejection: CommandRejection,
+  warn: (message: string, details: object) => void,
+): Promise<void> {
+  const detail = {
+    commandId: clipText(String(event.id), MAX_REJECTION_TEXT),
+    command: clipText(String(event['detail-type']), MAX_REJECTION_TEXT),
+    reason: rejection.reason,
+    errors: rejection.errors,
+  };
+  try {
+    await publishEvent(publisher, events.commandRejected, detail);
+  } catch (error) {
+    warn('Command Rejected could not be published with its errors; publishing it without them', {
+      cause: error instanceof Error ? clipText(error.message, MAX_REJECTION_TEXT) : 'unknown',
+      errors: rejection.errors.length,
+    });
+    await publishEvent(publisher, events.commandRejected, {
+      ...detail,
+      errors:
+        rejection.errors.length > 0
+          ? [{ field: '(errors)', message: `${rejection.errors.length} errors: see the dead letter` }]
+          : [],
+    });
+  }
 }
 
 type Detail<E extends EventDefinition> = z.output<E['schema']>;

@@ -11,14 +11,14 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { loadConfig } from '#shared/config/load-config.ts';
 import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
-import { events } from '#shared/events/catalog.ts';
-import { eventBridgePublisher, publishEvent } from '#shared/events/publisher.ts';
+import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { idempotencyStore } from '#shared/idempotency/store.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender, lastDeliveryReason } from '#shared/queues/dead-letter.ts';
-import { applyCommand, type CommandEvent, CommandRejected } from './commands.ts';
+import { clipText } from '#shared/salescaling/schemas.ts';
+import { applyOrReject, type CommandEvent, type CommandRejection } from './commands.ts';
 
 const config = loadConfig(
   z.object({
@@ -48,53 +48,56 @@ const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
 // The EventBridge event id: replaying the same event (an archive replay, a duplicate put) applies it once.
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 7 * 24 * 3600 });
 const applyOnce = makeIdempotent(
-  (event: CommandEvent) => applyCommand(event, { client, publisher, settings }),
+  (event: CommandEvent) =>
+    applyOrReject(event, {
+      client,
+      publisher,
+      settings,
+      warn: (message, details) => logger.warn(message, { ...details }),
+    }),
   {
     persistenceStore,
     config: idempotency,
   },
 );
 
-const reject = async (record: SQSRecord, event: Partial<CommandEvent>, error: CommandRejected) => {
-  metrics.addMetric('CommandsRejected', MetricUnit.Count, 1);
-  logger.warn('Command rejected', {
-    commandId: event.id,
-    command: event['detail-type'],
-    reason: error.message,
-    errors: error.errors,
-  });
-  await sendToDeadLetterQueue(
-    record,
-    `${error.message}${error.errors.length > 0 ? `: ${JSON.stringify(error.errors)}` : ''}`,
-  );
-  if (event.id && event['detail-type']) {
-    await publishEvent(publisher, events.commandRejected, {
-      commandId: event.id,
-      command: event['detail-type'],
-      reason: error.message,
-      errors: [...error.errors],
-    });
-  }
-};
+const deadLetterReason = (rejection: CommandRejection) =>
+  `${rejection.reason}${rejection.errors.length > 0 ? `: ${JSON.stringify(rejection.errors)}` : ''}`;
 
+/**
+ * One record. Its dead letter is always the last step: whatever fails before it is retried with
+ * nothing sent, and once it is sent the record succeeds, so one command yields one letter.
+ */
 const processRecord = async (record: SQSRecord) => {
   let event: Partial<CommandEvent>;
   try {
     event = JSON.parse(record.body) as Partial<CommandEvent>;
   } catch {
-    return reject(record, {}, new CommandRejected('The message is not an EventBridge event (not JSON)'));
+    event = {};
   }
-  logger.appendKeys({ commandId: event.id, command: event['detail-type'] });
+  if (typeof event?.id !== 'string' || typeof event['detail-type'] !== 'string') {
+    // Not from a rule at all (rules deliver whole events): nothing to answer, only to keep.
+    metrics.addMetric('CommandsRejected', MetricUnit.Count, 1);
+    logger.warn('Command rejected', { reason: 'not an EventBridge event' });
+    await sendToDeadLetterQueue(record, 'The message is not an EventBridge event');
+    return;
+  }
+  logger.appendKeys({ commandId: clipText(event.id, 200), command: clipText(event['detail-type'], 200) });
   try {
     const outcome = await applyOnce({
-      id: String(event.id),
-      'detail-type': String(event['detail-type']),
+      id: event.id,
+      'detail-type': event['detail-type'],
       detail: event.detail,
     });
-    logger.info('Command handled', { commandId: event.id, command: event['detail-type'], ...outcome });
+    if (outcome.outcome === 'rejected') {
+      metrics.addMetric('CommandsRejected', MetricUnit.Count, 1);
+      logger.warn('Command rejected', { reason: outcome.reason, errors: outcome.errors });
+      await sendToDeadLetterQueue(record, deadLetterReason(outcome));
+      return;
+    }
+    logger.info('Command handled', { ...outcome });
     metrics.addMetric('CommandsApplied', MetricUnit.Count, 1);
   } catch (error) {
-    if (error instanceof CommandRejected) return reject(record, event, error);
     // The last delivery: dead-letter it ourselves, so the message carries why.
     const reason = lastDeliveryReason(record, config.MAX_RECEIVE_COUNT, error);
     if (reason) {
@@ -102,6 +105,23 @@ const processRecord = async (record: SQSRecord) => {
       await sendToDeadLetterQueue(record, reason);
       return;
     }
+    throw error;
+  }
+};
+
+/**
+ * Says why a record failed (the batch only reports that it did), with the command's keys, then lets
+ * the queue redeliver it.
+ */
+const processRecordLoggingFailure = async (record: SQSRecord) => {
+  try {
+    await processRecord(record);
+  } catch (error) {
+    logger.error('Command failed; the queue will deliver it again', {
+      messageId: record.messageId,
+      deliveries: Number(record.attributes.ApproximateReceiveCount),
+      error,
+    });
     throw error;
   } finally {
     logger.removeKeys(['commandId', 'command']);
@@ -113,7 +133,10 @@ const processor = new BatchProcessor(EventType.SQS);
 const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: unknown }) => {
   key.remember(context);
   idempotency.registerLambdaContext(context);
-  return processPartialResponse(event, processRecord, processor, { context, processInParallel: false });
+  return processPartialResponse(event, processRecordLoggingFailure, processor, {
+    context,
+    processInParallel: false,
+  });
 };
 
 export const handler = middy(handle)

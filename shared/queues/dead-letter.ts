@@ -12,10 +12,22 @@ export function deadLetterSender(sqs: SQSClient, queueUrl: string) {
       new SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: record.body,
-        MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 1000) } },
+        MessageAttributes: { reason: { DataType: 'String', StringValue: attributeText(reason) } },
       }),
     );
   };
+}
+
+/** Characters SQS refuses in a message or attribute (a lone surrogate among them, with the `u` flag). */
+const NOT_ALLOWED_BY_SQS = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * A reason as a `reason` attribute SQS accepts: at most 1,000 characters, and anything SQS would
+ * refuse (control characters a sender chose, half of a pair cut by the clip) replaced by U+FFFD, so a
+ * reason can never make the dead letter itself fail.
+ */
+export function attributeText(reason: string): string {
+  return reason.slice(0, 1000).replace(NOT_ALLOWED_BY_SQS, '\uFFFD');
 }
 
 /**

@@ -281,11 +281,51 @@ export interface FieldIssue {
   message: string;
 }
 
+/**
+ * What a list of issues may carry. Paths and messages echo the input (zod's "Unrecognized keys"
+ * lists every key), and they go back out in answers, logs, dead letters and events: a hostile input
+ * must not make them large, nor make the project repeat much of what it chose.
+ */
+export const FIELD_ISSUE_LIMITS = { issues: 20, field: 200, message: 300 } as const;
+
+/** The text cut to `max` characters, marked with an ellipsis when cut. */
+export function clipText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * At most FIELD_ISSUE_LIMITS.issues issues, each field and message clipped; when there were more,
+ * the last entry (`field: '(more)'`) counts the rest.
+ */
+export function boundFieldIssues(issues: readonly FieldIssue[]): FieldIssue[] {
+  return bounded(issues, (issue) => issue);
+}
+
 export function fieldIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)',
+  return bounded(error.issues, (issue) => ({
+    // Each segment is clipped before joining, so a path of huge keys costs no more than a short one.
+    field:
+      issue.path.length > 0
+        ? issue.path
+            .slice(0, FIELD_ISSUE_LIMITS.field)
+            .map((segment) => clipText(String(segment), FIELD_ISSUE_LIMITS.field))
+            .join('.')
+        : '(body)',
     message: issue.message,
   }));
+}
+
+function bounded<T>(items: readonly T[], describe: (item: T) => FieldIssue): FieldIssue[] {
+  const { issues: max, field, message } = FIELD_ISSUE_LIMITS;
+  const kept = items.length > max ? items.slice(0, max - 1) : items;
+  const issues = kept.map((item) => {
+    const issue = describe(item);
+    return { field: clipText(String(issue.field), field), message: clipText(String(issue.message), message) };
+  });
+  if (items.length > kept.length) {
+    issues.push({ field: '(more)', message: `${items.length - kept.length} more issues not listed` });
+  }
+  return issues;
 }
 
 export function describeFieldIssues(issues: readonly FieldIssue[]): string {

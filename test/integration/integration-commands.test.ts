@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
+import { redrive } from '#local/tools/redrive.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { events } from '#shared/events/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
@@ -16,6 +18,8 @@ let emulator: RunningEmulator;
 let admin: EmulatorAdmin;
 let runtime: LocalRuntime;
 let bus: EventBridgeClient;
+/** The function's own log lines (at the quiet runtime's level, ERROR). */
+const output: string[] = [];
 
 beforeAll(async () => {
   emulator = await startEmulator({ apiKeys: ['cmd-key'] });
@@ -28,6 +32,7 @@ beforeAll(async () => {
     },
     secrets: { salescalingApiKey: 'cmd-key' },
     queueRetryDelayMs: 20,
+    functionOutput: (line) => output.push(line),
   });
   bus = new EventBridgeClient({
     endpoint: runtime.url,
@@ -40,6 +45,7 @@ beforeEach(async () => {
   runtime.bus.events.clear();
   runtime.deadLetters.clear();
   runtime.invocations.clear();
+  output.length = 0;
 });
 afterAll(async () => {
   await runtime?.close();
@@ -259,6 +265,106 @@ describe('rejected commands', () => {
     expect(runtime.deadLetters.list()).toEqual([]);
     expect(runtime.queues.find((q) => q.name === 'integration-commands-commands')?.depth).toBe(0);
   });
+});
+
+describe('a command that fails for a while', () => {
+  it('logs the cause of each failed delivery, then dead-letters it with the cause on the last', async () => {
+    const opportunity = emulator.store.createOpportunity({ name: 'Deal', status: 'open' });
+    emulator.setApiKeys(['some-other-key']);
+    try {
+      const id = await put('Close Opportunity', {
+        schemaVersion: 1,
+        opportunityId: opportunity.id,
+        outcome: 'won',
+        reason: 'Paid',
+      });
+      const [letter] = await eventually(
+        () => runtime.deadLetters.list(),
+        (list) => list.length === 1,
+      );
+      expect(letter?.reason).toMatch(/^Gave up after 5 deliveries: .*401/);
+      const failures = output
+        .filter((line) => line.includes('Command failed'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      // Deliveries 1 to 4 each say why; the fifth dead-letters it instead of failing.
+      expect(failures).toHaveLength(4);
+      for (const failure of failures) {
+        expect(failure).toMatchObject({
+          level: 'ERROR',
+          message: 'Command failed; the queue will deliver it again',
+          commandId: id,
+          command: 'Close Opportunity',
+          error: { message: expect.stringMatching(/401/) },
+        });
+      }
+      expect(output.join('\n')).not.toContain('cmd-key');
+      expect(published('Command Rejected')).toEqual([]);
+    } finally {
+      emulator.setApiKeys(['cmd-key']);
+    }
+  });
+});
+
+describe("an outsider's oversized command", () => {
+  /** A Close Opportunity padded with unknown 4-character keys (`"abcd":1,`) to about `kb` KB. */
+  function padded(kb: number) {
+    const detail: Record<string, unknown> = {
+      schemaVersion: 1,
+      opportunityId: randomUUID(),
+      outcome: 'lost',
+      reason: 'x',
+    };
+    const keys = Math.ceil((kb * 1024 - JSON.stringify(detail).length) / 9);
+    for (let i = 0; i < keys; i++) detail[i.toString(36).padStart(4, 'z')] = 1;
+    return detail;
+  }
+  const invocations = () =>
+    runtime.invocations.list().filter((i) => i.functionName === 'integration-commands');
+
+  it.each([255, 230])(
+    '%i KB of unknown keys: one dead letter, one bounded Command Rejected, and a redrive does not multiply them',
+    async (kb) => {
+      const id = await put('Close Opportunity', padded(kb), 'my.crm');
+      expect(id).not.toBe('');
+      const [letter] = await eventually(
+        () => runtime.deadLetters.list(),
+        (list) => list.length === 1,
+      );
+      expect(letter?.reason).toMatch(
+        /^Invalid command: \[\{"field":"\(body\)","message":"Unrecognized keys: /,
+      );
+      const [rejected] = await eventually(
+        () => published('Command Rejected'),
+        (list) => list.length === 1,
+      );
+      expect(rejected?.source).toBe('salescaling.automation');
+      expect(rejected?.detail).toMatchObject({
+        commandId: id,
+        command: 'Close Opportunity',
+        reason: 'Invalid command',
+      });
+      // A few hundred characters of the outsider's key names at most.
+      expect(JSON.stringify(rejected?.detail).length).toBeLessThan(1000);
+      // Handled in one delivery: nothing failed, nothing left to redeliver.
+      expect(await eventually(invocations, (list) => list.length === 1)).toMatchObject([{ outcome: 'ok' }]);
+
+      // The operator redrives the commands' dead-letter queue: the command comes back, is rejected
+      // from its stored outcome, and goes back as the one letter it was; nothing is published again.
+      const sqs = new SQSClient({
+        endpoint: runtime.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      expect(await redrive(sqs, 'integration-commands-commands-dlq', () => {}, 20)).toBe(0);
+      const after = await eventually(invocations, (list) => list.length === 2);
+      expect(after.map((i) => i.outcome)).toEqual(['ok', 'ok']);
+      expect(runtime.deadLetters.list()).toHaveLength(1);
+      expect(runtime.deadLetters.list()[0]?.reason).toBe(letter?.reason);
+      expect(published('Command Rejected')).toHaveLength(1);
+      expect(runtime.queues.find((q) => q.name === 'integration-commands-commands')?.depth).toBe(0);
+      expect((await admin.stats()).requests.total).toBe(0);
+    },
+  );
 });
 
 describe('worked examples: upstream events turned into commands by input transformers', () => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import {
+  boundFieldIssues,
   contactWriteSchema,
   envelopeSchema,
+  FIELD_ISSUE_LIMITS,
   fieldIssues,
   opportunitySchema,
   opportunityWriteSchema,
@@ -66,5 +69,56 @@ describe('writing is strict about what it sends', () => {
     expect(result.success).toBe(false);
     if (result.success) return;
     expect(fieldIssues(result.error)[0]?.field).toBe('email');
+  });
+});
+
+describe('field issues are bounded, whatever the input', () => {
+  it('clips the message that lists every unknown key (zod names them all)', () => {
+    const keys = Array.from({ length: 51_000 }, (_, i) => `k${i.toString(36).padStart(3, '0')}`);
+    const result = z.strictObject({ name: z.string() }).safeParse({
+      name: 'x',
+      ...Object.fromEntries(keys.map((key) => [key, 1])),
+    });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.error.issues[0]?.message.length).toBeGreaterThan(200_000);
+    const issues = fieldIssues(result.error);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.message).toHaveLength(FIELD_ISSUE_LIMITS.message);
+    expect(issues[0]?.message).toMatch(/^Unrecognized keys: .*…$/);
+  });
+
+  it('keeps at most 20 issues, the last counting the rest', () => {
+    const shape = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`f${i}`, z.number()]));
+    const result = z.object(shape).safeParse({});
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    const issues = fieldIssues(result.error);
+    expect(issues).toHaveLength(FIELD_ISSUE_LIMITS.issues);
+    expect(issues.slice(0, 3).map((issue) => issue.field)).toEqual(['f0', 'f1', 'f2']);
+    expect(issues.at(-1)).toEqual({ field: '(more)', message: '81 more issues not listed' });
+  });
+
+  it('clips a path made of huge keys, segment by segment', () => {
+    const key = 'k'.repeat(100_000);
+    const result = z
+      .record(z.string(), z.record(z.string(), z.number()))
+      .safeParse({ [key]: { [key]: 'x' } });
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    const [issue] = fieldIssues(result.error);
+    expect(issue?.field.length).toBe(FIELD_ISSUE_LIMITS.field);
+    expect(issue?.field).toMatch(/^k+…$/);
+  });
+
+  it('bounds issues that came from elsewhere (a Salescaling 422) the same way, and leaves small ones as they are', () => {
+    const many = Array.from({ length: 25 }, (_, i) => ({ field: `f${i}`, message: 'm'.repeat(1000) }));
+    const bounded = boundFieldIssues(many);
+    expect(bounded).toHaveLength(20);
+    expect(bounded[0]?.message).toHaveLength(FIELD_ISSUE_LIMITS.message);
+    expect(bounded.at(-1)).toEqual({ field: '(more)', message: '6 more issues not listed' });
+    expect(boundFieldIssues([{ field: 'email', message: 'Invalid email' }])).toEqual([
+      { field: 'email', message: 'Invalid email' },
+    ]);
   });
 });
