@@ -4,6 +4,7 @@ import type { BusEvent } from '#local/runtime/event-bus.ts';
 import { LOCAL_SIGNING_SECRETS_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import type { Lead } from '#shared/leads/lead.ts';
+import { eventually } from '#test/support/eventually.ts';
 import { fixture, signers } from '#test/support/signing.ts';
 
 /**
@@ -349,7 +350,11 @@ describe('a signing-secrets secret that is not what it should be', () => {
     });
     expect(response.status).toBe(503);
     expect(await response.text()).not.toContain(bare.slice(0, 8));
-    const warning = output.find((line) => line.includes('Service unavailable'));
+    // The function's output reaches us after its answer: wait for the warning line.
+    const [warning] = await eventually(
+      () => output.filter((line) => line.includes('Service unavailable')),
+      (lines) => lines.length > 0,
+    );
     expect(warning).toEqual(expect.stringContaining(LOCAL_SIGNING_SECRETS_ID));
     expect(output.filter((line) => line.includes(bare.slice(0, 8)))).toEqual([]);
     output.length = 0;
