@@ -111,27 +111,11 @@ export function awsSender(runtimeUrl: string, dynamoDbUrl: string) {
         }
     }
   };
-  const send = async (call: OutsiderCall): Promise<Sent> => {
-    const started = performance.now();
-    try {
-      const output = await run(call);
-      return {
-        answer: { status: output.$metadata.httpStatusCode, durationMs: performance.now() - started },
-        text: JSON.stringify(output),
-      };
-    } catch (error) {
-      const failure = error as Error & { $metadata?: { httpStatusCode?: number } };
-      const status = failure.$metadata?.httpStatusCode;
-      return {
-        answer: {
-          status,
-          error: status === undefined ? `${failure.name}: ${failure.message}` : undefined,
-          durationMs: performance.now() - started,
-        },
-        text: `${failure.name}: ${failure.message}`,
-      };
-    }
-  };
+  const send = (call: OutsiderCall): Promise<Sent> =>
+    sdkCall(
+      () => run(call),
+      (output) => ({ status: output.$metadata.httpStatusCode }),
+    );
   return {
     send,
     close: () => {
@@ -145,34 +129,43 @@ export function awsSender(runtimeUrl: string, dynamoDbUrl: string) {
 /** PutEvents as an outside system would call it: the real client, credentials of its own, no retries. */
 export function busSender(endpoint: string, busName: string) {
   const client = new EventBridgeClient({ ...OUTSIDER, endpoint });
-  const send = async (entries: readonly PutEntry[]): Promise<Sent> => {
-    const started = performance.now();
-    try {
-      const output = await client.send(
-        new PutEventsCommand({ Entries: entries.map((e) => ({ EventBusName: busName, ...e })) }),
-      );
-      const accepted = (output.Entries ?? []).filter((e) => e.EventId).length;
-      return {
-        answer: {
-          status: output.$metadata.httpStatusCode,
-          acceptedEntries: accepted,
-          durationMs: performance.now() - started,
-        },
-        text: JSON.stringify(output),
-      };
-    } catch (error) {
-      const failure = error as Error & { $metadata?: { httpStatusCode?: number } };
-      const status = failure.$metadata?.httpStatusCode;
-      return {
-        answer: {
-          status,
-          acceptedEntries: 0,
-          error: status === undefined ? `${failure.name}: ${failure.message}` : undefined,
-          durationMs: performance.now() - started,
-        },
-        text: `${failure.name}: ${failure.message}`,
-      };
-    }
-  };
+  const send = (entries: readonly PutEntry[]): Promise<Sent> =>
+    sdkCall(
+      () =>
+        client.send(new PutEventsCommand({ Entries: entries.map((e) => ({ EventBusName: busName, ...e })) })),
+      (output) => ({
+        status: output.$metadata.httpStatusCode,
+        acceptedEntries: (output.Entries ?? []).filter((e) => e.EventId).length,
+      }),
+      { acceptedEntries: 0 },
+    );
   return { send, close: () => client.destroy() };
+}
+
+/** One SDK call, timed: the answer read from its output, or its error's HTTP status (or the error). */
+async function sdkCall<T extends { $metadata: { httpStatusCode?: number } }>(
+  call: () => Promise<T>,
+  answerOf: (output: T) => Omit<Answer, 'durationMs'>,
+  onError: Partial<Answer> = {},
+): Promise<Sent> {
+  const started = performance.now();
+  try {
+    const output = await call();
+    return {
+      answer: { ...answerOf(output), durationMs: performance.now() - started },
+      text: JSON.stringify(output),
+    };
+  } catch (error) {
+    const failure = error as Error & { $metadata?: { httpStatusCode?: number } };
+    const status = failure.$metadata?.httpStatusCode;
+    return {
+      answer: {
+        ...onError,
+        status,
+        error: status === undefined ? `${failure.name}: ${failure.message}` : undefined,
+        durationMs: performance.now() - started,
+      },
+      text: `${failure.name}: ${failure.message}`,
+    };
+  }
 }
