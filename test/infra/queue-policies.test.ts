@@ -2,22 +2,19 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
 import { loadStageConfig } from '#infra/config.ts';
-import { cdkContext, synthStack, type TemplateResource } from '#test/support/synth.ts';
+import {
+  cdkContext,
+  type PolicyStatement as Statement,
+  synthStack,
+  type SynthTemplate as Template,
+  type TemplateResource,
+} from '#test/support/synth.ts';
 
 /**
  * The rule-target queues: EventBridge delivering from the queue's own rules may send to it, and so
  * may the stage's redrive roles; every other principal is denied, whatever its IAM allows, so no one
  * goes around the bus policy by writing a `Lead Received` straight into lead sync's queue.
  */
-type Statement = {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Principal?: unknown;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-};
-type Template = ReturnType<typeof synthStack>['template'];
 
 const OPERATOR = 'arn:aws:iam::123456789012:role/ops/salescaling-redrive';
 const real = synthStack(catalog);

@@ -2,7 +2,12 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
 import { TABLE_ITEM_ACTIONS } from '#infra/salescaling-stack.ts';
-import { synthStack, type TemplateResource } from '#test/support/synth.ts';
+import {
+  type PolicyStatement as Statement,
+  synthStack,
+  type SynthTemplate as Template,
+  type TemplateResource,
+} from '#test/support/synth.ts';
 
 /**
  * The two tables whose records carry authority (a sweep's run record decides its dry run and cap;
@@ -10,15 +15,6 @@ import { synthStack, type TemplateResource } from '#test/support/synth.ts';
  * every item-level read and write to every principal but the roles of the functions whose `access`
  * names it, whatever their IAM allows.
  */
-type Statement = {
-  Sid?: string;
-  Effect: 'Allow' | 'Deny';
-  Principal?: unknown;
-  Action: string | string[];
-  Resource: unknown;
-  Condition?: Record<string, Record<string, unknown>>;
-};
-type Template = ReturnType<typeof synthStack>['template'];
 
 const dev = synthStack(catalog);
 const prod = synthStack(catalog, {}, 'prod');

@@ -38,3 +38,13 @@ export function synthStack(
 /** A template resource as the infra tests read it: CloudFormation JSON, field by field. */
 // biome-ignore lint/suspicious/noExplicitAny: synthesized CloudFormation is arbitrary JSON
 export type TemplateResource = { Type: string; Properties: Record<string, any> };
+export type SynthTemplate = ReturnType<typeof synthStack>['template'];
+/** A resource-policy statement as synthesized, for the policy tests. */
+export type PolicyStatement = {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: unknown;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
