@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import secretsManager from '@middy/secrets-manager';
+import { SecretReadError } from '#shared/config/secret-error.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { recordSalescalingEvent } from '#shared/observability/salescaling-metrics.ts';
 import type { ApiKeyProvider } from '#shared/salescaling/api-key.ts';
@@ -15,9 +16,15 @@ export function salescalingKeyFromSecret(secretId: string) {
   const secrets = new SecretsManagerClient({});
   let fromMiddleware: string | undefined;
   let refreshed: string | undefined;
+  const purpose = 'the Salescaling API key';
   const read = async () => {
-    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-    if (!SecretString) throw new Error('The Salescaling API key secret is empty: put the key in it');
+    let SecretString: string | undefined;
+    try {
+      ({ SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretId })));
+    } catch (cause) {
+      throw new SecretReadError(secretId, purpose, cause);
+    }
+    if (!SecretString) throw new Error(`The secret ${secretId} is empty: put the Salescaling API key in it`);
     return SecretString;
   };
   const provider: ApiKeyProvider = async ({ forceRefresh }) => {
@@ -33,12 +40,22 @@ export function salescalingKeyFromSecret(secretId: string) {
     remember(context: { salescalingApiKey?: unknown }) {
       if (typeof context.salescalingApiKey === 'string') fromMiddleware = context.salescalingApiKey;
     },
-    middleware: () =>
-      secretsManager({
+    middleware: () => {
+      const fetch = secretsManager({
         fetchData: { salescalingApiKey: secretId },
         setToContext: true,
         cacheExpiry: 5 * 60 * 1000,
-      }),
+      });
+      // middy's own error ("Failed to resolve internal values") names no secret: say which, and why.
+      const before: typeof fetch.before = async (request) => {
+        try {
+          await fetch.before?.(request);
+        } catch (cause) {
+          throw new SecretReadError(secretId, purpose, cause);
+        }
+      };
+      return { ...fetch, before };
+    },
   };
 }
 
