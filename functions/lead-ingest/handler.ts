@@ -5,6 +5,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
 import { jsonEnv } from '#shared/config/json-env.ts';
 import { loadConfig } from '#shared/config/load-config.ts';
+import { SecretReadError } from '#shared/config/secret-error.ts';
 import { RequestError } from '#shared/errors.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
@@ -38,11 +39,13 @@ const settings = {
  * mismatch, re-read at most once per provider per ten seconds, one read shared by concurrent requests.
  */
 const signingSecrets = rateLimitedRefresh(
-  async ({ forceRefresh }) =>
-    readSigningSecrets(
-      await getSecret(config.WEBHOOK_SIGNING_SECRETS_ID, { maxAge: 300, forceFetch: forceRefresh }),
-      config.WEBHOOK_SIGNING_SECRETS_ID,
-    ),
+  async ({ forceRefresh }) => {
+    const secretId = config.WEBHOOK_SIGNING_SECRETS_ID;
+    const value = await getSecret(secretId, { maxAge: 300, forceFetch: forceRefresh }).catch((cause) => {
+      throw new SecretReadError(secretId, 'the webhook signing secrets', cause);
+    });
+    return readSigningSecrets(value, secretId);
+  },
   { now: Date.now },
 );
 
