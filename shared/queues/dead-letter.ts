@@ -8,14 +8,28 @@ import type { SQSRecord } from 'aws-lambda';
  */
 export function deadLetterSender(sqs: SQSClient, queueUrl: string) {
   return async (record: SQSRecord, reason: string): Promise<void> => {
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queueUrl,
-        MessageBody: record.body,
-        MessageAttributes: { reason: { DataType: 'String', StringValue: attributeText(reason) } },
-      }),
-    );
+    try {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: record.body,
+          MessageAttributes: { reason: { DataType: 'String', StringValue: attributeText(reason) } },
+        }),
+      );
+    } catch (cause) {
+      // Thrown on, never swallowed: the record then fails, and stays on its own queue to be retried.
+      throw new DeadLetterError(record.messageId, queueUrl, cause);
+    }
   };
+}
+
+/** A dead letter SQS did not take: which message, which queue, and the AWS error (as the cause). */
+export class DeadLetterError extends Error {
+  constructor(messageId: string, queueUrl: string, cause: unknown) {
+    const code = cause instanceof Error ? cause.name : 'UnknownError';
+    super(`Could not send message ${messageId} to the dead-letter queue ${queueUrl}: ${code}`, { cause });
+    this.name = 'DeadLetterError';
+  }
 }
 
 /** Characters SQS refuses in a message or attribute (a lone surrogate among them, with the `u` flag). */
