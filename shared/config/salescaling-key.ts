@@ -20,7 +20,7 @@ if (KEY_CACHE_MS > 86_400_000) throw new Error('SALESCALING_KEY_CACHE_MS must be
  * fresh key, read straight from Secrets Manager, and uses it until the middleware's own copy
  * changes. The key never leaves this module but to the client.
  */
-export function salescalingKeyFromSecret(secretId: string, options: { cacheMs?: number } = {}) {
+export function salescalingKeyFromSecret(secretId: string) {
   const secrets = new SecretsManagerClient({});
   let fromMiddleware: string | undefined;
   const read = async () => {
@@ -40,7 +40,7 @@ export function salescalingKeyFromSecret(secretId: string, options: { cacheMs?: 
       secretsManager({
         fetchData: { salescalingApiKey: secretId },
         setToContext: true,
-        cacheExpiry: options.cacheMs ?? KEY_CACHE_MS,
+        cacheExpiry: KEY_CACHE_MS,
       }),
   };
 }
