@@ -23,6 +23,8 @@ export interface PlatformSettings {
   salescalingMaxConcurrency: number;
   /** Per-attempt timeout of Salescaling requests; unset: the client's default (10 s). */
   salescalingTimeoutMs?: number | undefined;
+  /** How long a function caches the Salescaling key; unset: five minutes. Tests shorten it. */
+  salescalingKeyCacheMs?: number | undefined;
 }
 
 export const SERVICE_NAME = 'salescaling-automation';
@@ -53,6 +55,9 @@ export function functionEnvironment(
     ...(platform.salescalingTimeoutMs === undefined
       ? {}
       : { SALESCALING_TIMEOUT_MS: String(platform.salescalingTimeoutMs) }),
+    ...(platform.salescalingKeyCacheMs === undefined
+      ? {}
+      : { SALESCALING_KEY_CACHE_MS: String(platform.salescalingKeyCacheMs) }),
   };
   for (const [key, value] of Object.entries(platformValues)) put(key, value, 'the platform');
   for (const [key, value] of Object.entries(declaration.environment)) put(key, value, 'the declaration');

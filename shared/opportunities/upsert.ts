@@ -23,7 +23,8 @@ import {
  *    `overwrite` mode with the fields that changed, in `fill-empty` mode only with the fields it has
  *    none of); otherwise one is created. If the contact already existed, an orphan this same input
  *    would have created (left by a run that crashed before linking: see `isOwnOrphan`) is adopted
- *    rather than duplicated.
+ *    rather than duplicated. Both searches read every page of the partial-name matches, up to
+ *    `ORPHAN_SEARCH_MAX_MATCHES`.
  * 4. Links: the contact and the company are linked unless already linked (in `fill-empty` mode, an
  *    existing opportunity gets the company only when it has none).
  *
@@ -68,6 +69,11 @@ export interface UpsertResult {
   companyCreated: boolean;
   contactLinked: boolean;
   companyLinked: boolean;
+  /**
+   * Present when the orphan search stopped at its bound (`ORPHAN_SEARCH_MAX_MATCHES` opportunities
+   * whose names contain this one) without finding one: an orphan past the bound may be duplicated.
+   */
+  orphanSearchStopped?: true;
   calls: number;
 }
 
@@ -115,16 +121,22 @@ async function run(
   let state: UpsertResult['opportunity'] = 'unchanged';
   let contactLinked = false;
   let knownCompanyLinks: Set<string> | undefined;
+  let orphanSearchStopped = false;
 
   if (!contactCreated) {
-    opportunity = (await client.listOpportunities({ contactId: contact.id, name, limit: 100 })).items.find(
-      (o) => sameText(o.name, name),
-    );
+    opportunity = (
+      await firstMatch(
+        client.iterateOpportunities({ contactId: contact.id, name }, { pageSize: SEARCH_PAGE_SIZE }),
+        (o) => sameText(o.name, name),
+      )
+    ).found;
     if (opportunity) contactLinked = true;
     else {
       // Left by a run that crashed after creating it: created for this input, and never announced.
-      opportunity = await adoptOrphan(client, input.opportunity, options);
+      const orphan = await adoptOrphan(client, input.opportunity, options);
+      opportunity = orphan.found;
       if (opportunity) state = 'created';
+      if (!orphan.complete) orphanSearchStopped = true;
     }
   }
 
@@ -178,6 +190,7 @@ async function run(
     companyCreated: company?.created ?? false,
     contactLinked: newlyLinkedContact,
     companyLinked: newlyLinkedCompany,
+    ...(orphanSearchStopped ? { orphanSearchStopped } : {}),
   };
 }
 
@@ -257,28 +270,53 @@ async function createOpportunity(
         status: options.statusOnCreate,
         ...hints(fields),
       }),
-    () => adoptOrphan(client, fields, options),
+    async () => (await adoptOrphan(client, fields, options)).found,
   );
+}
+
+/** Items per page of a name search: the common case (a few matches) stays one request. */
+const SEARCH_PAGE_SIZE = 100;
+
+/**
+ * The most opportunities a name search reads (10 pages). Salescaling's `name` filter is a partial
+ * match with no exact variant, and the name comes from outside: a short one ("a") could match the
+ * whole CRM, and every page costs a request of the shared budget. At the bound the search stops as
+ * if nothing were found, and the result says so (`orphanSearchStopped`).
+ */
+export const ORPHAN_SEARCH_MAX_MATCHES = 1_000;
+
+/** The first item that passes `test` among at most `ORPHAN_SEARCH_MAX_MATCHES`; `complete` false at the bound. */
+async function firstMatch<T>(
+  items: AsyncIterable<T>,
+  test: (item: T) => boolean | Promise<boolean>,
+): Promise<{ found: T | undefined; complete: boolean }> {
+  let read = 0;
+  for await (const item of items) {
+    if (await test(item)) return { found: item, complete: true };
+    read += 1;
+    // Leaving the loop ends the generator: no further page is requested.
+    if (read >= ORPHAN_SEARCH_MAX_MATCHES) return { found: undefined, complete: false };
+  }
+  return { found: undefined, complete: true };
 }
 
 /**
  * What a run that crashed before linking left: an opportunity this same input would have created,
  * with no contact. Anything less strict lets a stranger take over someone else's contact-less deal
- * by naming it (the contact is linked on adoption, and `fill-empty` would fill its gaps).
+ * by naming it (the contact is linked on adoption, and `fill-empty` would fill its gaps). Reads
+ * every page of the name search, up to `ORPHAN_SEARCH_MAX_MATCHES`.
  */
 async function adoptOrphan(
   client: SalescalingClient,
   fields: UpsertInput['opportunity'],
   options: UpsertOptions,
-): Promise<Opportunity | undefined> {
-  const candidates = (await client.listOpportunities({ name: fields.name, limit: 100 })).items.filter((o) =>
-    isOwnOrphan(o, fields, options),
+): Promise<{ found: Opportunity | undefined; complete: boolean }> {
+  return firstMatch(
+    client.iterateOpportunities({ name: fields.name }, { pageSize: SEARCH_PAGE_SIZE }),
+    async (candidate) =>
+      isOwnOrphan(candidate, fields, options) &&
+      (await client.listOpportunityContacts(candidate.id, { limit: 1 })).items.length === 0,
   );
-  for (const candidate of candidates) {
-    const contacts = await client.listOpportunityContacts(candidate.id, { limit: 1 });
-    if (contacts.items.length === 0) return candidate;
-  }
-  return undefined;
 }
 
 /**

@@ -197,20 +197,20 @@ export class SalescalingTransport {
   }
 
   async #attempt(spec: RequestSpec, method: string, url: string, attempt: number): Promise<TransportResult> {
-    let keyState = await this.#keys.current().catch((cause: unknown) => {
+    let key = await this.#keys.current().catch((cause: unknown) => {
       throw new SalescalingUnauthorizedError(
         `Salescaling ${spec.operation}: the API key could not be loaded (${cause instanceof Error ? cause.message : 'unknown error'})`,
         { operation: spec.operation, attempts: attempt, cause },
       );
     });
-    let response = await this.#send(spec, method, url, keyState.key, attempt);
+    let response = await this.#send(spec, method, url, key, attempt);
     if (response.status === 401) {
       // The key may have been rotated: ask the provider for a fresh one, once.
       this.#logger?.warn('Salescaling answered 401; refreshing the API key once', {
         operation: spec.operation,
       });
-      keyState = await this.#keys.refresh(keyState);
-      response = await this.#send(spec, method, url, keyState.key, attempt);
+      key = await this.#keys.refresh(key);
+      response = await this.#send(spec, method, url, key, attempt);
     }
     return this.#interpret(spec, method, response, attempt);
   }

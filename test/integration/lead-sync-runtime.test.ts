@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
-import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
+import { fingerprint, type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import { LOCAL_STANDARD_WEBHOOKS_SECRET } from '#local/runtime/config.ts';
 import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, LOCAL_SALESCALING_SECRET_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
@@ -392,6 +392,78 @@ describe('rotating the Salescaling key', () => {
     for (const line of output) expect(line).not.toContain(rotated);
     runtime.putSecret(LOCAL_SALESCALING_SECRET_ID, KEY);
     emulator.setApiKeys([KEY]);
+  });
+});
+
+describe('rotating the Salescaling key, with both keys valid for a while', () => {
+  // Its own runtime, whose functions cache the key for 300 ms instead of five minutes.
+  let shortCache: LocalRuntime;
+  beforeAll(async () => {
+    shortCache = await startQuietRuntime({
+      platform: {
+        salescalingBaseUrl: emulator.apiBaseUrl,
+        salescalingMaxRps: 200,
+        salescalingMaxConcurrency: 8,
+        salescalingKeyCacheMs: 300,
+        logLevel: 'WARN',
+      },
+      secrets: { salescalingApiKey: KEY },
+      queueRetryDelayMs: 20,
+      functionOutput: (line) => output.push(line),
+    });
+  });
+  afterAll(async () => {
+    await shortCache?.close();
+    emulator.setApiKeys([KEY]);
+  });
+
+  it('uses the new key once the cache lifetime has passed, with no 401, in a warm sandbox', async () => {
+    let n = 0;
+    const syncOne = async () => {
+      n += 1;
+      const response = await fetch(`${shortCache.url}/leads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(lead(`s-cache-${n}`, `p${n}@cache${n}.example.com`, `Cache ${n}`)),
+      });
+      await response.arrayBuffer();
+      expect(response.status).toBe(202);
+      const count = n;
+      await eventually(
+        () => emulator.store.stats(),
+        (stats) => stats.opportunities === count && stats.companyLinks === count,
+      );
+    };
+    await syncOne();
+
+    // Salescaling issues the new key while the old one still works; the operator puts it in the secret.
+    const rotated = 'sk-sync-rotated-short-cache-1a2b';
+    emulator.setApiKeys([KEY, rotated]);
+    shortCache.putSecret(LOCAL_SALESCALING_SECRET_ID, rotated);
+    await admin.clearRequests();
+    // Leads keep coming; within the cache lifetime their requests switch to the new key.
+    await eventually(
+      async () => {
+        await syncOne();
+        return (await admin.requests()).map((r) => r.keyId);
+      },
+      (keys) => keys.includes(fingerprint(rotated)),
+    );
+    // Then the old key is revoked: the next lead goes through on the first try.
+    emulator.setApiKeys([rotated]);
+    const revokedAt = (await admin.requests()).length;
+    await syncOne();
+    const requests = await admin.requests();
+    expect(requests.map((r) => r.status)).not.toContain(401);
+    expect(requests.slice(revokedAt).map((r) => r.keyId)).toEqual(
+      requests.slice(revokedAt).map(() => fingerprint(rotated)),
+    );
+    expect(requests.slice(revokedAt).length).toBeGreaterThan(0);
+    // The same warm sandbox (the runtime discards one only after a timeout or crash): picked up by
+    // the cache expiry, not by a cold start.
+    expect(shortCache.invocations.list().map((i) => i.outcome)).not.toContain('error');
+    expect(shortCache.deadLetters.list()).toEqual([]);
+    for (const line of output) expect(line).not.toContain(rotated);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { syncLead } from '#functions/lead-sync/sync.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
+import { ORPHAN_SEARCH_MAX_MATCHES } from '#shared/opportunities/upsert.ts';
 import { SalescalingInvalidRequestError } from '#shared/salescaling/errors.ts';
 import { useEmulator } from '#test/support/emulator.ts';
 
@@ -244,6 +245,38 @@ describe('adopting only its own orphan', () => {
     const result = await syncLead(lead({ opportunity: deal }), ctx.client(), options);
     expect(result).toMatchObject({ opportunityId: orphan.id, opportunity: 'created', contactLinked: true });
     expect(store()).toMatchObject({ opportunities: 1, contactLinks: 1, companyLinks: 1 });
+  });
+
+  it('finds its orphan past the first page of a partial-name search (150 similar names before it)', async () => {
+    returningContact();
+    // Salescaling's name filter is a partial match: each of these matches the lead's deal name.
+    for (let i = 0; i < 150; i++) {
+      ctx.emulator.store.createOpportunity({ name: `${deal.name} (copy ${i})`, status: 'open' });
+    }
+    const orphan = ctx.emulator.store.createOpportunity({ ...deal, status: 'open' });
+    await ctx.admin.clearRequests();
+    const result = await syncLead(lead({ opportunity: deal }), ctx.client(), options);
+    expect(result).toMatchObject({ opportunityId: orphan.id, opportunity: 'created', contactLinked: true });
+    expect(result.orphanSearchStopped).toBeUndefined();
+    expect(store()).toMatchObject({ opportunities: 151, contactLinks: 1, companyLinks: 1 });
+    const lists = (await ctx.admin.requests()).filter((r) => r.operation === 'listOpportunities');
+    // The contact's own deals (one page), then name matches: page 1 (100) and page 2, where it is.
+    expect(lists).toHaveLength(3);
+  });
+
+  it(`stops the search at ${ORPHAN_SEARCH_MAX_MATCHES} matches, says so, and creates rather than reading on`, async () => {
+    returningContact();
+    for (let i = 0; i < ORPHAN_SEARCH_MAX_MATCHES + 50; i++) {
+      ctx.emulator.store.createOpportunity({ name: `${deal.name} (copy ${i})`, status: 'open' });
+    }
+    const beyond = ctx.emulator.store.createOpportunity({ ...deal, status: 'open' });
+    await ctx.admin.clearRequests();
+    const result = await syncLead(lead({ opportunity: deal }), ctx.client(), options);
+    expect(result).toMatchObject({ opportunity: 'created', orphanSearchStopped: true });
+    expect(result.opportunityId).not.toBe(beyond.id);
+    const lists = (await ctx.admin.requests()).filter((r) => r.operation === 'listOpportunities');
+    // The contact's own deals (one page) and ten pages of 100 name matches; no more.
+    expect(lists).toHaveLength(1 + ORPHAN_SEARCH_MAX_MATCHES / 100);
   });
 });
 

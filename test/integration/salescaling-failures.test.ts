@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { fingerprint } from '#local/emulator/server.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import {
   SalescalingError,
@@ -160,10 +161,11 @@ describe('POST is never duplicated', () => {
 });
 
 describe('API key refresh', () => {
-  it('on a 401 asks the provider for a fresh key exactly once and succeeds with it', async () => {
+  it('on a 401 asks the provider for a fresh key exactly once, and keeps it while the provider still answers the old one', async () => {
     ctx.emulator.setApiKeys(['rotated-key-2']);
     const asked: boolean[] = [];
     const client = ctx.client({
+      // The provider's cache still holds the old key; only a forced read sees the new one.
       apiKey: async ({ forceRefresh }) => {
         asked.push(forceRefresh);
         return forceRefresh ? 'rotated-key-2' : 'rotated-key-1';
@@ -171,22 +173,63 @@ describe('API key refresh', () => {
     });
     await client.listOpportunities();
     await client.listContacts();
-    expect(asked).toEqual([false, true]);
+    expect(asked).toEqual([false, true, false]);
     const statuses = (await ctx.admin.requests()).map((r) => r.status);
     expect(statuses).toEqual([401, 200, 200]);
   });
 
-  it('refreshes once for many concurrent requests that meet the same stale key', async () => {
-    ctx.emulator.setApiKeys(['fresh']);
-    let calls = 0;
+  it('uses the key the provider answers now, before every request, with no 401 (its cache decides when)', async () => {
+    ctx.emulator.setApiKeys(['key-before', 'key-after']);
+    let current = 'key-before';
+    const asked: boolean[] = [];
     const client = ctx.client({
       apiKey: async ({ forceRefresh }) => {
-        calls += 1;
-        return forceRefresh ? 'fresh' : 'stale';
+        asked.push(forceRefresh);
+        return current;
+      },
+    });
+    await client.listOpportunities();
+    current = 'key-after';
+    await client.listContacts();
+    const requests = await ctx.admin.requests();
+    expect(requests.map((r) => r.status)).toEqual([200, 200]);
+    expect(requests.map((r) => r.keyId)).toEqual([fingerprint('key-before'), fingerprint('key-after')]);
+    expect(asked).toEqual([false, false]);
+  });
+
+  it('refreshes once for many concurrent requests that meet the same stale key', async () => {
+    ctx.emulator.setApiKeys(['fresh']);
+    let forced = 0;
+    let current = 'stale';
+    const client = ctx.client({
+      apiKey: async ({ forceRefresh }) => {
+        if (forceRefresh) {
+          forced += 1;
+          current = 'fresh';
+        }
+        return current;
       },
     });
     await Promise.all(Array.from({ length: 6 }, () => client.listOpportunities()));
-    expect(calls).toBe(2);
+    expect(forced).toBe(1);
+    expect((await ctx.admin.requests()).filter((r) => r.status === 200)).toHaveLength(6);
+  });
+
+  it('reads afresh at the next 401 when a refresh found the same key (the secret was not yet updated)', async () => {
+    ctx.emulator.setApiKeys(['key-2']);
+    let secret = 'key-1';
+    const asked: boolean[] = [];
+    const client = ctx.client({
+      apiKey: async ({ forceRefresh }) => {
+        asked.push(forceRefresh);
+        return forceRefresh ? secret : 'key-1';
+      },
+    });
+    await expect(client.listOpportunities()).rejects.toBeInstanceOf(SalescalingUnauthorizedError);
+    secret = 'key-2';
+    await client.listContacts();
+    expect(asked).toEqual([false, true, false, true]);
+    expect((await ctx.admin.requests()).map((r) => r.status)).toEqual([401, 401, 401, 200]);
   });
 
   it('fails with a clear unauthorized error when the fresh key is rejected too', async () => {
