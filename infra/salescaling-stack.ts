@@ -81,7 +81,7 @@ import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
 import { COMMAND_DETAIL_TYPES, type Stage, type StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
-import { productionProblems } from './production-readiness.ts';
+import { alarmTopicProblems, productionProblems } from './production-readiness.ts';
 
 export interface SalescalingStackProps extends StackProps {
   stage: Stage;
@@ -535,6 +535,8 @@ export class SalescalingStack extends Stack {
           'An alarm email SNS cannot deliver is retried by SNS; the alarm stays in ALARM in CloudWatch (state and history), and a dead-letter queue of undelivered alarms would itself reach no one.',
       });
     }
+    const [wrongRegion] = alarmTopicProblems(stage, config);
+    if (wrongRegion) throw new Error(wrongRegion);
     const topics: ITopic[] = [topic];
     if (config.alarms.existingTopicArn) {
       topics.push(Topic.fromTopicArn(this, 'ExistingAlarmTopic', config.alarms.existingTopicArn));

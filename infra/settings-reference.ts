@@ -48,7 +48,7 @@ export const settingDescriptions: Record<string, string> = {
   'alarms.emails':
     'Email subscribers of the alarm topic (each confirms the subscription from its email). Prod needs this or `alarms.existingTopicArn`: synth fails otherwise; addresses on example.com and other reserved domains do not count.',
   'alarms.existingTopicArn':
-    'An existing SNS topic that every alarm also notifies (on-call tooling, chat). Its policy must let `cloudwatch.amazonaws.com` publish (and its KMS key, if any, let CloudWatch use it): this stack cannot change a topic it does not own.',
+    "An existing SNS topic, in the stage's region (synth fails otherwise), that every alarm also notifies (on-call tooling, chat). Its policy must let `cloudwatch.amazonaws.com` publish (and its KMS key, if any, let CloudWatch use it): this stack cannot change a topic it does not own. See docs/alarms.md.",
   'alarms.oldestMessageMinutes':
     "Age in minutes of a function queue's oldest message that raises the alarm (a backlog or an outage being retried).",
   'alarms.durationNearTimeoutPercent':

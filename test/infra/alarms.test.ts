@@ -111,6 +111,13 @@ describe('where alarms go', () => {
     );
   });
 
+  it("refuses an existing topic outside the stage's region (CloudWatch cannot notify it)", () => {
+    const alarms = { ...prodConfig.alarms, existingTopicArn: 'arn:aws:sns:us-east-1:123456789012:on-call' };
+    expect(() => synthStack(catalog, { ...prodReady(), alarms }, 'prod')).toThrow(
+      /stages\.prod\.alarms\.existingTopicArn: is in us-east-1, but CloudWatch alarms in eu-west-1 can only notify a topic in eu-west-1/,
+    );
+  });
+
   it('does not require a destination on dev', () => {
     expect(loadStageConfig('dev', cdkContext.stages).config.alarms.emails).toEqual([]);
     expect(alarmsOf(dev.template).length).toBeGreaterThan(10);
