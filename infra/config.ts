@@ -167,16 +167,41 @@ export const stageConfigSchema = z
       })
       .strict()
       .prefault({}),
-    /** Who is told when an alarm fires (email subscriptions to the alarm topic). */
+    /** Who is told when an alarm fires: email subscriptions to the alarm topic, and/or an existing topic. */
     alarms: z
       .object({
-        emails: z.array(z.email()).default([]),
+        emails: z.array(z.email()).max(20).default([]),
+        /** An existing SNS topic (on-call tooling, chat) every alarm also notifies. */
+        existingTopicArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/, {
+            error: 'must be an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:on-call',
+          })
+          .optional(),
+        /** Age (minutes) of a function queue's oldest message that raises the alarm. */
+        oldestMessageMinutes: z.number().int().positive().default(30),
+        /** A function's longest run, as a percentage of its timeout, that raises the alarm. */
+        durationNearTimeoutPercent: z.number().int().min(50).max(100).default(80),
         /** API 5xx answers in 5 minutes that raise the alarm. */
         api5xxThreshold: z.number().int().positive().default(5),
         /** API p99 latency (ms) that raises the alarm. */
         apiLatencyP99Ms: z.number().int().positive().default(3000),
         /** Salescaling 429s in 5 minutes, three periods running, that raise the alarm. */
         salescaling429Threshold: z.number().int().positive().default(20),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Deliberate exceptions to the production checks (infra/production-readiness.ts), each a reason
+     * that stays in cdk.json for the next reviewer.
+     */
+    waivers: z
+      .object({
+        placeholders: z
+          .string()
+          .min(10, { error: 'must give the reason (at least 10 characters)' })
+          .max(500)
+          .optional(),
       })
       .strict()
       .prefault({}),

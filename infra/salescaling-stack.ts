@@ -1,4 +1,5 @@
 import {
+  ArnFormat,
   CfnOutput,
   Duration,
   RemovalPolicy,
@@ -58,7 +59,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -80,6 +81,7 @@ import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
 import { COMMAND_DETAIL_TYPES, type Stage, type StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
+import { alarmTopicProblems, productionProblems } from './production-readiness.ts';
 
 export interface SalescalingStackProps extends StackProps {
   stage: Stage;
@@ -107,6 +109,10 @@ export class SalescalingStack extends Stack {
   readonly functions = new Map<string, HouseFunction>();
   readonly alarmTopic: Topic;
   readonly deadLetterQueues: Queue[] = [];
+  /** The queues feeding functions (rule targets), alarmed on their oldest message's age. */
+  readonly functionQueues: Queue[] = [];
+  /** Per function, the schedule triggers as deployed (stage overrides applied). */
+  readonly #deployedSchedules = new Map<HouseFunction, ScheduleTrigger[]>();
   readonly #scheduleOverrides: StageConfig['schedules'];
   /** The roles the stage names as able to redrive (`operators.redriveRoleArns`). */
   readonly #redriveRoles: readonly string[];
@@ -120,6 +126,14 @@ export class SalescalingStack extends Stack {
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
     super(scope, id, props);
     const { stage, config } = props;
+    if (stage === 'prod') {
+      const problems = productionProblems(stage, config, props.declarations);
+      if (problems.length > 0) {
+        throw new Error(
+          `Stage "${stage}" is not ready for production (see README, "Before you deploy to production"):\n  ${problems.join('\n  ')}`,
+        );
+      }
+    }
     this.#scheduleOverrides = config.schedules;
     this.#redriveRoles = config.operators.redriveRoleArns;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -205,6 +219,7 @@ export class SalescalingStack extends Stack {
         projectRoot: props.projectRoot,
         logRetention,
         removalPolicy,
+        logLevel: config.logLevel,
       });
       this.functions.set(declaration.name, fn);
       const schedules: ScheduleTrigger[] = [];
@@ -464,29 +479,111 @@ export class SalescalingStack extends Stack {
   }
 
   /**
-   * Alarms to one encrypted SNS topic (its email subscribers from the stage settings): any message on
-   * any dead-letter queue, any function error or throttle, the API's 5xx count and p99 latency, and a
-   * sustained rate of Salescaling 429s.
+   * Alarms to one encrypted SNS topic (its email subscribers from the stage settings) and, when the
+   * stage names one, an existing topic: any message on any dead-letter queue and dead letters near
+   * expiry, a function queue's backlog, any function error or throttle, a run near its timeout, a
+   * schedule that stopped running, the API's 5xx count and p99 latency, and a sustained rate of
+   * Salescaling 429s.
    */
   #alarms(stage: Stage, config: StageConfig): Topic {
+    // CloudWatch publishes as a service: only for this account's alarms (no confused deputy).
+    const fromOurAlarms = {
+      StringEquals: { 'aws:SourceAccount': this.account },
+      ArnLike: {
+        'aws:SourceArn': this.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
     const key = new Key(this, 'AlarmTopicKey', {
       description: 'Encrypts the alarm topic',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    // SNS encrypts what CloudWatch publishes with this key, on CloudWatch's behalf.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsUseTheKey',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromOurAlarms,
+      }),
+    );
     const topic = new Topic(this, 'Alarms', {
       displayName: `Salescaling automation (${stage}) alarms`,
       masterKey: key,
       enforceSSL: true,
     });
-    for (const email of config.alarms.emails) topic.addSubscription(new EmailSubscription(email));
-    const action = new SnsAction(topic);
-    const alarm = (id: string, props: AlarmProps) => new Alarm(this, id, props).addAlarmAction(action);
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: fromOurAlarms,
+      }),
+    );
+    for (const email of config.alarms.emails) {
+      const subscription = topic.addSubscription(new EmailSubscription(email));
+      Validations.of(subscription).acknowledge({
+        id: 'Serverless-SNSRedrivePolicy',
+        reason:
+          'An alarm email SNS cannot deliver is retried by SNS; the alarm stays in ALARM in CloudWatch (state and history), and a dead-letter queue of undelivered alarms would itself reach no one.',
+      });
+    }
+    const [wrongRegion] = alarmTopicProblems(stage, config);
+    if (wrongRegion) throw new Error(wrongRegion);
+    const topics: ITopic[] = [topic];
+    if (config.alarms.existingTopicArn) {
+      topics.push(Topic.fromTopicArn(this, 'ExistingAlarmTopic', config.alarms.existingTopicArn));
+    }
+    const actions = topics.map((t) => new SnsAction(t));
+    const alarm = (id: string, props: AlarmProps) => new Alarm(this, id, props).addAlarmAction(...actions);
     const fiveMinutes = Duration.minutes(5);
     const atLeast = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
     const quietIfMissing = TreatMissingData.NOT_BREACHING;
 
+    for (const queue of this.functionQueues) {
+      alarm(`${queue.node.id}AgeAlarm`, {
+        alarmDescription: `A message has waited ${config.alarms.oldestMessageMinutes} minutes on ${queue.node.id}: a backlog, or Salescaling failing while its records are retried`,
+        metric: queue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, statistic: 'Maximum' }),
+        threshold: config.alarms.oldestMessageMinutes * 60,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: quietIfMissing,
+      });
+    }
+    for (const dlq of this.deadLetterQueues) {
+      alarm(`${dlq.node.id}ExpiryAlarm`, {
+        alarmDescription: `Dead letters on ${dlq.node.id} expire in ${DEAD_LETTER_RETENTION_DAYS - DEAD_LETTER_EXPIRY_WARNING_DAYS} days: redrive them now (see the runbook)`,
+        metric: dlq.metricApproximateAgeOfOldestMessage({ period: Duration.hours(1), statistic: 'Maximum' }),
+        threshold: DEAD_LETTER_EXPIRY_WARNING_DAYS * 24 * 60 * 60,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: quietIfMissing,
+      });
+    }
+    for (const [fn, schedules] of this.#deployedSchedules) {
+      const hours = Math.max(...schedules.filter((t) => t.enabled).map(expectedIntervalHours));
+      // Unknown spacing (a weekly or monthly cron): no "stopped running" alarm (see the README).
+      if (!Number.isFinite(hours) || hours <= 0) continue;
+      // Two hours' slack: a daylight-saving change moves a time-zone schedule by an hour.
+      const window = Math.min(hours + 2, MAX_ALARM_HOURS);
+      alarm(`${pascal(fn.declaration.name)}NotRunningAlarm`, {
+        alarmDescription: `${fn.declaration.name} has not run for ${window} hours: is its schedule disabled or failing to invoke it?`,
+        metric: fn.metricInvocations({ period: Duration.hours(1), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: window,
+        datapointsToAlarm: window,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        // Lambda reports nothing for an hour without invocations: that is the signal.
+        treatMissingData: TreatMissingData.BREACHING,
+      });
+    }
     for (const dlq of this.deadLetterQueues) {
       alarm(`${dlq.node.id}Alarm`, {
         alarmDescription: `A message reached the dead-letter queue ${dlq.node.id}: see the runbook (redrive)`,
@@ -505,6 +602,16 @@ export class SalescalingStack extends Stack {
         alarmDescription: `${name} failed`,
         metric: fn.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
         threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: quietIfMissing,
+      });
+      alarm(`${pascal(name)}DurationAlarm`, {
+        alarmDescription: `${name} ran close to its ${fn.declaration.timeoutSeconds} s timeout: a batch may time out and be redelivered whole`,
+        metric: fn.metricDuration({ period: fiveMinutes, statistic: 'Maximum' }),
+        threshold: Math.round(
+          fn.declaration.timeoutSeconds * 1000 * (config.alarms.durationNearTimeoutPercent / 100),
+        ),
         evaluationPeriods: 1,
         comparisonOperator: atLeast,
         treatMissingData: quietIfMissing,
@@ -572,7 +679,8 @@ export class SalescalingStack extends Stack {
           new GraphWidget({
             title: 'Salescaling',
             left: [m('SalescalingCalls'), m('SalescalingRetries'), m('SalescalingRateLimited')],
-            right: [m('SalescalingCallsPerLead')],
+            // A per-lead figure: its average, not the sum over however many leads came in.
+            right: [productMetric('SalescalingCallsPerLead', Duration.minutes(5), 'Average')],
             width: 8,
           }),
         ],
@@ -677,7 +785,7 @@ export class SalescalingStack extends Stack {
 
   #deadLetterQueue(id: string): Queue {
     const dlq = new Queue(this, `${id}Dlq`, {
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: Duration.days(DEAD_LETTER_RETENTION_DAYS),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
@@ -706,6 +814,7 @@ export class SalescalingStack extends Stack {
       enforceSSL: true,
       deadLetterQueue: { queue: dlq, maxReceiveCount: trigger.maxReceiveCount },
     });
+    this.functionQueues.push(queue);
     const rule = new Rule(this, `${id}Rule`, {
       eventBus: this.bus,
       description: `${trigger.name} → ${fn.declaration.name}`,
@@ -814,6 +923,7 @@ export class SalescalingStack extends Stack {
         ...(override.timeZone ? { timeZone: override.timeZone } : {}),
         ...(override.enabled !== undefined ? { enabled: override.enabled } : {}),
       };
+      this.#deployedSchedules.set(fn, [...(this.#deployedSchedules.get(fn) ?? []), trigger]);
       new Schedule(this, `${fnId}${pascal(trigger.name)}Schedule`, {
         description: trigger.description,
         schedule: ScheduleExpression.expression(scheduleExpression(trigger), TimeZone.of(trigger.timeZone)),
@@ -828,6 +938,30 @@ export class SalescalingStack extends Stack {
       });
     }
   }
+}
+
+const DEAD_LETTER_RETENTION_DAYS = 14;
+/** Dead letters this old raise the alarm: four days before SQS deletes them. */
+const DEAD_LETTER_EXPIRY_WARNING_DAYS = 10;
+/** CloudWatch evaluates an alarm over at most seven days. */
+const MAX_ALARM_HOURS = 7 * 24;
+
+/**
+ * The longest gap, in hours, between a schedule's runs, when it can be read off the expression:
+ * `rate(...)`, or a cron that runs every day (any day of month, month and weekday). Otherwise NaN.
+ */
+export function expectedIntervalHours(trigger: ScheduleTrigger): number {
+  const expression = trigger.expression;
+  if ('rate' in expression) {
+    const match = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(expression.rate);
+    if (!match) return Number.NaN;
+    const n = Number(match[1]);
+    const unit = match[2] ?? '';
+    return unit.startsWith('minute') ? Math.ceil(n / 60) : unit.startsWith('hour') ? n : n * 24;
+  }
+  const [, , dayOfMonth, month, dayOfWeek] = expression.cron.split(' ');
+  const any = (field: string | undefined) => field === '*' || field === '?';
+  return any(dayOfMonth) && any(month) && any(dayOfWeek) ? 24 : Number.NaN;
 }
 
 /** Every DynamoDB action that reads or writes items, as IAM names them. */
@@ -866,13 +1000,13 @@ function transformerTemplate(adapter: Adapter): unknown {
 }
 
 /** A metric the functions emit with Powertools (namespace and service dimension as they set them). */
-function productMetric(metricName: string, period: Duration): Metric {
+function productMetric(metricName: string, period: Duration, statistic = 'Sum'): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName,
     dimensionsMap: { service: SERVICE_NAME },
     period,
-    statistic: 'Sum',
+    statistic,
   });
 }
 

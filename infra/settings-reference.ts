@@ -45,7 +45,16 @@ export const settingDescriptions: Record<string, string> = {
     "Outside systems allowed to put events on the bus, each `{ name, principals?: [IAM role or user ARNs], accounts?: [account ids], sources: [...], detailTypes?: [...] }` (at least one principal or account): the bus policy allows each to PutEvents with its own `sources` only, and only the inbound commands its `detailTypes` names (default: every inbound command of the event catalog), plus the upstream detail type of each worked-example adapter that turns one of its sources into one of those commands. A source equal to or starting with `salescaling.automation` (the project's, which only its functions may use) or `aws.`, or a detail type that is not an inbound command, fails synth. An `accounts` entry delegates to that account's IAM. See docs/bus-trust.md.",
   'operators.redriveRoleArns':
     "IAM role ARNs (with their path, as IAM shows them) allowed to redrive dead letters back to the rule-target queues (`npm run redrive`, run as one of these roles). Every such queue's policy denies `sqs:SendMessage` to all but EventBridge delivering from the queue's own rules and these roles; SQS's message-move task needs that permission on the destination. Empty: no one can redrive (replay from the archive instead). See docs/bus-trust.md.",
-  'alarms.emails': 'Email subscribers of the alarm topic.',
+  'alarms.emails':
+    'Email subscribers of the alarm topic (each confirms the subscription from its email). Prod needs this or `alarms.existingTopicArn`: synth fails otherwise; addresses on example.com and other reserved domains do not count.',
+  'alarms.existingTopicArn':
+    "An existing SNS topic, in the stage's region (synth fails otherwise), that every alarm also notifies (on-call tooling, chat). Its policy must let `cloudwatch.amazonaws.com` publish (and its KMS key, if any, let CloudWatch use it): this stack cannot change a topic it does not own. See docs/alarms.md.",
+  'alarms.oldestMessageMinutes':
+    "Age in minutes of a function queue's oldest message that raises the alarm (a backlog or an outage being retried).",
+  'alarms.durationNearTimeoutPercent':
+    "A function's longest run in five minutes, as a percentage of its timeout, that raises the alarm.",
+  'waivers.placeholders':
+    'A reason to deploy prod with placeholder lead settings: a `leads.thankYouUrl` or `api.allowedOrigins` entry on a reserved domain (example.com, localhost, …), or no `api.allowedOrigins` while the form route is deployed (e.g. webhooks only, no browser forms). Without it prod synth fails naming each.',
   'alarms.api5xxThreshold': 'API 5xx answers in five minutes that raise the alarm.',
   'alarms.apiLatencyP99Ms': 'API p99 latency in milliseconds that raises the alarm.',
   'alarms.salescaling429Threshold':

@@ -1,6 +1,6 @@
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -34,6 +34,8 @@ export interface HouseFunctionProps {
   projectRoot: string;
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** The stage's log level: Lambda's JSON log filter is set to it, so it never drops Powertools' lines. */
+  logLevel: keyof typeof ApplicationLogLevel;
 }
 
 /**
@@ -68,7 +70,11 @@ export class HouseFunction extends NodejsFunction {
       memorySize: declaration.memoryMb,
       timeout: Duration.seconds(declaration.timeoutSeconds),
       logGroup,
-      loggingFormat: LoggingFormat.TEXT,
+      // JSON: Lambda's own lines (START, REPORT, errors) are queryable beside Powertools' JSON.
+      loggingFormat: LoggingFormat.JSON,
+      // JSON format filters application logs at INFO unless told otherwise (Powertools' DEBUG lines
+      // carry a "level" Lambda reads): the same level as the logger's, set from the stage.
+      applicationLogLevelV2: ApplicationLogLevel[props.logLevel],
       role,
       tracing: Tracing.ACTIVE,
       environment: { ...HOUSE_ENVIRONMENT },

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
 import { synthStack, type TemplateResource } from '#test/support/synth.ts';
+import { prodReady } from './prod-ready.ts';
 
 /** The stale-deal run records: their table, and who may touch it (aws-cdk-lib/assertions). */
 const dev = synthStack(catalog);
-const prod = synthStack(catalog, {}, 'prod');
+const prod = synthStack(catalog, prodReady(), 'prod');
 
 const resourcesOf = (template: typeof dev.template, type: string) =>
   Object.entries(

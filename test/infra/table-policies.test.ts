@@ -8,6 +8,7 @@ import {
   type SynthTemplate as Template,
   type TemplateResource,
 } from '#test/support/synth.ts';
+import { prodReady } from './prod-ready.ts';
 
 /**
  * The two tables whose records carry authority (a sweep's run record decides its dry run and cap;
@@ -17,7 +18,7 @@ import {
  */
 
 const dev = synthStack(catalog);
-const prod = synthStack(catalog, {}, 'prod');
+const prod = synthStack(catalog, prodReady(), 'prod');
 
 const resourcesOf = (template: Template, type?: string) =>
   Object.entries(template.toJSON().Resources as Record<string, TemplateResource>).filter(
