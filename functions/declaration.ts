@@ -92,6 +92,13 @@ export const eventTriggerSchema = z
      * Salescaling request budget is shared between them: each gets budget ÷ this.
      */
     maxConcurrency: z.number().int().min(2).max(1000).default(2),
+    /**
+     * Worst-case Salescaling requests one record needs (first attempts), or `self-paced` for a
+     * function that stops and continues in a new invocation before its timeout. Required when the
+     * function has access to the Salescaling key: synth checks that a whole batch fits the timeout
+     * at the function's share of the budget (see settings-fit.ts).
+     */
+    callsPerRecord: z.union([z.number().int().min(0).max(10_000), z.literal('self-paced')]).optional(),
     /** Upstream events mapped onto this trigger's events by input transformers (see adapterSchema). */
     adapters: z.array(adapterSchema).default([]),
   })

@@ -75,6 +75,7 @@ import {
   scheduleExpression,
 } from '#functions/declaration.ts';
 import { functionEnvironment, SERVICE_NAME, salescalingConcurrency } from '#functions/environment.ts';
+import { assertSettingsFit, queueVisibilityTimeoutSeconds } from '#functions/settings-fit.ts';
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
@@ -134,6 +135,8 @@ export class SalescalingStack extends Stack {
         );
       }
     }
+    // Batches that cannot finish inside the timeout, or queues that redeliver mid-batch, are not deployed.
+    assertSettingsFit(props.declarations, { maxRequestsPerSecond: config.salescaling.maxRequestsPerSecond });
     this.#scheduleOverrides = config.schedules;
     this.#redriveRoles = config.operators.redriveRoleArns;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -807,8 +810,8 @@ export class SalescalingStack extends Stack {
     const id = `${fnId}${pascal(trigger.name)}`;
     const dlq = this.#deadLetterQueue(id);
     const queue = new Queue(this, `${id}Queue`, {
-      // AWS's advice for Lambda sources: at least six times the function timeout.
-      visibilityTimeout: Duration.seconds(Math.max(30, fn.declaration.timeoutSeconds * 6)),
+      // AWS's advice for Lambda sources: at least six times the function timeout (checked above).
+      visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(fn.declaration.timeoutSeconds)),
       retentionPeriod: Duration.days(4),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -1,4 +1,5 @@
 import { catalog } from '#functions/catalog.ts';
+import { assertSettingsFit } from '#functions/settings-fit.ts';
 import { emulatorOptionsFromEnv } from '#local/emulator/config.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import { localConfigFromEnv } from './config.ts';
@@ -14,6 +15,9 @@ export async function main(
 ): Promise<{ runtime: LocalRuntime; emulator?: RunningEmulator }> {
   const config = localConfigFromEnv(env);
   const apiKey = config.SALESCALING_API_KEY ?? 'local-dev-key';
+  const salescalingMaxRps = config.SALESCALING_MAX_RPS ?? (config.SALESCALING_BASE_URL ? 5 : 50);
+  // As at synth: a budget too small for the catalog's batches fails here, not as timeouts later.
+  assertSettingsFit(catalog, { maxRequestsPerSecond: salescalingMaxRps });
   let emulator: RunningEmulator | undefined;
   if (!config.SALESCALING_BASE_URL) {
     const options = emulatorOptionsFromEnv({ ...env, EMULATOR_API_KEY: apiKey }, { seed: 25 });
@@ -33,7 +37,7 @@ export async function main(
     platform: {
       logLevel: config.LOG_LEVEL,
       salescalingBaseUrl,
-      salescalingMaxRps: config.SALESCALING_MAX_RPS ?? (emulator ? 50 : 5),
+      salescalingMaxRps,
       salescalingMaxConcurrency: config.SALESCALING_MAX_CONCURRENCY,
     },
     secrets: {
