@@ -92,8 +92,10 @@ export const stageConfigSchema = z
       error: `must be one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
     }),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
-    /** Keep data (secret, archive, queues, logs) when the stack is deleted. */
+    /** Keep data (secrets, tables, logs, dead-letter queues, bus and archive) when the stack is deleted. */
     retainData: z.boolean(),
+    /** CloudFormation termination protection; defaults to on for prod, off on every other stage. */
+    terminationProtection: z.boolean().optional(),
     salescaling: z
       .object({
         baseUrl: z.url({ protocol: /^https$/, error: 'must be an https URL' }).default(DEFAULT_BASE_URL),

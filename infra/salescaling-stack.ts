@@ -124,8 +124,14 @@ export class SalescalingStack extends Stack {
   /** Every upstream event the stack's rules turn into a command (the event triggers' adapters). */
   readonly #adapters: Adapter[] = [];
 
+  readonly #removalPolicy: RemovalPolicy;
+
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
-    super(scope, id, props);
+    super(scope, id, {
+      ...props,
+      terminationProtection:
+        props.terminationProtection ?? props.config.terminationProtection ?? props.stage === 'prod',
+    });
     const { stage, config } = props;
     if (stage === 'prod') {
       const problems = productionProblems(stage, config, props.declarations);
@@ -140,15 +146,19 @@ export class SalescalingStack extends Stack {
     this.#scheduleOverrides = config.schedules;
     this.#redriveRoles = config.operators.redriveRoleArns;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.#removalPolicy = removalPolicy;
     const logRetention = config.logRetentionDays as RetentionDays;
 
     this.bus = new EventBus(this, 'Bus', { eventBusName: `salescaling-automation-${stage}` });
-    this.bus.archive('Archive', {
+    const archive = this.bus.archive('Archive', {
       archiveName: `salescaling-automation-${stage}`,
       description: 'Every event on the bus, for replay',
       eventPattern: { account: [this.account] },
       retention: Duration.days(config.eventArchiveRetentionDays),
     });
+    // The bus is kept with its archive: a replay can only go to the bus the archive was made on.
+    this.bus.applyRemovalPolicy(removalPolicy);
+    archive.applyRemovalPolicy(removalPolicy);
 
     // The event catalog's JSON Schemas, for producers and consumers to discover and generate code from.
     const registry = new CfnRegistry(this, 'EventSchemas', {
@@ -791,6 +801,8 @@ export class SalescalingStack extends Stack {
       retentionPeriod: Duration.days(DEAD_LETTER_RETENTION_DAYS),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      // Dead letters are the only copy of what failed: kept with the stage's data.
+      removalPolicy: this.#removalPolicy,
     });
     this.deadLetterQueues.push(dlq);
     Validations.of(dlq).acknowledge({

@@ -12,7 +12,10 @@ export const settingDescriptions: Record<string, string> = {
   region: 'AWS region to deploy to.',
   logRetentionDays: "Retention of every log group, in days (one of CloudWatch's periods).",
   logLevel: 'Functions’ log level.',
-  retainData: 'Keep the secrets, the idempotency table and the log groups when the stack is deleted.',
+  retainData:
+    'Keep the data when the stack is deleted or a resource replaced: the secrets, both tables, the log groups, the dead-letter queues, and the bus with its archive (see README, Teardown).',
+  terminationProtection:
+    'CloudFormation termination protection (a `destroy` is refused until it is turned off). Default: true on prod, false on every other stage.',
   'salescaling.baseUrl': 'The Salescaling API base URL.',
   'salescaling.existingApiKeySecretName':
     'Use this existing secret for the API key instead of creating an empty one.',
