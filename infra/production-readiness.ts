@@ -19,7 +19,7 @@ function isPlaceholderEmail(email: string): boolean {
 
 /**
  * What keeps a stage from being deployed to production, each problem naming the setting to fix
- * (the README's "Before you deploy to production" checklist, enforced). Alarms must reach a real
+ * (the "Before you deploy to production" checklist in docs/deploy.md, enforced). Alarms must reach a real
  * destination (no waiver: an alarm no one receives is the failure this prevents); placeholder lead
  * settings may be waived with a reason (`waivers.placeholders`), e.g. a webhooks-only deployment.
  */

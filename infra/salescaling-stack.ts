@@ -137,7 +137,7 @@ export class SalescalingStack extends Stack {
       const problems = productionProblems(stage, config, props.declarations);
       if (problems.length > 0) {
         throw new Error(
-          `Stage "${stage}" is not ready for production (see README, "Before you deploy to production"):\n  ${problems.join('\n  ')}`,
+          `Stage "${stage}" is not ready for production (see docs/deploy.md, "Before you deploy to production"):\n  ${problems.join('\n  ')}`,
         );
       }
     }
@@ -582,7 +582,7 @@ export class SalescalingStack extends Stack {
     }
     for (const [fn, schedules] of this.#deployedSchedules) {
       const hours = Math.max(...schedules.filter((t) => t.enabled).map(expectedIntervalHours));
-      // Unknown spacing (a weekly or monthly cron): no "stopped running" alarm (see the README).
+      // Unknown spacing (a weekly or monthly cron): no "stopped running" alarm (see docs/alarms.md).
       if (!Number.isFinite(hours) || hours <= 0) continue;
       // Two hours' slack: a daylight-saving change moves a time-zone schedule by an hour.
       const window = Math.min(hours + 2, MAX_ALARM_HOURS);

@@ -13,7 +13,7 @@ export const settingDescriptions: Record<string, string> = {
   logRetentionDays: "Retention of every log group, in days (one of CloudWatch's periods).",
   logLevel: 'Functions’ log level.',
   retainData:
-    'Keep the data when the stack is deleted or a resource replaced: the secrets, both tables, the log groups, the dead-letter queues, and the bus with its archive (see README, Teardown).',
+    'Keep the data when the stack is deleted or a resource replaced: the secrets, both tables, the log groups, the dead-letter queues, and the bus with its archive (see docs/teardown.md).',
   terminationProtection:
     'CloudFormation termination protection (a `destroy` is refused until it is turned off). Default: true on prod, false on every other stage.',
   'salescaling.baseUrl': 'The Salescaling API base URL.',

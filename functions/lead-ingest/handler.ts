@@ -35,7 +35,7 @@ const settings = {
 };
 
 /**
- * Signing secrets from Secrets Manager, cached for five minutes (JSON, see the README); after a
+ * Signing secrets from Secrets Manager, cached for five minutes (JSON, see docs/lead-capture.md); after a
  * mismatch, re-read at most once per provider per ten seconds, one read shared by concurrent requests.
  */
 const signingSecrets = rateLimitedRefresh(

@@ -1,7 +1,7 @@
 /**
  * Where Salescaling's behaviour is not documented, the emulator picks one reading. Every such choice
  * is here, and nowhere else, so it is easy to find and to correct once the real behaviour is known
- * (run the contract suite against a live account: `npm run test:contract`, see the README).
+ * (run the contract suite against a live account: `npm run test:contract`, see docs/testing.md).
  *
  * The choices lean towards the stricter reading, so that code which works against the emulator also
  * works under the other reading (the client's safe update works whether PUT patches or replaces).

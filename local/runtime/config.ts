@@ -41,7 +41,7 @@ const envSchema = z
     WEBFLOW_SIGNING_SECRET: secretList.default(['local-webflow-secret']),
     TALLY_SIGNING_SECRET: secretList.default(['local-tally-secret']),
     STANDARD_WEBHOOKS_SECRET: secretList.default([LOCAL_STANDARD_WEBHOOKS_SECRET]),
-    /** Field mapping per provider and form, as JSON (see the README). */
+    /** Field mapping per provider and form, as JSON (see docs/lead-capture.md). */
     LEAD_FIELD_MAPPING: jsonEnv(fieldMappingSchema).optional(),
     /** Stale-deal rules as JSON; default {"dryRun": true}. */
     STALE_DEALS_CONFIG: jsonEnv(

@@ -8,8 +8,8 @@ import type { BenchSection } from './bench/stats.ts';
 import { benchSweep } from './bench/sweep.ts';
 
 /**
- * `npm run bench [-- --runs N --only cold-start,calls,sweep,ingest --out DIR]`: every figure the
- * README's Performance section quotes, each the median of several runs with its spread, written to
+ * `npm run bench [-- --runs N --only cold-start,calls,sweep,ingest --out DIR]`: every figure
+ * docs/performance.md quotes, each the median of several runs with its spread, written to
  * bench/results.md and bench/results.json (or DIR) with the machine they ran on. Loopback only.
  * Without --runs: 5 runs each, 9 for cold start, 3 for the sweep.
  */

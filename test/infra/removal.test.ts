@@ -71,7 +71,7 @@ describe('removal: prod (retainData) keeps every resource holding data; dev dele
     expect(archive?.Properties.SourceArn).toEqual({ 'Fn::GetAtt': [bus?.id, 'Arn'] });
   });
 
-  it('retained resources with fixed names are exactly the two secrets, the bus and the archive (README, Teardown)', () => {
+  it('retained resources with fixed names are exactly the two secrets, the bus and the archive (docs/teardown.md)', () => {
     const named = Object.values(prodData)
       .flat()
       .filter((r) => r.DeletionPolicy === 'Retain')

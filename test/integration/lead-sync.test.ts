@@ -372,7 +372,7 @@ describe('invalid data', () => {
   });
 });
 
-describe('Salescaling calls per lead (the figures in the README)', () => {
+describe('Salescaling calls per lead (the figures in docs/performance.md)', () => {
   it.each([
     ['new contact, new company (its name contains the domain label), new opportunity', [], lead(), 7],
     [
