@@ -5,6 +5,7 @@ import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-s
 import dynalite from 'dynalite';
 import { type FunctionDeclaration, type ResourceName, resourceBindings } from '#functions/declaration.ts';
 import { type Caller, SandboxIdentities } from './aws-auth.ts';
+import { isLoopbackHost } from './guards.ts';
 
 /**
  * DynamoDB, locally: dynalite (in memory) on loopback, with every table a declared function's
@@ -77,7 +78,7 @@ export async function startLocalDynamoDb(options: {
   server.removeAllListeners('request');
   let port = 0;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (!isLoopbackHost(req.headers.host, port) || req.headers.origin !== undefined) {
+    if (!isLoopbackHost(req.headers.host, port, '127.0.0.1') || req.headers.origin !== undefined) {
       res.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException' }));
       return;
@@ -198,14 +199,6 @@ export async function startLocalDynamoDb(options: {
       usesTables(declaration) ? { AWS_ENDPOINT_URL_DYNAMODB: endpoint } : {},
     close,
   };
-}
-
-/** 127.0.0.1, localhost or [::1], on this port (a DNS-rebinding page sends its own host name). */
-function isLoopbackHost(host: string | undefined, port: number): boolean {
-  return (
-    host !== undefined &&
-    [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase())
-  );
 }
 
 function readBounded(req: IncomingMessage): Promise<Buffer | undefined> {
