@@ -11,6 +11,13 @@ import { SignatureV4 } from '@smithy/signature-v4';
  */
 export type Caller = { kind: 'sandbox'; functionName: string } | { kind: 'outside' };
 
+/** How AWS names a caller in an access-denied message (an outside caller as a stand-in IAM user). */
+export function principalArn(caller: Caller, accountId: string): string {
+  return caller.kind === 'sandbox'
+    ? `arn:aws:sts::${accountId}:assumed-role/${caller.functionName}/${caller.functionName}`
+    : `arn:aws:iam::${accountId}:user/outside-caller`;
+}
+
 export type Identification =
   | { ok: true; caller: Caller }
   | { ok: false; status: number; type: string; message: string };

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type FunctionDeclaration, type ResourceName, resourceBindings } from '#functions/declaration.ts';
-import { type Caller, SandboxIdentities } from './aws-auth.ts';
+import { type Caller, principalArn, SandboxIdentities } from './aws-auth.ts';
 import { isLoopbackHost } from './guards.ts';
 
 /**
@@ -138,10 +138,7 @@ export async function startLocalDynamoDb(options: {
       // Not JSON: no table named, so nothing is allowed; dynalite never sees it.
     }
     if (allowed(identified.caller, action, tableName)) return { body };
-    const who =
-      identified.caller.kind === 'sandbox'
-        ? `arn:aws:sts::${accountId}:assumed-role/${identified.caller.functionName}/${identified.caller.functionName}`
-        : `arn:aws:iam::${accountId}:user/outside-caller`;
+    const who = principalArn(identified.caller, accountId);
     return coral(
       'AccessDeniedException',
       `User: ${who} is not authorized to perform: dynamodb:${action.slice(0, 64)} on resource: arn:aws:dynamodb:${options.region}:${accountId}:table/${tableName.slice(0, 255)} because no identity-based policy allows the dynamodb:${action.slice(0, 64)} action`,

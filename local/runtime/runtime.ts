@@ -16,7 +16,7 @@ import {
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
-import { type Caller, SandboxIdentities } from './aws-auth.ts';
+import { type Caller, principalArn, SandboxIdentities } from './aws-auth.ts';
 import { startLocalDynamoDb } from './dynamodb.ts';
 import { entrySize, LocalEventBus, MAX_ENTRY_BYTES, putEventsRequestSchema } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
@@ -353,7 +353,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       if (caller.kind !== 'sandbox' || !secretReadableBy(caller.functionName, secretId)) {
         reply(400, {
           __type: 'AccessDeniedException',
-          message: `User: ${principalArn(caller)} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId.slice(0, 256)} because no identity-based policy allows the secretsmanager:GetSecretValue action`,
+          message: `User: ${principalArn(caller, accountId)} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId.slice(0, 256)} because no identity-based policy allows the secretsmanager:GetSecretValue action`,
         });
         return;
       }
@@ -402,7 +402,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       res.end(
         JSON.stringify({
           __type: 'com.amazon.coral.service#AccessDeniedException',
-          message: `User: ${principalArn(caller)} is not authorized to perform: sqs:${action.toLowerCase()} on resource: ${resource.slice(0, 256)} because no identity-based policy allows the sqs:${action.toLowerCase()} action`,
+          message: `User: ${principalArn(caller, accountId)} is not authorized to perform: sqs:${action.toLowerCase()} on resource: ${resource.slice(0, 256)} because no identity-based policy allows the sqs:${action.toLowerCase()} action`,
         }),
       );
     };
@@ -641,12 +641,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
   function accessOf(functionName: string): readonly ResourceName[] {
     return options.declarations.find((d) => d.name === functionName)?.access ?? [];
-  }
-  /** How AWS names the caller in an access-denied message. */
-  function principalArn(caller: Caller): string {
-    return caller.kind === 'sandbox'
-      ? `arn:aws:sts::${accountId}:assumed-role/${caller.functionName}/${caller.functionName}`
-      : `arn:aws:iam::${accountId}:user/outside-caller`;
   }
   /** The secrets a function's declared access grants it (as its IAM grants do in AWS). */
   function secretReadableBy(functionName: string, secretId: string): boolean {
