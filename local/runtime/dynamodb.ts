@@ -5,7 +5,7 @@ import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-s
 import dynalite from 'dynalite';
 import { type FunctionDeclaration, type ResourceName, resourceBindings } from '#functions/declaration.ts';
 import { type Caller, principalArn, SandboxIdentities } from './aws-auth.ts';
-import { isLoopbackHost } from './guards.ts';
+import { isLoopbackHost, readBounded } from './guards.ts';
 
 /**
  * DynamoDB, locally: dynalite (in memory) on loopback, with every table a declared function's
@@ -111,7 +111,7 @@ export async function startLocalDynamoDb(options: {
     refused: { __type: `com.amazon.coral.service#${type}`, Message: message },
   });
   async function authorize(req: IncomingMessage): Promise<Outcome> {
-    const body = await readBounded(req);
+    const body = await readBounded(req, MAX_REQUEST_BYTES);
     if (body === undefined) return coral('RequestEntityTooLarge', 'Request Entity Too Large', 413);
     let url: URL;
     try {
@@ -196,19 +196,6 @@ export async function startLocalDynamoDb(options: {
       usesTables(declaration) ? { AWS_ENDPOINT_URL_DYNAMODB: endpoint } : {},
     close,
   };
-}
-
-function readBounded(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function kebab(name: string): string {

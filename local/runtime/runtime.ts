@@ -21,7 +21,7 @@ import { startLocalDynamoDb } from './dynamodb.ts';
 import { entrySize, LocalEventBus, MAX_ENTRY_BYTES, putEventsRequestSchema } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
-import { isCrossSite, isLoopbackHost } from './guards.ts';
+import { isCrossSite, isLoopbackHost, readBounded } from './guards.ts';
 import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
 import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
@@ -173,7 +173,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       sendJson(res, 400, { message: 'Bad Request: malformed path' });
       return;
     }
-    const body = await readBody(req);
+    const body = await readBounded(req, MAX_BODY_BYTES);
     if (body === undefined) {
       sendJson(res, 413, { message: 'Request Entity Too Large' });
       return;
@@ -895,19 +895,4 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
