@@ -16,8 +16,8 @@ import { isLoopbackHost, readBounded } from './guards.ts';
  *
  * In front of dynalite (which checks no signature), every request is identified as the runtime's
  * other AWS endpoints do it (`SandboxIdentities`: the sandbox's SigV4 signature recomputed), and a
- * sandbox may use only TABLE_ACTIONS on the tables its function's `access` names, as the stack's
- * grant allows in AWS. Anyone else (any other key, an unsigned or badly signed call) gets nothing:
+ * sandbox may use only the binding's declared `actions` on the tables its function's `access` names,
+ * as the stack's grant allows in AWS. Anyone else (any other key, an unsigned or badly signed call) gets nothing:
  * run records decide what a sweep does (dry run, reference time), so only the sweep may write them.
  */
 type TableResource = {
@@ -38,8 +38,6 @@ const tableResources = (Object.keys(resourceBindings) as ResourceName[]).filter(
   (name): name is TableResource => 'dynamoDbTable' in resourceBindings[name],
 );
 
-/** What a function granted a table may do on it: the stack's grant (`#grantSweepRuns`), no more. */
-export const TABLE_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem'] as const;
 /** DynamoDB's own bound on a request (16 MB); nothing larger is read. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 const TARGET_PREFIX = 'DynamoDB_20120810.';
@@ -152,7 +150,8 @@ export async function startLocalDynamoDb(options: {
     if (caller.functionName === SET_UP) return action === 'CreateTable' || action === 'DescribeTable';
     const declaration = options.declarations.find((d) => d.name === caller.functionName);
     return (
-      declaration?.access.includes(table) === true && (TABLE_ACTIONS as readonly string[]).includes(action)
+      declaration?.access.includes(table) === true &&
+      (resourceBindings[table].dynamoDbTable.actions as readonly string[]).includes(action)
     );
   }
   await new Promise<void>((resolve, reject) => {
