@@ -1,5 +1,5 @@
 import { createHash, createHmac, type Hash, type Hmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 /**
@@ -28,6 +28,17 @@ export interface SignedRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: Buffer;
+}
+
+/** The parts of an HTTP request its signature covers, its URL and body already read. */
+export function signedRequest(req: IncomingMessage, url: URL, body: Buffer): SignedRequest {
+  return {
+    method: req.method ?? 'POST',
+    path: url.pathname,
+    query: url.searchParams,
+    headers: req.headers,
+    body,
+  };
 }
 
 /** SigV4's header form, with bounded parts: linear, and nothing unbounded reaches the signer. */

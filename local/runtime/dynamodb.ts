@@ -4,8 +4,8 @@ import { Readable } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type FunctionDeclaration, type ResourceName, resourceBindings } from '#functions/declaration.ts';
-import { type Caller, principalArn, SandboxIdentities } from './aws-auth.ts';
-import { isLoopbackHost, readBounded } from './guards.ts';
+import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
+import { isLoopbackHost, parseRequestUrl, readBounded } from './guards.ts';
 
 /**
  * DynamoDB, locally: dynalite (in memory) on loopback, with every table a declared function's
@@ -111,19 +111,9 @@ export async function startLocalDynamoDb(options: {
   async function authorize(req: IncomingMessage): Promise<Outcome> {
     const body = await readBounded(req, MAX_REQUEST_BYTES);
     if (body === undefined) return coral('RequestEntityTooLarge', 'Request Entity Too Large', 413);
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://local');
-    } catch {
-      return coral('SerializationException', 'Malformed request target');
-    }
-    const identified = await identities.identify({
-      method: req.method ?? 'POST',
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-      body,
-    });
+    const url = parseRequestUrl(req.url);
+    if (!url) return coral('SerializationException', 'Malformed request target');
+    const identified = await identities.identify(signedRequest(req, url, body));
     if (!identified.ok) return coral(identified.type, identified.message);
     const target = String(req.headers['x-amz-target'] ?? '');
     const action = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;

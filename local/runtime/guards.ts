@@ -55,3 +55,12 @@ export function readBounded(req: IncomingMessage, maxBytes: number): Promise<Buf
     req.on('error', reject);
   });
 }
+
+/** The request target as a URL, or undefined when it is not one (a 400, never a 500). */
+export function parseRequestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://local');
+  } catch {
+    return undefined;
+  }
+}

@@ -16,12 +16,12 @@ import {
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
-import { type Caller, principalArn, SandboxIdentities } from './aws-auth.ts';
+import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
 import { startLocalDynamoDb } from './dynamodb.ts';
 import { entrySize, LocalEventBus, MAX_ENTRY_BYTES, putEventsRequestSchema } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
-import { isCrossSite, isLoopbackHost, readBounded } from './guards.ts';
+import { isCrossSite, isLoopbackHost, parseRequestUrl, readBounded } from './guards.ts';
 import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
 import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
@@ -303,13 +303,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       res.end(JSON.stringify(payload));
     };
-    const identified = await identities.identify({
-      method: req.method ?? 'POST',
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-      body,
-    });
+    const identified = await identities.identify(signedRequest(req, url, body));
     if (!identified.ok) {
       reply(identified.status, { __type: identified.type, message: identified.message });
       return;
@@ -861,15 +855,6 @@ class TokenBucket {
 
 function sandboxCredentials(credentials: { accessKeyId: string; secretAccessKey: string }) {
   return { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
-}
-
-/** The request target as a URL, or undefined when it is not one (a 400, never a 500). */
-function parseRequestUrl(target: string | undefined): URL | undefined {
-  try {
-    return new URL(target ?? '/', 'http://local');
-  } catch {
-    return undefined;
-  }
 }
 
 function safeDecode(text: string): string | undefined {
