@@ -153,12 +153,17 @@ export const resourceBindings = {
   /** Send to the dead-letter queue of the function's (single) event trigger, for permanent failures. */
   deadLetterQueue: { env: 'DEAD_LETTER_QUEUE_URL' },
   /**
-   * Read and write stale-deal run records (GetItem, PutItem, UpdateItem): DynamoDB in AWS and in the
-   * local runtime alike, so the table's key and expiry attribute are declared here for both.
+   * Read and write stale-deal run records: DynamoDB in AWS and in the local runtime alike, so the
+   * table's key, expiry attribute and the actions a function granted it may take are declared here
+   * for both (the stack's grant, and the local runtime's check).
    */
   sweepRunsTable: {
     env: 'SWEEP_RUNS_TABLE_NAME',
-    dynamoDbTable: { partitionKey: 'runId', timeToLiveAttribute: 'expiresAt' },
+    dynamoDbTable: {
+      partitionKey: 'runId',
+      timeToLiveAttribute: 'expiresAt',
+      actions: ['GetItem', 'PutItem', 'UpdateItem'],
+    },
   },
 } as const;
 export type ResourceName = keyof typeof resourceBindings;

@@ -36,27 +36,7 @@ export function productionProblems(
       `${at('alarms.emails')} / ${at('alarms.existingTopicArn')}: alarms reach no one; set at least one real email address or an existing SNS topic ARN`,
     );
   }
-  return [...problems, ...placeholderProblems(stage, config, declarations)];
-}
-
-/** Where alarms go, on every stage: CloudWatch can only notify a topic in the alarm's own region. */
-export function alarmTopicProblems(stage: string, config: StageConfig): string[] {
-  const arn = config.alarms.existingTopicArn;
-  const region = arn?.split(':')[3];
-  return arn !== undefined && region !== config.region
-    ? [
-        `stages.${stage}.alarms.existingTopicArn: is in ${region}, but CloudWatch alarms in ${config.region} can only notify a topic in ${config.region}`,
-      ]
-    : [];
-}
-
-function placeholderProblems(
-  stage: string,
-  config: StageConfig,
-  declarations: readonly FunctionDeclaration[],
-): string[] {
-  const at = (path: string) => `stages.${stage}.${path}`;
-  const problems: string[] = [];
+  // Placeholder lead settings, unless waived.
   if (config.waivers.placeholders === undefined) {
     const placeholder = (setting: string, value: string) =>
       problems.push(
@@ -77,4 +57,15 @@ function placeholderProblems(
     }
   }
   return problems;
+}
+
+/** Where alarms go, on every stage: CloudWatch can only notify a topic in the alarm's own region. */
+export function alarmTopicProblems(stage: string, config: StageConfig): string[] {
+  const arn = config.alarms.existingTopicArn;
+  const region = arn?.split(':')[3];
+  return arn !== undefined && region !== config.region
+    ? [
+        `stages.${stage}.alarms.existingTopicArn: is in ${region}, but CloudWatch alarms in ${config.region} can only notify a topic in ${config.region}`,
+      ]
+    : [];
 }

@@ -789,7 +789,7 @@ export class SalescalingStack extends Stack {
   #grantSweepRuns(fn: HouseFunction): void {
     fn.addToRolePolicy(
       new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        actions: resourceBindings.sweepRunsTable.dynamoDbTable.actions.map((action) => `dynamodb:${action}`),
         resources: [this.sweepRunsTable.tableArn],
       }),
     );
@@ -965,7 +965,7 @@ const MAX_ALARM_HOURS = 7 * 24;
  * The longest gap, in hours, between a schedule's runs, when it can be read off the expression:
  * `rate(...)`, or a cron that runs every day (any day of month, month and weekday). Otherwise NaN.
  */
-export function expectedIntervalHours(trigger: ScheduleTrigger): number {
+function expectedIntervalHours(trigger: ScheduleTrigger): number {
   const expression = trigger.expression;
   if ('rate' in expression) {
     const match = /^(\d+) (minute|minutes|hour|hours|day|days)$/.exec(expression.rate);

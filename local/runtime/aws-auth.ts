@@ -1,5 +1,5 @@
 import { createHash, createHmac, type Hash, type Hmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 /**
@@ -11,6 +11,13 @@ import { SignatureV4 } from '@smithy/signature-v4';
  */
 export type Caller = { kind: 'sandbox'; functionName: string } | { kind: 'outside' };
 
+/** How AWS names a caller in an access-denied message (an outside caller as a stand-in IAM user). */
+export function principalArn(caller: Caller, accountId: string): string {
+  return caller.kind === 'sandbox'
+    ? `arn:aws:sts::${accountId}:assumed-role/${caller.functionName}/${caller.functionName}`
+    : `arn:aws:iam::${accountId}:user/outside-caller`;
+}
+
 export type Identification =
   | { ok: true; caller: Caller }
   | { ok: false; status: number; type: string; message: string };
@@ -21,6 +28,17 @@ export interface SignedRequest {
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
   body: Buffer;
+}
+
+/** The parts of an HTTP request its signature covers, its URL and body already read. */
+export function signedRequest(req: IncomingMessage, url: URL, body: Buffer): SignedRequest {
+  return {
+    method: req.method ?? 'POST',
+    path: url.pathname,
+    query: url.searchParams,
+    headers: req.headers,
+    body,
+  };
 }
 
 /** SigV4's header form, with bounded parts: linear, and nothing unbounded reaches the signer. */

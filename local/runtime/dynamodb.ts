@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type FunctionDeclaration, type ResourceName, resourceBindings } from '#functions/declaration.ts';
-import { type Caller, SandboxIdentities } from './aws-auth.ts';
+import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
+import { isLoopbackHost, parseRequestUrl, readBounded } from './guards.ts';
 
 /**
  * DynamoDB, locally: dynalite (in memory) on loopback, with every table a declared function's
@@ -15,8 +16,8 @@ import { type Caller, SandboxIdentities } from './aws-auth.ts';
  *
  * In front of dynalite (which checks no signature), every request is identified as the runtime's
  * other AWS endpoints do it (`SandboxIdentities`: the sandbox's SigV4 signature recomputed), and a
- * sandbox may use only TABLE_ACTIONS on the tables its function's `access` names, as the stack's
- * grant allows in AWS. Anyone else (any other key, an unsigned or badly signed call) gets nothing:
+ * sandbox may use only the binding's declared `actions` on the tables its function's `access` names,
+ * as the stack's grant allows in AWS. Anyone else (any other key, an unsigned or badly signed call) gets nothing:
  * run records decide what a sweep does (dry run, reference time), so only the sweep may write them.
  */
 type TableResource = {
@@ -37,8 +38,6 @@ const tableResources = (Object.keys(resourceBindings) as ResourceName[]).filter(
   (name): name is TableResource => 'dynamoDbTable' in resourceBindings[name],
 );
 
-/** What a function granted a table may do on it: the stack's grant (`#grantSweepRuns`), no more. */
-export const TABLE_ACTIONS = ['GetItem', 'PutItem', 'UpdateItem'] as const;
 /** DynamoDB's own bound on a request (16 MB); nothing larger is read. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 const TARGET_PREFIX = 'DynamoDB_20120810.';
@@ -77,7 +76,7 @@ export async function startLocalDynamoDb(options: {
   server.removeAllListeners('request');
   let port = 0;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (!isLoopbackHost(req.headers.host, port) || req.headers.origin !== undefined) {
+    if (!isLoopbackHost(req.headers.host, port, '127.0.0.1') || req.headers.origin !== undefined) {
       res.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException' }));
       return;
@@ -110,21 +109,11 @@ export async function startLocalDynamoDb(options: {
     refused: { __type: `com.amazon.coral.service#${type}`, Message: message },
   });
   async function authorize(req: IncomingMessage): Promise<Outcome> {
-    const body = await readBounded(req);
+    const body = await readBounded(req, MAX_REQUEST_BYTES);
     if (body === undefined) return coral('RequestEntityTooLarge', 'Request Entity Too Large', 413);
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://local');
-    } catch {
-      return coral('SerializationException', 'Malformed request target');
-    }
-    const identified = await identities.identify({
-      method: req.method ?? 'POST',
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-      body,
-    });
+    const url = parseRequestUrl(req.url);
+    if (!url) return coral('SerializationException', 'Malformed request target');
+    const identified = await identities.identify(signedRequest(req, url, body));
     if (!identified.ok) return coral(identified.type, identified.message);
     const target = String(req.headers['x-amz-target'] ?? '');
     const action = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
@@ -137,10 +126,7 @@ export async function startLocalDynamoDb(options: {
       // Not JSON: no table named, so nothing is allowed; dynalite never sees it.
     }
     if (allowed(identified.caller, action, tableName)) return { body };
-    const who =
-      identified.caller.kind === 'sandbox'
-        ? `arn:aws:sts::${accountId}:assumed-role/${identified.caller.functionName}/${identified.caller.functionName}`
-        : `arn:aws:iam::${accountId}:user/outside-caller`;
+    const who = principalArn(identified.caller, accountId);
     return coral(
       'AccessDeniedException',
       `User: ${who} is not authorized to perform: dynamodb:${action.slice(0, 64)} on resource: arn:aws:dynamodb:${options.region}:${accountId}:table/${tableName.slice(0, 255)} because no identity-based policy allows the dynamodb:${action.slice(0, 64)} action`,
@@ -154,7 +140,8 @@ export async function startLocalDynamoDb(options: {
     if (caller.functionName === SET_UP) return action === 'CreateTable' || action === 'DescribeTable';
     const declaration = options.declarations.find((d) => d.name === caller.functionName);
     return (
-      declaration?.access.includes(table) === true && (TABLE_ACTIONS as readonly string[]).includes(action)
+      declaration?.access.includes(table) === true &&
+      (resourceBindings[table].dynamoDbTable.actions as readonly string[]).includes(action)
     );
   }
   await new Promise<void>((resolve, reject) => {
@@ -198,27 +185,6 @@ export async function startLocalDynamoDb(options: {
       usesTables(declaration) ? { AWS_ENDPOINT_URL_DYNAMODB: endpoint } : {},
     close,
   };
-}
-
-/** 127.0.0.1, localhost or [::1], on this port (a DNS-rebinding page sends its own host name). */
-function isLoopbackHost(host: string | undefined, port: number): boolean {
-  return (
-    host !== undefined &&
-    [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase())
-  );
-}
-
-function readBounded(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 function kebab(name: string): string {

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 /**
  * The runtime's own surfaces (its AWS endpoints and `/_local/`) answer only requests addressed to
@@ -40,4 +40,27 @@ export function isCrossSite(headers: IncomingHttpHeaders, port: number, configur
     return true;
   }
   return !isLoopbackHost(host, port, configuredHost);
+}
+
+/** A request's body, or undefined when it is larger than maxBytes (read to the end, never kept). */
+export function readBounded(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The request target as a URL, or undefined when it is not one (a 400, never a 500). */
+export function parseRequestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://local');
+  } catch {
+    return undefined;
+  }
 }

@@ -16,12 +16,12 @@ import {
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
-import { type Caller, SandboxIdentities } from './aws-auth.ts';
+import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
 import { startLocalDynamoDb } from './dynamodb.ts';
 import { entrySize, LocalEventBus, MAX_ENTRY_BYTES, putEventsRequestSchema } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
-import { isCrossSite, isLoopbackHost } from './guards.ts';
+import { isCrossSite, isLoopbackHost, parseRequestUrl, readBounded } from './guards.ts';
 import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
 import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
@@ -173,7 +173,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       sendJson(res, 400, { message: 'Bad Request: malformed path' });
       return;
     }
-    const body = await readBody(req);
+    const body = await readBounded(req, MAX_BODY_BYTES);
     if (body === undefined) {
       sendJson(res, 413, { message: 'Request Entity Too Large' });
       return;
@@ -303,13 +303,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       res.end(JSON.stringify(payload));
     };
-    const identified = await identities.identify({
-      method: req.method ?? 'POST',
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-      body,
-    });
+    const identified = await identities.identify(signedRequest(req, url, body));
     if (!identified.ok) {
       reply(identified.status, { __type: identified.type, message: identified.message });
       return;
@@ -353,7 +347,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       if (caller.kind !== 'sandbox' || !secretReadableBy(caller.functionName, secretId)) {
         reply(400, {
           __type: 'AccessDeniedException',
-          message: `User: ${principalArn(caller)} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId.slice(0, 256)} because no identity-based policy allows the secretsmanager:GetSecretValue action`,
+          message: `User: ${principalArn(caller, accountId)} is not authorized to perform: secretsmanager:GetSecretValue on resource: ${secretId.slice(0, 256)} because no identity-based policy allows the secretsmanager:GetSecretValue action`,
         });
         return;
       }
@@ -402,7 +396,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       res.end(
         JSON.stringify({
           __type: 'com.amazon.coral.service#AccessDeniedException',
-          message: `User: ${principalArn(caller)} is not authorized to perform: sqs:${action.toLowerCase()} on resource: ${resource.slice(0, 256)} because no identity-based policy allows the sqs:${action.toLowerCase()} action`,
+          message: `User: ${principalArn(caller, accountId)} is not authorized to perform: sqs:${action.toLowerCase()} on resource: ${resource.slice(0, 256)} because no identity-based policy allows the sqs:${action.toLowerCase()} action`,
         }),
       );
     };
@@ -642,12 +636,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   function accessOf(functionName: string): readonly ResourceName[] {
     return options.declarations.find((d) => d.name === functionName)?.access ?? [];
   }
-  /** How AWS names the caller in an access-denied message. */
-  function principalArn(caller: Caller): string {
-    return caller.kind === 'sandbox'
-      ? `arn:aws:sts::${accountId}:assumed-role/${caller.functionName}/${caller.functionName}`
-      : `arn:aws:iam::${accountId}:user/outside-caller`;
-  }
   /** The secrets a function's declared access grants it (as its IAM grants do in AWS). */
   function secretReadableBy(functionName: string, secretId: string): boolean {
     const access = accessOf(functionName);
@@ -869,15 +857,6 @@ function sandboxCredentials(credentials: { accessKeyId: string; secretAccessKey:
   return { AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey };
 }
 
-/** The request target as a URL, or undefined when it is not one (a 400, never a 500). */
-function parseRequestUrl(target: string | undefined): URL | undefined {
-  try {
-    return new URL(target ?? '/', 'http://local');
-  } catch {
-    return undefined;
-  }
-}
-
 function safeDecode(text: string): string | undefined {
   try {
     return decodeURIComponent(text);
@@ -901,19 +880,4 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
