@@ -37,7 +37,7 @@ export interface Submission {
  * first item over a limit, never building more than the limits allow. Over a limit is a 413
  * naming the field.
  */
-export class EntryList {
+class EntryList {
   readonly entries: FieldEntry[] = [];
   #chars = 0;
 
