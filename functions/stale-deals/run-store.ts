@@ -36,6 +36,8 @@ export const sweepRunSchema = z
   })
   .strict();
 export type SweepRun = z.output<typeof sweepRunSchema>;
+/** What `update` may write (built once, not per write). */
+const changesSchema = sweepRunSchema.omit({ leaseId: true }).partial();
 export type SweepTotals = SweepRun['totals'];
 
 /** What a step may change; `leaseId: null` releases the lease. */
@@ -130,10 +132,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
     },
     async update(runId, expected, changes) {
       // What is written is checked like what is read: never a negative total, never an unknown field.
-      sweepRunSchema
-        .omit({ leaseId: true })
-        .partial()
-        .parse(Object.fromEntries(Object.entries(changes).filter(([key]) => key !== 'leaseId')));
+      changesSchema.parse(Object.fromEntries(Object.entries(changes).filter(([key]) => key !== 'leaseId')));
       const names: Record<string, string> = { '#status': 'status', '#step': 'step' };
       const values: Record<string, unknown> = { ':running': 'running', ':expectedStep': expected.step };
       const set: string[] = [];
