@@ -84,7 +84,8 @@ export function expiresAt(startedAt: Date): number {
 
 /** The store on a DynamoDB table keyed by `runId` (`@aws-sdk/lib-dynamodb`). */
 export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: string): SweepRunStore {
-  const failedCondition = async (write: () => Promise<unknown>): Promise<boolean> => {
+  /** Whether a conditional write met its condition (true: written; false: refused by it). */
+  const metCondition = async (write: () => Promise<unknown>): Promise<boolean> => {
     try {
       await write();
       return true;
@@ -110,7 +111,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
       return Item === undefined ? undefined : sweepRunSchema.parse(Item);
     },
     async claim(runId, step, lease, nowMs) {
-      return failedCondition(() =>
+      return metCondition(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
@@ -160,7 +161,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
       ]
         .filter(Boolean)
         .join(' ');
-      return failedCondition(() =>
+      return metCondition(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
