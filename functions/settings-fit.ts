@@ -16,7 +16,7 @@ import { requestsPerSecond, salescalingConcurrency } from './environment.ts';
  * a 429) are not in the figure: a batch slowed by them may time out, and is then redelivered, never
  * lost, which the 6× visibility timeout leaves room for.
  */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 /** The visibility timeout the stack gives a function's queues. */
 export function queueVisibilityTimeoutSeconds(timeoutSeconds: number): number {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { RequestError } from '#shared/errors.ts';
 import { LEAD_LIMITS, type LeadProvider, type RawFieldValue } from '#shared/leads/lead.ts';
-import { fieldIssues } from '#shared/salescaling/schemas.ts';
+import { clipText, fieldIssues } from '#shared/salescaling/schemas.ts';
 
 /**
  * Each provider's payload, read into one shape: the submission's ids and time, and its fields as
@@ -37,7 +37,7 @@ export interface Submission {
  * first item over a limit, never building more than the limits allow. Over a limit is a 413
  * naming the field.
  */
-export class EntryList {
+class EntryList {
   readonly entries: FieldEntry[] = [];
   #chars = 0;
 
@@ -89,7 +89,7 @@ export class EntryList {
 const tooLarge = (field: string, message: string) =>
   new RequestError(413, `Too large: ${field}: ${message}`, { fields: [{ field, message }] });
 /** A name quoted back to the sender, cut short: an answer never echoes a whole hostile input. */
-const clip = (text: string) => (text.length > 100 ? `${text.slice(0, 100)}…` : text);
+const clip = (text: string) => clipText(text, 101);
 const fieldName = (label: string) => `fields.${clip(label)}`;
 /**
  * A list item as text. Only scalars: `String()` of a nested array recurses through `join`, and a

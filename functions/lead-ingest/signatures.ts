@@ -15,7 +15,7 @@ export type SignatureCheck = { valid: true } | { valid: false; reason: string };
  * The longest signature header read (Standard Webhooks may list several signatures; one is under
  * 100 characters). Longer is malformed, refused before any pattern or library reads it.
  */
-export const MAX_SIGNATURE_HEADER_LENGTH = 1024;
+const MAX_SIGNATURE_HEADER_LENGTH = 1024;
 const SIGNATURE_HEADERS = [
   'typeform-signature',
   'tally-signature',

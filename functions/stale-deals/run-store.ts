@@ -36,6 +36,8 @@ export const sweepRunSchema = z
   })
   .strict();
 export type SweepRun = z.output<typeof sweepRunSchema>;
+/** What `update` may write (built once, not per write). */
+const changesSchema = sweepRunSchema.omit({ leaseId: true }).partial();
 export type SweepTotals = SweepRun['totals'];
 
 /** What a step may change; `leaseId: null` releases the lease. */
@@ -82,7 +84,8 @@ export function expiresAt(startedAt: Date): number {
 
 /** The store on a DynamoDB table keyed by `runId` (`@aws-sdk/lib-dynamodb`). */
 export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: string): SweepRunStore {
-  const failedCondition = async (write: () => Promise<unknown>): Promise<boolean> => {
+  /** Whether a conditional write met its condition (true: written; false: refused by it). */
+  const metCondition = async (write: () => Promise<unknown>): Promise<boolean> => {
     try {
       await write();
       return true;
@@ -108,7 +111,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
       return Item === undefined ? undefined : sweepRunSchema.parse(Item);
     },
     async claim(runId, step, lease, nowMs) {
-      return failedCondition(() =>
+      return metCondition(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,
@@ -130,10 +133,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
     },
     async update(runId, expected, changes) {
       // What is written is checked like what is read: never a negative total, never an unknown field.
-      sweepRunSchema
-        .omit({ leaseId: true })
-        .partial()
-        .parse(Object.fromEntries(Object.entries(changes).filter(([key]) => key !== 'leaseId')));
+      changesSchema.parse(Object.fromEntries(Object.entries(changes).filter(([key]) => key !== 'leaseId')));
       const names: Record<string, string> = { '#status': 'status', '#step': 'step' };
       const values: Record<string, unknown> = { ':running': 'running', ':expectedStep': expected.step };
       const set: string[] = [];
@@ -161,7 +161,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
       ]
         .filter(Boolean)
         .join(' ');
-      return failedCondition(() =>
+      return metCondition(() =>
         client.send(
           new UpdateCommand({
             TableName: tableName,

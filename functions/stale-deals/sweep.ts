@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { events, MAX_SWEEP_STEPS } from '#shared/events/catalog.ts';
+import { events, MAX_SWEEP_STEPS, WOULD_CLOSE_LIMIT } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingError } from '#shared/salescaling/errors.ts';
@@ -72,8 +72,6 @@ export class LeaseLostError extends Error {
     this.name = 'LeaseLostError';
   }
 }
-
-const WOULD_CLOSE_LIMIT = 500;
 
 export async function sweep(start: SweepStart, deps: SweepCollaborators): Promise<SweepOutcome> {
   const newId = deps.newId ?? randomUUID;

@@ -299,6 +299,8 @@ const opportunityClosedAsStale = define({
   },
 });
 
+/** The most deal ids a sweep's `wouldClose` lists (a dry run counts the rest without listing them). */
+export const WOULD_CLOSE_LIMIT = 500;
 /** Sweep totals only ever grow from zero: never negative, in the run record or in an event. */
 const count = z.number().int().nonnegative();
 export const sweepTotalsSchema = z
@@ -306,7 +308,7 @@ export const sweepTotalsSchema = z
     scanned: count,
     stale: count,
     closed: count,
-    wouldClose: z.array(z.string()).max(500),
+    wouldClose: z.array(z.string()).max(WOULD_CLOSE_LIMIT),
     skipped: z.record(z.string(), count),
     errors: count,
   })

@@ -15,7 +15,7 @@ export function publishedDetailTypes(
     .map((event) => event.detailType);
 }
 
-export function publishersOf(event: EventDefinition): string[] {
+function publishersOf(event: EventDefinition): string[] {
   return event.by
     .split(',')
     .map((name) => name.trim())
