@@ -25,6 +25,12 @@ export interface PlatformSettings {
   salescalingTimeoutMs?: number | undefined;
   /** How long a function caches the Salescaling key; unset: five minutes. Tests shorten it. */
   salescalingKeyCacheMs?: number | undefined;
+  /**
+   * How long idempotency records live (seconds): at least the bus archive's retention, so a replay
+   * applies nothing twice (shared/idempotency/expiry.ts). Required by every function with access to
+   * the idempotency table.
+   */
+  idempotencyExpirySeconds?: number | undefined;
 }
 
 export const SERVICE_NAME = 'salescaling-automation';
@@ -63,6 +69,15 @@ export function functionEnvironment(
   for (const [key, value] of Object.entries(declaration.environment)) put(key, value, 'the declaration');
   for (const resource of declaration.access) {
     put(resourceBindings[resource].env, resources[resource], `access ${resource}`);
+  }
+  // Records keyed on event ids must outlive the archive those events can be replayed from.
+  if (declaration.access.includes('idempotencyTable')) {
+    if (platform.idempotencyExpirySeconds === undefined) {
+      throw new Error(
+        `${declaration.name}: access idempotencyTable needs the platform's idempotencyExpirySeconds`,
+      );
+    }
+    put('IDEMPOTENCY_EXPIRY_SECONDS', String(platform.idempotencyExpirySeconds), 'access idempotencyTable');
   }
   // A function that dead-letters for itself also knows its last delivery, to do so with the reason.
   const eventTrigger = declaration.triggers.find((t) => t.kind === 'event');

@@ -142,6 +142,8 @@ export const stageConfigSchema = z
       )
       .default({}),
     eventArchiveRetentionDays: z.number().int().min(1).max(3650),
+    /** Idempotency record lifetime; default the archive retention + 14 days (shared/idempotency/expiry.ts). */
+    idempotencyExpiryDays: z.number().int().min(1).max(3650).optional(),
     /** Outside systems allowed to put events on the bus, each for its own sources (never the project's). */
     integrations: z
       .array(integrationSchema)

@@ -79,6 +79,11 @@ import { assertSettingsFit, queueVisibilityTimeoutSeconds } from '#functions/set
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
+import {
+  daysToSeconds,
+  defaultIdempotencyExpiryDays,
+  idempotencyExpiryProblem,
+} from '#shared/idempotency/expiry.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
 import { COMMAND_DETAIL_TYPES, type Stage, type StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
@@ -141,6 +146,11 @@ export class SalescalingStack extends Stack {
         );
       }
     }
+    // Idempotency records that expire before the archive would let a replay apply an event again.
+    const idempotencyExpiryDays =
+      config.idempotencyExpiryDays ?? defaultIdempotencyExpiryDays(config.eventArchiveRetentionDays);
+    const expiryProblem = idempotencyExpiryProblem(idempotencyExpiryDays, config.eventArchiveRetentionDays);
+    if (expiryProblem) throw new Error(`Stage "${stage}": ${expiryProblem}`);
     // Batches that cannot finish inside the timeout, or queues that redeliver mid-batch, are not deployed.
     assertSettingsFit(props.declarations, { maxRequestsPerSecond: config.salescaling.maxRequestsPerSecond });
     this.#scheduleOverrides = config.schedules;
@@ -273,6 +283,7 @@ export class SalescalingStack extends Stack {
           salescalingBaseUrl: config.salescaling.baseUrl,
           salescalingMaxRps: config.salescaling.maxRequestsPerSecond,
           salescalingMaxConcurrency: config.salescaling.maxConcurrency,
+          idempotencyExpirySeconds: daysToSeconds(idempotencyExpiryDays),
         },
         { ...resources, deadLetterQueue: triggerDlq?.queueUrl ?? '' },
         settings,

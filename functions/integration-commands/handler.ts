@@ -26,6 +26,8 @@ const config = loadConfig(
     SALESCALING_API_KEY_SECRET_ID: z.string().min(1),
     EVENT_BUS_NAME: z.string().min(1),
     IDEMPOTENCY_TABLE_NAME: z.string().min(1),
+    /** At least the bus archive's retention (shared/idempotency/expiry.ts). */
+    IDEMPOTENCY_EXPIRY_SECONDS: z.coerce.number().int().positive(),
     DEAD_LETTER_QUEUE_URL: z.url(),
     MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
     OPPORTUNITY_OPEN_STATUS: z.string().min(1).default('open'),
@@ -46,7 +48,11 @@ const settings = {
 };
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
 // The EventBridge event id: replaying the same event (an archive replay, a duplicate put) applies it once.
-const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 7 * 24 * 3600 });
+// Kept at least as long as the archive: a replay of any archived window is recognised (docs/replays.md).
+const idempotency = new IdempotencyConfig({
+  eventKeyJmesPath: 'id',
+  expiresAfterSeconds: config.IDEMPOTENCY_EXPIRY_SECONDS,
+});
 const applyOnce = makeIdempotent(
   (event: CommandEvent) =>
     applyOrReject(event, {

@@ -28,6 +28,8 @@ const config = loadConfig(
     EVENT_BUS_NAME: z.string().min(1),
     /** A DynamoDB table name, or `in-process` (the local runtime). */
     IDEMPOTENCY_TABLE_NAME: z.string().min(1),
+    /** At least the bus archive's retention (shared/idempotency/expiry.ts). */
+    IDEMPOTENCY_EXPIRY_SECONDS: z.coerce.number().int().positive(),
     DEAD_LETTER_QUEUE_URL: z.url(),
     MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
     OPPORTUNITY_STATUS_ON_CREATE: z.string().min(1).default('open'),
@@ -42,7 +44,11 @@ const { client, ...key } = salescalingFromSecret({
   secretId: config.SALESCALING_API_KEY_SECRET_ID,
 });
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
-const idempotency = new IdempotencyConfig({ ...leadIdempotency, expiresAfterSeconds: 7 * 24 * 3600 });
+// Records outlive the bus archive, so a replayed Lead Received is recognised (docs/replays.md).
+const idempotency = new IdempotencyConfig({
+  ...leadIdempotency,
+  expiresAfterSeconds: config.IDEMPOTENCY_EXPIRY_SECONDS,
+});
 
 /** The leads this sandbox actually ran (not answered from an idempotency record), to log duplicates. */
 const ran = new WeakSet<Lead>();

@@ -15,6 +15,7 @@ import {
 } from '#functions/environment.ts';
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
+import { daysToSeconds, defaultIdempotencyExpiryDays } from '#shared/idempotency/expiry.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
 import { startLocalDynamoDb } from './dynamodb.ts';
@@ -677,6 +678,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const platform: PlatformSettings = {
     stage: 'local',
     salescalingInvocations: salescalingConcurrency(options.declarations),
+    // The local archive is a bounded ring rather than days: records live as prod's would.
+    idempotencyExpirySeconds: daysToSeconds(defaultIdempotencyExpiryDays(90)),
     ...options.platform,
   };
   const localhostOrigin = `http://localhost:${port}`;

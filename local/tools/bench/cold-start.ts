@@ -64,6 +64,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
             salescalingBaseUrl: 'http://127.0.0.1:9/api/v1/',
             salescalingMaxRps: 5,
             salescalingMaxConcurrency: 3,
+            idempotencyExpirySeconds: 3600,
           },
           {
             salescalingApiKey: 'bench',

@@ -25,6 +25,7 @@ beforeAll(async () => {
   vi.stubEnv('SALESCALING_API_KEY_SECRET_ID', 'salescaling/api-key');
   vi.stubEnv('EVENT_BUS_NAME', 'bus');
   vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'in-process');
+  vi.stubEnv('IDEMPOTENCY_EXPIRY_SECONDS', '3600');
   vi.stubEnv('DEAD_LETTER_QUEUE_URL', DLQ_URL);
   vi.stubEnv('MAX_RECEIVE_COUNT', '5');
   // The key middleware fetches at cold start (module scope): its answer must be set before import.
