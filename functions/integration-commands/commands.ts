@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { commands, type EventDefinition, events } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
+import type { CommandOrderStore, OrderMark } from '#shared/idempotency/command-order.ts';
 import { upsertOpportunity } from '#shared/opportunities/upsert.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
@@ -13,11 +15,18 @@ import { boundFieldIssues, clipText, type FieldIssue, fieldIssues } from '#share
  * A command that is invalid, or that Salescaling refuses (400/404/422), is a CommandRejected:
  * `applyOrReject` publishes `Command Rejected` and returns the rejection, which the handler then
  * dead-letters (the last step, so a retry never sends a second letter) and does not retry.
+ *
+ * Commands are also ordered: each carries its time (the EventBridge event's `time`, kept by a
+ * replay), and one older than the newest command already taken up for the same opportunity is
+ * superseded: skipped, announced as `Command Applied` with outcome `superseded`, never applied, so a
+ * late delivery, a re-send under a new id or a replay cannot revert a newer change (docs/replays.md).
  */
 export interface CommandEvent {
   id: string;
   'detail-type': string;
   detail: unknown;
+  /** The event's `time` (ISO 8601), as EventBridge delivers it. */
+  time?: string | undefined;
 }
 
 export interface CommandSettings {
@@ -26,10 +35,18 @@ export interface CommandSettings {
   lostStatus: string;
 }
 
+/** The ordering guard's collaborators: the marks, and the clock that bounds a command's time. */
+export interface CommandOrder {
+  store: CommandOrderStore;
+  /** Epoch milliseconds. */
+  now: () => number;
+}
+
 export interface CommandCollaborators {
   client: SalescalingClient;
   publisher: EventPublisher;
   settings: CommandSettings;
+  order: CommandOrder;
 }
 
 export class CommandRejected extends Error {
@@ -42,9 +59,17 @@ export class CommandRejected extends Error {
 }
 
 export interface CommandOutcome {
-  outcome: 'applied' | 'no-change';
+  outcome: 'applied' | 'no-change' | 'superseded';
   opportunityId?: string | undefined;
+  /** For `superseded`: the newer command already taken up for the same opportunity. */
+  newerCommandId?: string | undefined;
 }
+
+/**
+ * How far ahead of our clock a command's time may be. A producer sets the time it puts (PutEvents
+ * `Time`); one far in the future would supersede every later command for its opportunity.
+ */
+export const MAX_COMMAND_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** A command refused for good: what its dead letter and its `Command Rejected` say, bounded. */
 export interface CommandRejection {
@@ -117,19 +142,74 @@ export async function publishRejection(
 
 type Detail<E extends EventDefinition> = z.output<E['schema']>;
 
+/** The command's time in epoch milliseconds; a command without one, or too far ahead, is refused. */
+export function commandTime(event: CommandEvent, now: number): number {
+  const time =
+    typeof event.time === 'string' && event.time.length <= 64 ? Date.parse(event.time) : Number.NaN;
+  if (Number.isNaN(time)) {
+    throw new CommandRejected('The command has no valid time', [
+      { field: 'time', message: 'must be the EventBridge event time (ISO 8601)' },
+    ]);
+  }
+  if (time > now + MAX_COMMAND_CLOCK_SKEW_MS) {
+    throw new CommandRejected('The command is dated in the future', [
+      {
+        field: 'time',
+        message: `must be at most ${MAX_COMMAND_CLOCK_SKEW_MS / 60_000} minutes ahead of now`,
+      },
+    ]);
+  }
+  return time;
+}
+
+const opportunityKey = (opportunityId: string) => `opportunity#${opportunityId.toLowerCase()}`;
+
+/**
+ * Which mark a command is ordered by. A command naming its opportunity: that opportunity. An
+ * `Upsert Opportunity` names none; it is keyed by what it resolves by, its contact (id or email) and
+ * the opportunity's name (trimmed, any case, as the upsert compares it), hashed to a bounded key.
+ */
+export function orderKey(
+  definition: EventDefinition,
+  detail: unknown,
+): { key: string; opportunityId?: string | undefined } {
+  if (definition.detailType === events.upsertOpportunity.detailType) {
+    const { contact, opportunity } = detail as Detail<typeof events.upsertOpportunity>;
+    const who = 'id' in contact ? `id:${contact.id.toLowerCase()}` : `email:${contact.email}`;
+    const name = opportunity.name.trim().toLowerCase();
+    return { key: `upsert#${createHash('sha256').update(`${who}\n${name}`).digest('hex')}` };
+  }
+  const { opportunityId } = detail as { opportunityId: string };
+  return { key: opportunityKey(opportunityId), opportunityId };
+}
+
 export async function applyCommand(event: CommandEvent, deps: CommandCollaborators): Promise<CommandOutcome> {
   const definition = commands.find((c) => c.detailType === event['detail-type']);
   if (!definition) throw new CommandRejected(`Unknown command "${event['detail-type']}"`);
   const parsed = definition.schema.safeParse(event.detail);
   if (!parsed.success) throw new CommandRejected('Invalid command', fieldIssues(parsed.error));
   const cause = { commandId: event.id };
+  const mark: OrderMark = { time: commandTime(event, deps.order.now()), commandId: event.id };
+  const ordered = orderKey(definition, parsed.data);
+  const claimed = await deps.order.store.advance(ordered.key, mark);
   try {
-    const outcome = await dispatch(definition, parsed.data, deps, cause);
+    const outcome: CommandOutcome = claimed.advanced
+      ? await dispatch(definition, parsed.data, deps, cause)
+      : {
+          outcome: 'superseded',
+          opportunityId: ordered.opportunityId,
+          newerCommandId: claimed.newer?.commandId,
+        };
+    // What an upsert resolved to is ordered too, so an older link, unlink or close by id is superseded.
+    if (claimed.advanced && !ordered.opportunityId && outcome.opportunityId) {
+      await deps.order.store.advance(opportunityKey(outcome.opportunityId), mark);
+    }
     await publishEvent(deps.publisher, events.commandApplied, {
       commandId: event.id,
       command: definition.detailType,
       outcome: outcome.outcome,
       ...(outcome.opportunityId ? { opportunityId: outcome.opportunityId } : {}),
+      ...(outcome.newerCommandId ? { newerCommandId: outcome.newerCommandId } : {}),
     });
     return outcome;
   } catch (error) {

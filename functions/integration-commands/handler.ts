@@ -12,6 +12,7 @@ import * as z from 'zod';
 import { loadConfig } from '#shared/config/load-config.ts';
 import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
+import { commandOrderStore } from '#shared/idempotency/command-order.ts';
 import { idempotencyStore } from '#shared/idempotency/store.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
@@ -53,12 +54,18 @@ const idempotency = new IdempotencyConfig({
   eventKeyJmesPath: 'id',
   expiresAfterSeconds: config.IDEMPOTENCY_EXPIRY_SECONDS,
 });
+// The newest command taken up per opportunity, beside the idempotency records and as long-lived.
+const order = {
+  store: commandOrderStore(config.IDEMPOTENCY_TABLE_NAME, config.IDEMPOTENCY_EXPIRY_SECONDS),
+  now: Date.now,
+};
 const applyOnce = makeIdempotent(
   (event: CommandEvent) =>
     applyOrReject(event, {
       client,
       publisher,
       settings,
+      order,
       warn: (message, details) => logger.warn(message, { ...details }),
     }),
   {
@@ -94,6 +101,7 @@ const processRecord = async (record: SQSRecord) => {
       id: event.id,
       'detail-type': event['detail-type'],
       detail: event.detail,
+      time: event.time,
     });
     if (outcome.outcome === 'rejected') {
       metrics.addMetric('CommandsRejected', MetricUnit.Count, 1);
@@ -102,7 +110,11 @@ const processRecord = async (record: SQSRecord) => {
       return;
     }
     logger.info('Command handled', { ...outcome });
-    metrics.addMetric('CommandsApplied', MetricUnit.Count, 1);
+    metrics.addMetric(
+      outcome.outcome === 'superseded' ? 'CommandsSuperseded' : 'CommandsApplied',
+      MetricUnit.Count,
+      1,
+    );
   } catch (error) {
     // The last delivery: dead-letter it ourselves, so the message carries why.
     const reason = lastDeliveryReason(record, config.MAX_RECEIVE_COUNT, error);

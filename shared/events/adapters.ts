@@ -18,11 +18,14 @@ export const adapters: Adapter[] = [
     },
     inputPaths: {
       id: '$.id',
+      // The event's time, so the command is ordered like any other (docs/replays.md).
+      time: '$.time',
       opportunityId: '$.detail.data.object.metadata.salescaling_opportunity_id',
       payment: '$.detail.data.object.id',
     },
     template: {
       id: '<id>',
+      time: '<time>',
       'detail-type': 'Close Opportunity',
       source: 'billing.example',
       detail: {
@@ -40,12 +43,15 @@ export const adapters: Adapter[] = [
     pattern: { source: ['scheduling.example'], 'detail-type': ['invitee.created'] },
     inputPaths: {
       id: '$.id',
+      // The event's time, so the command is ordered like any other (docs/replays.md).
+      time: '$.time',
       email: '$.detail.payload.email',
       meeting: '$.detail.payload.scheduled_event.name',
       start: '$.detail.payload.scheduled_event.start_time',
     },
     template: {
       id: '<id>',
+      time: '<time>',
       'detail-type': 'Upsert Opportunity',
       source: 'scheduling.example',
       detail: {

@@ -377,12 +377,14 @@ const commandApplied = define({
   direction: 'outbound',
   version: 1,
   by: 'integration-commands',
-  description: 'An inbound command was applied (or found already in effect); its own result events follow.',
+  description:
+    'An inbound command was applied (`applied`; its own result events follow), found already in effect (`no-change`), or skipped because a newer command for the same opportunity was already taken up (`superseded`, with `newerCommandId` when known; see docs/replays.md).',
   schema: versioned(1, {
     commandId: z.string().min(1),
     command: z.string(),
-    outcome: z.enum(['applied', 'no-change']),
+    outcome: z.enum(['applied', 'no-change', 'superseded']),
     opportunityId: idSchema.optional(),
+    newerCommandId: z.string().min(1).optional(),
   }),
   example: {
     schemaVersion: 1,

@@ -8,6 +8,7 @@ import {
   publishRejection,
 } from '#functions/integration-commands/commands.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
+import { InProcessCommandOrderStore } from '#shared/idempotency/command-order.ts';
 import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 
@@ -33,7 +34,13 @@ function harness(refuse: (detail: string) => boolean = () => false) {
       return { eventId: `e-${published.length}` };
     },
   };
-  const deps = { client, publisher, settings, warn: (message: string) => warnings.push(message) };
+  const deps = {
+    client,
+    publisher,
+    settings,
+    order: { store: new InProcessCommandOrderStore({ expirySeconds: 3600 }), now: Date.now },
+    warn: (message: string) => warnings.push(message),
+  };
   return { published, warnings, deps, publisher };
 }
 
