@@ -9,6 +9,11 @@ import { RingLog } from './records.ts';
  * The project's EventBridge bus, locally: `PutEvents` entries become EventBridge events, are kept in
  * a log (`GET /_local/events`), and are sent to the queue of every rule whose pattern matches.
  * Entries for another bus (the default one, say) are accepted and logged but match no rule, as in AWS.
+ *
+ * Like the stack's archive, every event put on this bus is also archived (a bounded ring, newest
+ * kept), and `replay` sends a time window of it back to the bus as EventBridge's StartReplay does:
+ * each event as it was (same `id`, same `time`) with a `replay-name` field added, to every matching
+ * rule; replayed events are not archived again (docs/replays.md).
  */
 const validTime = (time: string | number) =>
   !Number.isNaN(new Date(typeof time === 'number' ? time * 1000 : time).getTime());
@@ -40,7 +45,32 @@ export interface PutEventsResultEntry {
   ErrorMessage?: string;
 }
 
-export type BusEvent = EventBridgeEvent<string, unknown> & { 'event-bus-name': string };
+export type BusEvent = EventBridgeEvent<string, unknown> & {
+  'event-bus-name': string;
+  /** Set on an event sent again by a replay: the replay's name. */
+  'replay-name'?: string;
+};
+
+/** How many events the local archive keeps (the oldest go first), as the stack's keeps them for days. */
+export const ARCHIVE_CAPACITY = 10_000;
+
+/** A replay request: events with `from ≤ time < to` (StartReplay's EventStartTime and EventEndTime). */
+export const replayRequestSchema = z
+  .object({
+    from: z.iso.datetime({ offset: true }),
+    to: z.iso.datetime({ offset: true }),
+    /** StartReplay's ReplayName rule; default `local-replay-<n>`. */
+    name: z
+      .string()
+      .regex(/^[.\-_A-Za-z0-9]{1,64}$/, {
+        error: 'must be 1 to 64 letters, digits, dots, dashes or underscores',
+      })
+      .optional(),
+  })
+  .strict()
+  // Written so an unreadable time (NaN) is reported once, on its own field.
+  .refine((r) => !(Date.parse(r.from) >= Date.parse(r.to)), { error: 'must be after from', path: ['to'] });
+export type ReplayRequest = z.output<typeof replayRequestSchema>;
 
 export interface Rule {
   name: string;
@@ -65,7 +95,10 @@ export class LocalEventBus {
   readonly name: string;
   readonly arn: string;
   readonly events = new RingLog<BusEvent>(2000);
+  /** Every event put on this bus (not the replayed ones), for `replay`. */
+  readonly archive = new RingLog<BusEvent>(ARCHIVE_CAPACITY);
   #rules: Rule[] = [];
+  #replays = 0;
   #region: string;
   #accountId: string;
 
@@ -140,14 +173,40 @@ export class LocalEventBus {
     };
     this.events.push(event);
     if (busName === this.name) {
-      const { 'event-bus-name': _, ...delivered } = event;
-      for (const rule of this.#rules) {
-        if (matchesPattern(rule.pattern, delivered)) {
-          rule.queue.send(rule.transform ? rule.transform(delivered) : JSON.stringify(delivered));
-        }
-      }
+      this.archive.push(event);
+      this.#deliver(event);
     }
     return { EventId: event.id };
+  }
+
+  /**
+   * Sends the archived events of a time window back to the bus, oldest first (EventBridge replays
+   * minute by minute, in no documented order within a minute), each as it was with `replay-name`
+   * added. Returns how many were replayed.
+   */
+  replay(request: ReplayRequest): { replayName: string; replayed: number } {
+    const replayName = request.name ?? `local-replay-${++this.#replays}`;
+    const from = Date.parse(request.from);
+    const to = Date.parse(request.to);
+    const window = this.archive
+      .list()
+      .filter((e) => Date.parse(e.time) >= from && Date.parse(e.time) < to)
+      .sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+    for (const archived of window) {
+      const event: BusEvent = { ...archived, 'replay-name': replayName };
+      this.events.push(event);
+      this.#deliver(event);
+    }
+    return { replayName, replayed: window.length };
+  }
+
+  #deliver(event: BusEvent): void {
+    const { 'event-bus-name': _, ...delivered } = event;
+    for (const rule of this.#rules) {
+      if (matchesPattern(rule.pattern, delivered)) {
+        rule.queue.send(rule.transform ? rule.transform(delivered) : JSON.stringify(delivered));
+      }
+    }
   }
 }
 

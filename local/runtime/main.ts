@@ -76,7 +76,7 @@ export async function main(
     ),
     `  Event bus              PutEvents at ${runtime.url} (bus ${runtime.bus.name})`,
     `  Demo lead form         ${runtime.url}/demo/form`,
-    `  Local routes           ${runtime.url}/_local/{functions,events,invocations,dead-letters,schedules/NAME}`,
+    `  Local routes           ${runtime.url}/_local/{functions,events,invocations,dead-letters,schedules/NAME,replay}`,
     'Press Ctrl-C to stop.',
   ];
   console.info(lines.join('\n'));

@@ -19,7 +19,13 @@ import { daysToSeconds, defaultIdempotencyExpiryDays } from '#shared/idempotency
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
 import { startLocalDynamoDb } from './dynamodb.ts';
-import { entrySize, LocalEventBus, MAX_ENTRY_BYTES, putEventsRequestSchema } from './event-bus.ts';
+import {
+  entrySize,
+  LocalEventBus,
+  MAX_ENTRY_BYTES,
+  putEventsRequestSchema,
+  replayRequestSchema,
+} from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
 import { isCrossSite, isLoopbackHost, parseRequestUrl, readBounded } from './guards.ts';
@@ -578,6 +584,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
               (e) => (!detailType || e['detail-type'] === detailType) && (!source || e.source === source),
             ),
         );
+      }
+      case 'POST /replay': {
+        // A replay from the bus's archive, as EventBridge's StartReplay (docs/replays.md).
+        let input: unknown;
+        try {
+          input = JSON.parse(body.toString('utf8'));
+        } catch {
+          return sendJson(res, 400, { message: 'The body must be JSON: {"from": ISO 8601, "to": ISO 8601}' });
+        }
+        const request = replayRequestSchema.safeParse(input);
+        if (!request.success) {
+          return sendJson(res, 400, {
+            message: 'Invalid replay',
+            errors: request.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })),
+          });
+        }
+        return sendJson(res, 200, bus.replay(request.data));
       }
       case 'GET /dead-letters':
         return sendJsonArray(res, deadLetters.list());
