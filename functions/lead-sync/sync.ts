@@ -29,7 +29,7 @@ export function syncLead(lead: Lead, client: SalescalingClient, options: SyncOpt
   );
 }
 
-/** The opportunity's name: the lead's own, else "<company or person> – inbound lead", stable per lead. */
+/** The opportunity's name: the lead's own, else "<company, person or email> – inbound lead", stable per lead. */
 export function opportunityName(lead: Lead): string {
   if (lead.opportunity.name) return lead.opportunity.name;
   const person = [lead.contact.firstName, lead.contact.lastName].filter(Boolean).join(' ');
