@@ -180,7 +180,7 @@ async function runStep(
    * The next page, read while this page's deals are being closed: the read and the closes share the
    * client's limiter, so the sweep waits on the budget rather than on each page in turn. The record's
    * page still moves only once a page is finished, so the page stays the checkpoint; a read that turns
-   * out not to be needed (the step continues elsewhere, the cap is reached) is one wasted request.
+   * out not to be needed (the cap is reached, or time ran short meanwhile) is one wasted request.
    */
   let prefetched: { page: number; read: ReturnType<typeof client.listOpportunities> } | undefined;
 
@@ -218,7 +218,8 @@ async function runStep(
       : client.listOpportunities({ page, limit: config.pageSize }));
     prefetched = undefined;
     pagesThisStep += 1;
-    if (items.length === config.pageSize) {
+    // Only when this step will go on to that page: a step about to hand over reads nothing ahead.
+    if (items.length === config.pageSize && deps.remainingMs() >= (deps.marginMs ?? 60_000)) {
       const read = client.listOpportunities({ page: page + 1, limit: config.pageSize });
       // Its failure surfaces when the page is used, and is no one's concern when it is not.
       read.catch(() => {});

@@ -293,8 +293,10 @@ describe('client-side limiter', () => {
     expect(await ctx.admin.requests()).toHaveLength(10);
     expect(released).toHaveLength(10);
     for (let i = 0; i + 4 < released.length; i++) {
-      // Any five consecutive releases span at least a second (minus timer granularity).
-      expect((released[i + 4] ?? 0) - (released[i] ?? 0)).toBeGreaterThanOrEqual(990);
+      // Any five consecutive releases span about a second: p-queue keeps its window on Date.now(),
+      // which a loaded machine can see a few ms apart from performance.now(). Five a second (the
+      // smallest error that matters) would span 800 ms.
+      expect((released[i + 4] ?? 0) - (released[i] ?? 0)).toBeGreaterThanOrEqual(950);
     }
   });
 
