@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { commands, EVENT_SOURCE } from '#shared/events/catalog.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
+import { RATE_LIMIT } from '#shared/salescaling/assumptions.ts';
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 
 /**
@@ -101,7 +102,7 @@ export const stageConfigSchema = z
         baseUrl: z.url({ protocol: /^https$/, error: 'must be an https URL' }).default(DEFAULT_BASE_URL),
         /** Use an existing secret holding the key, by name; otherwise the stack creates an empty one. */
         existingApiKeySecretName: z.string().min(1).optional(),
-        maxRequestsPerSecond: z.number().int().positive().default(5),
+        maxRequestsPerSecond: z.number().int().positive().default(RATE_LIMIT.defaultRequestsPerSecond),
         maxConcurrency: z.number().int().positive().default(3),
       })
       .strict(),

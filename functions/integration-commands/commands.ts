@@ -3,6 +3,7 @@ import { commands, type EventDefinition, events } from '#shared/events/catalog.t
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import { upsertOpportunity } from '#shared/opportunities/upsert.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
+import { MAX_LIST_LIMIT } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingInvalidRequestError, SalescalingNotFoundError } from '#shared/salescaling/errors.ts';
 import { boundFieldIssues, clipText, type FieldIssue, fieldIssues } from '#shared/salescaling/schemas.ts';
@@ -165,9 +166,9 @@ async function dispatch(
     case events.linkContact.detailType:
     case events.unlinkContact.detailType: {
       const { opportunityId, contactId } = detail as Detail<typeof events.linkContact>;
-      const linked = (await client.listOpportunityContacts(opportunityId, { limit: 1000 })).items.some(
-        (c) => c.contactId === contactId,
-      );
+      const linked = (
+        await client.listOpportunityContacts(opportunityId, { limit: MAX_LIST_LIMIT })
+      ).items.some((c) => c.contactId === contactId);
       const link = definition.detailType === events.linkContact.detailType;
       if (linked === link) return { outcome: 'no-change', opportunityId };
       if (link) await client.linkContact(opportunityId, contactId);
@@ -182,9 +183,9 @@ async function dispatch(
     case events.linkCompany.detailType:
     case events.unlinkCompany.detailType: {
       const { opportunityId, companyId } = detail as Detail<typeof events.linkCompany>;
-      const linked = (await client.listOpportunityCompanies(opportunityId, { limit: 1000 })).items.some(
-        (c) => c.companyId === companyId,
-      );
+      const linked = (
+        await client.listOpportunityCompanies(opportunityId, { limit: MAX_LIST_LIMIT })
+      ).items.some((c) => c.companyId === companyId);
       const link = definition.detailType === events.linkCompany.detailType;
       if (linked === link) return { outcome: 'no-change', opportunityId };
       if (link) await client.linkCompany(opportunityId, companyId);

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MAX_LIST_LIMIT } from '#shared/salescaling/assumptions.ts';
 
 /**
  * The stale-deal rules, per stage (cdk.json `staleDeals`; locally STALE_DEALS_CONFIG), validated at
@@ -52,7 +53,7 @@ export const staleDealsConfigSchema = z
     dryRun: z.boolean(),
     /** Closes per run (continuations included); reaching it stops the run. */
     maxClosesPerRun: z.number().int().positive().default(50),
-    pageSize: z.number().int().min(1).max(1000).default(100),
+    pageSize: z.number().int().min(1).max(MAX_LIST_LIMIT).default(100),
   })
   .strict();
 

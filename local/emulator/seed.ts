@@ -1,6 +1,9 @@
 import { base, en, Faker } from '@faker-js/faker';
 import * as z from 'zod';
+import { emulatorSemantics } from './semantics.ts';
 import type { EmulatorStore } from './store.ts';
+
+const { statuses } = emulatorSemantics;
 
 /**
  * Generated, repeatable data: companies, contacts (each at a company), and opportunities of which
@@ -110,7 +113,7 @@ export function seedStore(
             now.getTime() + faker.number.int({ min: stale || closed ? -60 : -7, max: 120 }) * DAY,
           ).toISOString(),
           closeProbability: faker.number.int({ min: 5, max: 95 }),
-          status: closed ? faker.helpers.arrayElement(['won', 'lost']) : 'open',
+          status: closed ? faker.helpers.arrayElement([statuses.won, statuses.lost]) : statuses.open,
         },
         { createdAt, updatedAt: ago(idleDays) },
       );
