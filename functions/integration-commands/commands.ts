@@ -3,7 +3,7 @@ import { commands, type EventDefinition, events } from '#shared/events/catalog.t
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import { upsertOpportunity } from '#shared/opportunities/upsert.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
-import { MAX_LIST_LIMIT } from '#shared/salescaling/assumptions.ts';
+import { closedStatus, MAX_LIST_LIMIT, type OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingInvalidRequestError, SalescalingNotFoundError } from '#shared/salescaling/errors.ts';
 import { boundFieldIssues, clipText, type FieldIssue, fieldIssues } from '#shared/salescaling/schemas.ts';
@@ -21,11 +21,8 @@ export interface CommandEvent {
   detail: unknown;
 }
 
-export interface CommandSettings {
-  openStatus: string;
-  wonStatus: string;
-  lostStatus: string;
-}
+/** The account's opportunity statuses (the stage setting `salescaling.opportunityStatuses`). */
+export type CommandSettings = OpportunityStatuses;
 
 export interface CommandCollaborators {
   client: SalescalingClient;
@@ -156,7 +153,7 @@ async function dispatch(
       const command = detail as Detail<typeof events.upsertOpportunity>;
       // Integrations are authorised by the bus policy to change what the CRM holds.
       const result = await upsertOpportunity(command, client, {
-        statusOnCreate: deps.settings.openStatus,
+        statusOnCreate: deps.settings.open,
         existing: 'overwrite',
       });
       await publishUpsertEvents(publisher, result, cause);
@@ -199,18 +196,18 @@ async function dispatch(
     }
     case events.closeOpportunity.detailType: {
       const { opportunityId, outcome, reason } = detail as Detail<typeof events.closeOpportunity>;
-      const { wonStatus, lostStatus } = deps.settings;
+      const { won, lost } = deps.settings;
       let before:
         | { status?: string | null; closeProbability?: number | null; updatedAt?: string | null }
         | undefined;
       const after = await client
         .updateOpportunity(opportunityId, (current) => {
           // Already won or lost: leave it as it is (a replayed or late command changes nothing).
-          if (current.status === wonStatus || current.status === lostStatus) throw new AlreadyClosed();
+          if (current.status === won || current.status === lost) throw new AlreadyClosed();
           before = current;
           const note = `Closed as ${outcome} by an integration: ${reason}`;
           return {
-            status: outcome === 'won' ? wonStatus : lostStatus,
+            status: closedStatus(deps.settings, outcome),
             closeProbability: outcome === 'won' ? 100 : 0,
             featuredNotes: current.featuredNotes ? `${current.featuredNotes}\n${note}` : note,
           };

@@ -3,7 +3,8 @@ import { MAX_LIST_LIMIT } from '#shared/salescaling/assumptions.ts';
 
 /**
  * The stale-deal rules, per stage (cdk.json `staleDeals`; locally STALE_DEALS_CONFIG), validated at
- * cold start so a wrong setting fails with its name.
+ * cold start so a wrong setting fails with its name. The statuses it reads (open) and writes (lost)
+ * are the account's, from the stage setting `salescaling.opportunityStatuses`.
  */
 const pattern = z.string().refine(
   (source) => {
@@ -19,10 +20,6 @@ const pattern = z.string().refine(
 
 export const staleDealsConfigSchema = z
   .object({
-    /** The status of an open deal; only these are ever considered. */
-    openStatus: z.string().min(1).default('open'),
-    /** The status written when closing. Salescaling's allowed values are not published: set yours. */
-    closedStatus: z.string().min(1).default('lost'),
     /** Stale when not updated for this many days; null switches the rule off. */
     staleAfterDays: z.number().int().positive().nullable().default(30),
     /** Stale when the close date passed more than this many days ago; null switches the rule off. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { jsonEnv } from '#shared/config/json-env.ts';
 
 /**
  * Every assumption the project makes about Salescaling behaviour its public reference does not
@@ -34,6 +35,12 @@ export const opportunityStatusesSchema = z
     error: 'open, won and lost must be three different statuses',
   });
 export type OpportunityStatuses = z.output<typeof opportunityStatusesSchema>;
+
+/**
+ * OPPORTUNITY_STATUSES as every function reads it (the one place): the stage's JSON, every status
+ * it leaves out (or the whole variable, when unset) taken from the defaults above.
+ */
+export const opportunityStatusesEnv = jsonEnv(opportunityStatusesSchema).prefault('{}');
 
 /** A status that closes a deal, by the outcome of our own commands (`won` | `lost`). */
 export function closedStatus(statuses: OpportunityStatuses, outcome: 'won' | 'lost'): string {
