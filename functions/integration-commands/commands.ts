@@ -18,6 +18,8 @@ import { boundFieldIssues, clipText, type FieldIssue, fieldIssues } from '#share
 export interface CommandEvent {
   id: string;
   'detail-type': string;
+  /** When the producer put it on the bus (EventBridge's `time`; a replay keeps it). */
+  time?: string | undefined;
   detail: unknown;
 }
 
@@ -28,6 +30,8 @@ export interface CommandCollaborators {
   client: SalescalingClient;
   publisher: EventPublisher;
   settings: CommandSettings;
+  /** The clock, for a close date when the event carries no time. Default: the system clock. */
+  now?: (() => Date) | undefined;
 }
 
 export class CommandRejected extends Error {
@@ -122,7 +126,7 @@ export async function applyCommand(event: CommandEvent, deps: CommandCollaborato
   if (!parsed.success) throw new CommandRejected('Invalid command', fieldIssues(parsed.error));
   const cause = { commandId: event.id };
   try {
-    const outcome = await dispatch(definition, parsed.data, deps, cause);
+    const outcome = await dispatch(definition, parsed.data, deps, cause, closeTime(event, deps));
     await publishEvent(deps.publisher, events.commandApplied, {
       commandId: event.id,
       command: definition.detailType,
@@ -141,11 +145,24 @@ export async function applyCommand(event: CommandEvent, deps: CommandCollaborato
   }
 }
 
+/**
+ * When a Close Opportunity closed the deal, for its closeDate (the actual close date, see
+ * CLOSE_DATE_MEANS): the event's time, so a late delivery or a replay dates it when the producer
+ * said; the clock when the time is missing or unreadable, or later than now (a producer may set any
+ * time, and no deal closes in the future).
+ */
+export function closeTime(event: Pick<CommandEvent, 'time'>, deps: Pick<CommandCollaborators, 'now'>): Date {
+  const now = deps.now?.() ?? new Date();
+  const at = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  return Number.isNaN(at) || at > now.getTime() ? now : new Date(at);
+}
+
 async function dispatch(
   definition: EventDefinition,
   detail: unknown,
   deps: CommandCollaborators,
   cause: { commandId: string },
+  closedAt: Date,
 ): Promise<CommandOutcome> {
   const { client, publisher } = deps;
   switch (definition.detailType) {
@@ -209,6 +226,7 @@ async function dispatch(
           return {
             status: closedStatus(deps.settings, outcome),
             closeProbability: outcome === 'won' ? 100 : 0,
+            closeDate: closedAt,
             featuredNotes: current.featuredNotes ? `${current.featuredNotes}\n${note}` : note,
           };
         })

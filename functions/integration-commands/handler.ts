@@ -82,6 +82,7 @@ const processRecord = async (record: SQSRecord) => {
     const outcome = await applyOnce({
       id: event.id,
       'detail-type': event['detail-type'],
+      time: event.time,
       detail: event.detail,
     });
     if (outcome.outcome === 'rejected') {

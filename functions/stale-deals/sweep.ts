@@ -317,10 +317,8 @@ async function close(
   deps: SweepCollaborators,
 ): Promise<void> {
   const { statuses } = deps;
-  const stamp = deps
-    .now()
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z');
+  const closedAt = deps.now();
+  const stamp = closedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const note = `[${stamp}] Closed as stale by salescaling-automation (run ${runId.slice(0, 8)}): ${reasons.join('; ')}.`;
   let before: Opportunity | undefined;
   const after = await deps.client.updateOpportunity(deal.id, (current) => {
@@ -331,6 +329,8 @@ async function close(
     return {
       status: statuses.lost,
       closeProbability: 0,
+      // The actual close date (CLOSE_DATE_MEANS): when it was closed, not when the run began.
+      closeDate: closedAt,
       featuredNotes: current.featuredNotes ? `${current.featuredNotes}\n${note}` : note,
     };
   });
