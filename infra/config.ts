@@ -2,7 +2,11 @@ import * as z from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { commands, EVENT_SOURCE } from '#shared/events/catalog.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
-import { opportunityStatusesSchema, RATE_LIMIT } from '#shared/salescaling/assumptions.ts';
+import {
+  type OpportunityStatuses,
+  opportunityStatusesSchema,
+  RATE_LIMIT,
+} from '#shared/salescaling/assumptions.ts';
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 
 /**
@@ -230,10 +234,8 @@ export function loadStageConfig(stage: unknown, stages: unknown): { stage: Stage
   }
   // The stale sweep's statuses became the account's (one setting for every function): say where they went.
   const staleDeals = (raw as { staleDeals?: Record<string, unknown> } | null)?.staleDeals;
-  for (const [old, now] of [
-    ['openStatus', 'open'],
-    ['closedStatus', 'lost'],
-  ] as const) {
+  const moved: Record<string, keyof OpportunityStatuses> = { openStatus: 'open', closedStatus: 'lost' };
+  for (const [old, now] of Object.entries(moved)) {
     if (staleDeals && typeof staleDeals === 'object' && old in staleDeals) {
       throw new Error(
         `Invalid configuration for stage "${String(stage)}":\n  stages.${String(stage)}.staleDeals.${old}: moved to stages.${String(stage)}.salescaling.opportunityStatuses.${now}`,
