@@ -95,6 +95,22 @@ describe('OPPORTUNITY_STATUSES, as every function reads it', () => {
   });
 });
 
+describe('OPPORTUNITY_STATUSES for `npm start`', () => {
+  it('is read, merged with the defaults, and a wrong one is named', async () => {
+    const { localConfigFromEnv } = await import('#local/runtime/config.ts');
+    expect(
+      localConfigFromEnv({ OPPORTUNITY_STATUSES: '{"lost":"Closed lost"}' }).OPPORTUNITY_STATUSES,
+    ).toEqual({
+      ...DEFAULT_OPPORTUNITY_STATUSES,
+      lost: 'Closed lost',
+    });
+    expect(localConfigFromEnv({}).OPPORTUNITY_STATUSES).toBeUndefined();
+    expect(() => localConfigFromEnv({ OPPORTUNITY_STATUSES: '{"won":"lost"}' })).toThrow(
+      /OPPORTUNITY_STATUSES: open, won and lost must be three different statuses/,
+    );
+  });
+});
+
 describe('flipping an assumption changes the emulator and the client together', () => {
   afterEach(() => {
     vi.doUnmock('#shared/salescaling/assumptions.ts');
