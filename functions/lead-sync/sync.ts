@@ -45,7 +45,7 @@ export function describeOpportunity(lead: Lead): string | undefined {
   return description ? `${description}\n\n${line}` : line;
 }
 
-/** The opportunity's name: the lead's own, else "<company or person> – inbound lead", stable per lead. */
+/** The opportunity's name: the lead's own, else "<company, person or email> – inbound lead", stable per lead. */
 export function opportunityName(lead: Lead): string {
   if (lead.opportunity.name) return lead.opportunity.name;
   const person = [lead.contact.firstName, lead.contact.lastName].filter(Boolean).join(' ');

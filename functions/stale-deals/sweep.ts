@@ -179,6 +179,13 @@ async function runStep(
   let { page, closesAttempted } = run;
   let capReached = false;
   let pagesThisStep = 0;
+  /**
+   * The next page, read while this page's deals are being closed: the read and the closes share the
+   * client's limiter, so the sweep waits on the budget rather than on each page in turn. The record's
+   * page still moves only once a page is finished, so the page stays the checkpoint; a read that turns
+   * out not to be needed (the step continues elsewhere, the cap is reached) is one wasted request.
+   */
+  let prefetched: { page: number; read: ReturnType<typeof client.listOpportunities> } | undefined;
 
   for (;;) {
     // Every step reads at least one page, so a run always moves on.
@@ -209,8 +216,17 @@ async function runStep(
       deps.log?.('Stale sweep continues in a new invocation', { runId, step: next, page });
       return { outcome: 'continued', runId, step: next, page };
     }
-    const { items } = await client.listOpportunities({ page, limit: config.pageSize });
+    const { items } = await (prefetched?.page === page
+      ? prefetched.read
+      : client.listOpportunities({ page, limit: config.pageSize }));
+    prefetched = undefined;
     pagesThisStep += 1;
+    if (items.length === config.pageSize) {
+      const read = client.listOpportunities({ page: page + 1, limit: config.pageSize });
+      // Its failure surfaces when the page is used, and is no one's concern when it is not.
+      read.catch(() => {});
+      prefetched = { page: page + 1, read };
+    }
     const toClose: { deal: Opportunity; reasons: string[] }[] = [];
     for (const deal of items) {
       totals.scanned += 1;

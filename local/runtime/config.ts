@@ -65,6 +65,9 @@ const envSchema = z
 
 export type LocalConfig = z.output<typeof envSchema>;
 
+/** Every variable `npm start` reads (docs/local-runtime.md lists each; a test keeps them together). */
+export const LOCAL_VARIABLES = Object.keys(envSchema.shape);
+
 export function localConfigFromEnv(env: NodeJS.ProcessEnv): LocalConfig {
   const result = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!result.success) {
