@@ -226,6 +226,7 @@ export class SalescalingStack extends Stack {
         ...config.staleDeals,
         dryRun: config.staleDeals.dryRun ?? stage !== 'prod',
       }),
+      opportunityStatuses: JSON.stringify(config.salescaling.opportunityStatuses),
     };
     const routeThrottles: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 

@@ -17,6 +17,7 @@ import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender, lastDeliveryReason } from '#shared/queues/dead-letter.ts';
+import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { clipText } from '#shared/salescaling/schemas.ts';
 import { applyOrReject, type CommandEvent, type CommandRejection } from './commands.ts';
 
@@ -28,9 +29,7 @@ const config = loadConfig(
     IDEMPOTENCY_TABLE_NAME: z.string().min(1),
     DEAD_LETTER_QUEUE_URL: z.url(),
     MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
-    OPPORTUNITY_OPEN_STATUS: z.string().min(1).default('open'),
-    OPPORTUNITY_WON_STATUS: z.string().min(1).default('won'),
-    OPPORTUNITY_LOST_STATUS: z.string().min(1).default('lost'),
+    OPPORTUNITY_STATUSES: opportunityStatusesEnv,
   }),
 );
 const { client, ...key } = salescalingFromSecret({
@@ -39,11 +38,7 @@ const { client, ...key } = salescalingFromSecret({
 });
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 const sendToDeadLetterQueue = deadLetterSender(new SQSClient({}), config.DEAD_LETTER_QUEUE_URL);
-const settings = {
-  openStatus: config.OPPORTUNITY_OPEN_STATUS,
-  wonStatus: config.OPPORTUNITY_WON_STATUS,
-  lostStatus: config.OPPORTUNITY_LOST_STATUS,
-};
+const settings = config.OPPORTUNITY_STATUSES;
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
 // The EventBridge event id: replaying the same event (an archive replay, a duplicate put) applies it once.
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 7 * 24 * 3600 });
@@ -87,6 +82,7 @@ const processRecord = async (record: SQSRecord) => {
     const outcome = await applyOnce({
       id: event.id,
       'detail-type': event['detail-type'],
+      time: event.time,
       detail: event.detail,
     });
     if (outcome.outcome === 'rejected') {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { events, MAX_SWEEP_STEPS, WOULD_CLOSE_LIMIT } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
+import type { OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingError } from '#shared/salescaling/errors.ts';
 import type { Opportunity } from '#shared/salescaling/schemas.ts';
@@ -38,6 +39,8 @@ export interface SweepCollaborators {
   publisher: EventPublisher;
   runs: SweepRunStore;
   config: StaleDealsConfig;
+  /** The account's statuses: only `open` deals are judged, and a stale one is closed as `lost`. */
+  statuses: OpportunityStatuses;
   now: () => Date;
   /** Time left in this invocation. */
   remainingMs: () => number;
@@ -228,7 +231,7 @@ async function runStep(
     const toClose: { deal: Opportunity; reasons: string[] }[] = [];
     for (const deal of items) {
       totals.scanned += 1;
-      const verdict = evaluate(deal, config, referenceTime);
+      const verdict = evaluate(deal, config, referenceTime, deps.statuses.open);
       if (!verdict.stale) {
         if (verdict.reason.startsWith('excluded')) skip(verdict.reason);
         continue;
@@ -330,21 +333,21 @@ async function close(
   runId: string,
   deps: SweepCollaborators,
 ): Promise<void> {
-  const { config } = deps;
-  const stamp = deps
-    .now()
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z');
+  const { statuses } = deps;
+  const closedAt = deps.now();
+  const stamp = closedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const note = `[${stamp}] Closed as stale by salescaling-automation (run ${runId.slice(0, 8)}): ${reasons.join('; ')}.`;
   let before: Opportunity | undefined;
   const after = await deps.client.updateOpportunity(deal.id, (current) => {
     // Skip a deal someone closed or edited since the page was read: never overwrite newer work.
-    if (current.status !== config.openStatus) throw new SkipDeal('already-closed');
+    if (current.status !== statuses.open) throw new SkipDeal('already-closed');
     if (current.updatedAt !== deal.updatedAt) throw new SkipDeal('changed-since-read');
     before = current;
     return {
-      status: config.closedStatus,
+      status: statuses.lost,
       closeProbability: 0,
+      // The actual close date (CLOSE_DATE_MEANS): when it was closed, not when the run began.
+      closeDate: closedAt,
       featuredNotes: current.featuredNotes ? `${current.featuredNotes}\n${note}` : note,
     };
   });

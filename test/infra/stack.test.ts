@@ -424,7 +424,7 @@ describe('stale-deal closing', () => {
       ) as [string, Resource];
       return JSON.parse(fn.Properties.Environment.Variables.STALE_DEALS_CONFIG);
     };
-    expect(configOf(real.template)).toMatchObject({ dryRun: true, closedStatus: 'lost', staleAfterDays: 30 });
+    expect(configOf(real.template)).toMatchObject({ dryRun: true, staleAfterDays: 30 });
     const prod = synthStack(catalog, prodReady(), 'prod');
     expect(configOf(prod.template)).toMatchObject({ dryRun: false, maxClosesPerRun: 50 });
   });

@@ -4,6 +4,7 @@ import type { SweepRun } from '#functions/stale-deals/run-store.ts';
 import { LeaseLostError, type SweepCollaborators, sweep } from '#functions/stale-deals/sweep.ts';
 import { events, MAX_SWEEP_STEPS } from '#shared/events/catalog.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
+import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { type Opportunity, opportunitySchema } from '#shared/salescaling/schemas.ts';
 import { MemoryRunStore } from './memory-run-store.ts';
@@ -67,6 +68,7 @@ function setup(options: { deals?: number; config?: Partial<StaleDealsConfigInput
     publisher,
     runs,
     config: staleDealsConfigSchema.parse({ dryRun: false, pageSize: 3, ...options.config }),
+    statuses: opportunityStatusesSchema.parse({}),
     now: () => new Date(clock),
     remainingMs: () => 600_000,
     newId: () => uuid(++ids),
