@@ -18,6 +18,7 @@ import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender, lastDeliveryReason } from '#shared/queues/dead-letter.ts';
+import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { clipText } from '#shared/salescaling/schemas.ts';
 import { applyOrReject, type CommandEvent, type CommandRejection } from './commands.ts';
 
@@ -31,9 +32,7 @@ const config = loadConfig(
     IDEMPOTENCY_EXPIRY_SECONDS: z.coerce.number().int().positive(),
     DEAD_LETTER_QUEUE_URL: z.url(),
     MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
-    OPPORTUNITY_OPEN_STATUS: z.string().min(1).default('open'),
-    OPPORTUNITY_WON_STATUS: z.string().min(1).default('won'),
-    OPPORTUNITY_LOST_STATUS: z.string().min(1).default('lost'),
+    OPPORTUNITY_STATUSES: opportunityStatusesEnv,
   }),
 );
 const { client, ...key } = salescalingFromSecret({
@@ -42,11 +41,7 @@ const { client, ...key } = salescalingFromSecret({
 });
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 const sendToDeadLetterQueue = deadLetterSender(new SQSClient({}), config.DEAD_LETTER_QUEUE_URL);
-const settings = {
-  openStatus: config.OPPORTUNITY_OPEN_STATUS,
-  wonStatus: config.OPPORTUNITY_WON_STATUS,
-  lostStatus: config.OPPORTUNITY_LOST_STATUS,
-};
+const settings = config.OPPORTUNITY_STATUSES;
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
 // The EventBridge event id: replaying the same event (an archive replay, a duplicate put) applies it once.
 // Kept at least as long as the archive: a replay of any archived window is recognised (docs/replays.md).
@@ -55,17 +50,14 @@ const idempotency = new IdempotencyConfig({
   expiresAfterSeconds: config.IDEMPOTENCY_EXPIRY_SECONDS,
 });
 // The newest command taken up per opportunity, beside the idempotency records and as long-lived.
-const order = {
-  store: commandOrderStore(config.IDEMPOTENCY_TABLE_NAME, config.IDEMPOTENCY_EXPIRY_SECONDS),
-  now: Date.now,
-};
+const orderStore = commandOrderStore(config.IDEMPOTENCY_TABLE_NAME, config.IDEMPOTENCY_EXPIRY_SECONDS);
 const applyOnce = makeIdempotent(
   (event: CommandEvent) =>
     applyOrReject(event, {
       client,
       publisher,
       settings,
-      order,
+      orderStore,
       warn: (message, details) => logger.warn(message, { ...details }),
     }),
   {
@@ -100,8 +92,8 @@ const processRecord = async (record: SQSRecord) => {
     const outcome = await applyOnce({
       id: event.id,
       'detail-type': event['detail-type'],
-      detail: event.detail,
       time: event.time,
+      detail: event.detail,
     });
     if (outcome.outcome === 'rejected') {
       metrics.addMetric('CommandsRejected', MetricUnit.Count, 1);

@@ -18,6 +18,7 @@ import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
+import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { leadIdempotency, processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
 
@@ -32,7 +33,7 @@ const config = loadConfig(
     IDEMPOTENCY_EXPIRY_SECONDS: z.coerce.number().int().positive(),
     DEAD_LETTER_QUEUE_URL: z.url(),
     MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
-    OPPORTUNITY_STATUS_ON_CREATE: z.string().min(1).default('open'),
+    OPPORTUNITY_STATUSES: opportunityStatusesEnv,
   }),
 );
 
@@ -56,7 +57,7 @@ const ran = new WeakSet<Lead>();
 const syncOnce = makeIdempotent(
   async (lead: Lead) => {
     ran.add(lead);
-    const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUS_ON_CREATE });
+    const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUSES.open });
     await publishSyncEvents(publisher, lead, result);
     logger.info('Lead synced', { submissionId: lead.submissionId, ...result });
     metrics.addMetric('SalescalingCallsPerLead', MetricUnit.Count, result.calls);

@@ -16,6 +16,7 @@ import {
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { daysToSeconds, defaultIdempotencyExpiryDays } from '#shared/idempotency/expiry.ts';
+import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
 import { startLocalDynamoDb } from './dynamodb.ts';
@@ -712,6 +713,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     leadFieldMapping: '{}',
     // Locally, as on every stage but prod, the stale-deal sweep only reports.
     staleDealsConfig: JSON.stringify({ dryRun: true }),
+    opportunityStatuses: JSON.stringify(opportunityStatusesSchema.parse({})),
     ...options.settings,
   };
   const allowedOrigins = JSON.parse(settings.allowedOrigins) as string[];

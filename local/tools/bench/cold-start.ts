@@ -79,6 +79,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
             thankYouUrl: 'https://example.com/thanks',
             leadFieldMapping: '{}',
             staleDealsConfig: '{"dryRun":true}',
+            opportunityStatuses: '{}',
           },
         ),
       };

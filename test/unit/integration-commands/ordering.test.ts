@@ -44,8 +44,9 @@ function harness() {
   const deps = {
     client,
     publisher,
-    settings: { openStatus: 'open', wonStatus: 'won', lostStatus: 'lost' },
-    order: { store, now: () => clock },
+    settings: { open: 'open', won: 'won', lost: 'lost' },
+    orderStore: store,
+    now: () => new Date(clock),
     warn: () => undefined,
   };
   const applied = () =>
@@ -176,7 +177,7 @@ describe('an Upsert Opportunity is ordered by what it resolves by', () => {
 
   it('an older upsert after a newer one for the same opportunity makes no Salescaling call', async () => {
     const { deps, published } = harness();
-    const store = deps.order.store;
+    const store = deps.orderStore;
     await store.advance(keyOf(upsert('ada@example.com', 'Renewal')), { time: T0, commandId: 'newer' });
     const noCalls = new Proxy({} as SalescalingClient, {
       get: (_, name) => () => {
