@@ -37,7 +37,7 @@ export interface CommandCollaborators {
   client: SalescalingClient;
   publisher: EventPublisher;
   settings: CommandSettings;
-  /** The clock, for a close date when the event carries no time, and to bound a command's time. Default: the system clock. */
+  /** The clock: bounds a command's time, and dates a close whose time is ahead of it. Default: the system clock. */
   now?: (() => Date) | undefined;
   /** The newest command taken up per opportunity (the ordering guard). */
   orderStore: CommandOrderStore;
@@ -221,8 +221,8 @@ export async function applyCommand(event: CommandEvent, deps: CommandCollaborato
 /**
  * When a Close Opportunity closed the deal, for its closeDate (the actual close date, see
  * CLOSE_DATE_MEANS): the event's time, so a late delivery or a replay dates it when the producer
- * said; the clock when the time is missing or unreadable, or later than now (a producer may set any
- * time, and no deal closes in the future).
+ * said; the clock when the time is later than now (a producer may set any time, and no deal closes
+ * in the future; the ordering guard has already refused a missing time or one far ahead).
  */
 export function closeTime(event: Pick<CommandEvent, 'time'>, deps: Pick<CommandCollaborators, 'now'>): Date {
   const now = deps.now?.() ?? new Date();
