@@ -148,7 +148,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
         largestParts?: Part[];
       },
     ) =>
-      `| ${r.function} | ${r.sizeKb} | ${formatSpread(r.wallMs)} | ${r.loadedMs.median.toFixed(0)} | ${r.firstEventMs.median.toFixed(0)} | ${r.cpuMs.median.toFixed(0)} | ${r.xEmpty?.toFixed(2) ?? '1.00'} | ${r.xTypical?.toFixed(2) ?? '—'} | ${Object.keys(
+      `| ${r.function} | ${r.sizeKb} | ${formatSpread(r.wallMs)} | ${r.loadedMs.median.toFixed(0)} | ${r.firstEventMs.median.toFixed(0)} | ${r.warmMs.median.toFixed(0)} | ${r.cpuMs.median.toFixed(0)} | ${r.xEmpty?.toFixed(2) ?? '1.00'} | ${r.xTypical?.toFixed(2) ?? '—'} | ${Object.keys(
         VARIANTS,
       )
         .map((v) => (r.adds ? signed(r.adds[v] ?? 0) : '—'))
@@ -167,12 +167,12 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
         '',
         `Wall time from spawning a fresh Node process to the answer of its first event: the process loads the bundle exactly as \`cdk synth\` builds it, with the deployed environment (\`NODE_OPTIONS=${HOUSE_ENVIRONMENT.NODE_OPTIONS || '(none)'}\`) and Lambda's variables, and answers a representative event; AWS calls go to a stand-in on loopback (Secrets Manager, EventBridge, SQS, and DynamoDB by dynalite), Salescaling calls to the emulator. References, bundled the same way and measured in the same rounds: an empty handler, and the usual handler of Powertools' docs (Logger, Tracer and Metrics through middy, a zod parse, one EventBridge PutEvents; \`local/tools/bench/reference-handlers/typical.ts\`). Goal: at most ${GOAL_TYPICAL}× the usual handler; ${met} of ${rows.length} functions meet it.`,
         '',
-        `| Handler | Bundle (KB) | Cold start (ms) | of which loaded (ms) | first event (ms) | CPU (ms) | × empty | × usual handler | ${Object.keys(
+        `| Handler | Bundle (KB) | Cold start (ms) | of which loaded (ms) | first event (ms) | warm event (ms) | CPU (ms) | × empty | × usual handler | ${Object.keys(
           VARIANTS,
         )
           .map((v) => `with ${v} (ms)`)
           .join(' | ')} | Largest parts (KB) |`,
-        `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${Object.keys(VARIANTS)
+        `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${Object.keys(VARIANTS)
           .map(() => '---: | ')
           .join('')}--- |`,
         line({ ...empty, function: 'empty handler (reference)' }),
@@ -184,7 +184,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
         }),
         ...rows.map(line),
         '',
-        "Loaded: from the process's start to its handler imported (Node's start-up, the bundle's module scope); first event: the handler's first answer after that (the spawn itself is in the cold start, in neither). CPU: the process's user and system time to its answer, all threads; steadier than wall time on a busy machine. With …: the function's cold start with that setting switched on, less its cold start as deployed (medians of the same rounds).",
+        "Loaded: from the process's start to its handler imported (Node's start-up, the bundle's module scope); first event: the handler's first answer after that (the spawn itself is in the cold start, in neither); warm event: a second event of the same kind in the same process, i.e. what the work takes once nothing is cold (its Salescaling and AWS round trips among it). CPU: the process's user and system time to its answer, all threads; steadier than wall time on a busy machine. With …: the function's cold start with that setting switched on, less its cold start as deployed (medians of the same rounds).",
         '',
       ],
     };
@@ -199,6 +199,7 @@ interface Sample {
   loadedMs: number;
   answeredMs: number;
   cpuMs: number;
+  warmMs: number;
 }
 interface Measured {
   function: string;
@@ -207,6 +208,7 @@ interface Measured {
   loadedMs: Spread;
   firstEventMs: Spread;
   cpuMs: Spread;
+  warmMs: Spread;
 }
 interface Part {
   part: string;
@@ -224,6 +226,7 @@ function summarize(target: Target, samples: readonly Sample[]): Measured {
     loadedMs: spread(samples.map((s) => s.loadedMs)),
     firstEventMs: spread(samples.map((s) => s.answeredMs - s.loadedMs)),
     cpuMs: spread(samples.map((s) => s.cpuMs)),
+    warmMs: spread(samples.map((s) => s.warmMs)),
   };
 }
 
@@ -234,7 +237,7 @@ function summarize(target: Target, samples: readonly Sample[]): Measured {
  */
 const CHILD = `
 import { writeSync } from 'node:fs';
-const [bundle, eventJson, name, memory] = process.argv.slice(1);
+const [bundle, eventJson, warmEventJson, name, memory] = process.argv.slice(1);
 const { handler } = await import(bundle);
 const loaded = performance.now();
 const deadline = Date.now() + 900_000;
@@ -245,21 +248,28 @@ const context = {
   callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => deadline - Date.now(),
   done() {}, fail() {}, succeed() {},
 };
-let response;
-try {
-  response = JSON.parse(JSON.stringify((await handler(JSON.parse(eventJson), context)) ?? null));
-} catch (error) {
-  response = { error: String(error) };
-}
+const invoke = async (json) => {
+  try {
+    return JSON.parse(JSON.stringify((await handler(JSON.parse(json), { ...context, awsRequestId: crypto.randomUUID() })) ?? null));
+  } catch (error) {
+    return { error: String(error) };
+  }
+};
+const response = await invoke(eventJson);
 const answered = performance.now();
 const cpu = process.cpuUsage();
 writeSync(3, JSON.stringify({ loaded, answered, cpuMs: (cpu.user + cpu.system) / 1000, response }));
+// The same kind of event again, warm: what the work itself takes once nothing is cold.
+const warmStarted = performance.now();
+const warmResponse = await invoke(warmEventJson);
+writeSync(4, JSON.stringify({ warmMs: performance.now() - warmStarted, response: warmResponse }));
 process.exit(0);
 `;
 
 /** One cold start: spawn, first answer, checked. */
 function coldStart(target: Target, run: number): Promise<Sample> {
-  const { event, succeeded } = firstEvent(target.name, run);
+  const { event, succeeded } = firstEvent(target.name, `${run}`);
+  const warm = firstEvent(target.name, `${run}-warm`);
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(
@@ -270,10 +280,14 @@ function coldStart(target: Target, run: number): Promise<Sample> {
         CHILD,
         pathToFileURL(target.bundle).href,
         JSON.stringify(event),
+        JSON.stringify(warm.event),
         target.name,
         String(target.memoryMb),
       ],
-      { env: { PATH: process.env.PATH ?? '', ...target.env }, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
+      {
+        env: { PATH: process.env.PATH ?? '', ...target.env },
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+      },
     );
     let answeredAt = 0;
     let result = '';
@@ -283,6 +297,10 @@ function coldStart(target: Target, run: number): Promise<Sample> {
       answeredAt ||= performance.now();
       result += chunk.toString();
     });
+    let warmResult = '';
+    (child.stdio[4] as Readable).on('data', (chunk: Buffer) => {
+      warmResult += chunk.toString();
+    });
     child.stderr?.on('data', (chunk: Buffer) => {
       errors += chunk.toString().slice(0, 4000);
     });
@@ -291,10 +309,19 @@ function coldStart(target: Target, run: number): Promise<Sample> {
       const parsed = result
         ? (JSON.parse(result) as { loaded: number; answered: number; cpuMs: number; response: unknown })
         : undefined;
-      if (code !== 0 || !parsed || !succeeded(parsed.response)) {
+      const warmParsed = warmResult
+        ? (JSON.parse(warmResult) as { warmMs: number; response: unknown })
+        : undefined;
+      if (
+        code !== 0 ||
+        !parsed ||
+        !succeeded(parsed.response) ||
+        !warmParsed ||
+        !warm.succeeded(warmParsed.response)
+      ) {
         reject(
           new Error(
-            `${target.name}${target.variant ? ` + ${target.variant}` : ''}: its first event did not succeed (exit ${code}): ${JSON.stringify(parsed?.response)?.slice(0, 1000)}\n${errors}`,
+            `${target.name}${target.variant ? ` + ${target.variant}` : ''}: its first or second event did not succeed (exit ${code}): ${JSON.stringify(parsed?.response)?.slice(0, 1000)} ${JSON.stringify(warmParsed?.response)?.slice(0, 1000)}\n${errors}`,
           ),
         );
         return;
@@ -304,6 +331,7 @@ function coldStart(target: Target, run: number): Promise<Sample> {
         loadedMs: parsed.loaded,
         answeredMs: parsed.answered,
         cpuMs: parsed.cpuMs,
+        warmMs: warmParsed.warmMs,
       });
     });
   });

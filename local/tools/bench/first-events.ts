@@ -65,8 +65,8 @@ const status = (expected: number) => (response: unknown) =>
 const noBatchFailures = (response: unknown) =>
   (response as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures?.length === 0;
 
-export function firstEvent(target: string, run: number): FirstEvent {
-  const unique = `${Date.now().toString(36)}-${run}`;
+export function firstEvent(target: string, tag: string): FirstEvent {
+  const unique = `${Date.now().toString(36)}-${tag}`;
   const email = `ada.${unique}@analytical-${unique}.example.com`;
   switch (target) {
     case 'empty':
