@@ -120,19 +120,26 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
         samples.get(key(target))?.push(await coldStart(target, run));
     }
     const measured = targets.map((t) => summarize(t, samples.get(key(t)) ?? []));
-    /** What each variant adds to a function's cold start (median against median, same rounds). */
+    const [empty, typical, ...functions] = measured as [Measured, Measured, ...Measured[]];
+    /** What each variant adds to a function's cold start: medians against medians, same rounds. */
     const costs = (f: Measured) =>
       Object.fromEntries(
         Object.keys(VARIANTS).map((variant) => {
-          const with_ = spread((samples.get(`${f.function} + ${variant}`) ?? []).map((s) => s.wallMs));
-          return [variant, Math.round(with_.median - f.wallMs.median)];
+          const runsWith = samples.get(`${f.function} + ${variant}`) ?? [];
+          return [
+            variant,
+            {
+              wallMs: Math.round(spread(runsWith.map((s) => s.wallMs)).median - f.wallMs.median),
+              cpuMs: Math.round(spread(runsWith.map((s) => s.cpuMs)).median - f.cpuMs.median),
+            },
+          ];
         }),
       );
-    const [empty, typical, ...functions] = measured as [Measured, Measured, ...Measured[]];
     const rows = functions.map((f) => ({
       ...f,
       xEmpty: ratio(f.wallMs.median, empty.wallMs.median),
       xTypical: ratio(f.wallMs.median, typical.wallMs.median),
+      cpuXTypical: ratio(f.cpuMs.median, typical.cpuMs.median),
       adds: costs(f),
       largestParts: largestParts(catalog.find((d) => d.name === f.function)?.entry ?? '', projectRoot).slice(
         0,
@@ -140,18 +147,20 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
       ),
     }));
     const met = rows.filter((r) => r.xTypical <= GOAL_TYPICAL).length;
+    const metCpu = rows.filter((r) => r.cpuXTypical <= GOAL_TYPICAL).length;
     const line = (
       r: Measured & {
         xEmpty?: number;
         xTypical?: number;
-        adds?: Record<string, number>;
+        cpuXTypical?: number;
+        adds?: Record<string, { wallMs: number; cpuMs: number }>;
         largestParts?: Part[];
       },
     ) =>
-      `| ${r.function} | ${r.sizeKb} | ${formatSpread(r.wallMs)} | ${r.loadedMs.median.toFixed(0)} | ${r.firstEventMs.median.toFixed(0)} | ${r.warmMs.median.toFixed(0)} | ${r.cpuMs.median.toFixed(0)} | ${r.xEmpty?.toFixed(2) ?? '1.00'} | ${r.xTypical?.toFixed(2) ?? '—'} | ${Object.keys(
+      `| ${r.function} | ${r.sizeKb} | ${formatSpread(r.wallMs)} | ${r.loadedMs.median.toFixed(0)} | ${r.firstEventMs.median.toFixed(0)} | ${r.warmMs.median.toFixed(0)} | ${r.cpuMs.median.toFixed(0)} | ${r.xEmpty?.toFixed(2) ?? '1.00'} | ${r.xTypical?.toFixed(2) ?? '—'} | ${r.cpuXTypical?.toFixed(2) ?? '—'} | ${Object.keys(
         VARIANTS,
       )
-        .map((v) => (r.adds ? signed(r.adds[v] ?? 0) : '—'))
+        .map((v) => (r.adds?.[v] ? `${signed(r.adds[v].wallMs)} (CPU ${signed(r.adds[v].cpuMs)})` : '—'))
         .join(' | ')} | ${r.largestParts?.map((p) => `${p.part} ${p.kb}`).join(', ') ?? ''} |`;
     return {
       key: 'coldStart',
@@ -165,14 +174,14 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
       markdown: [
         '## Cold start: a fresh process to the answer of its first event',
         '',
-        `Wall time from spawning a fresh Node process to the answer of its first event: the process loads the bundle exactly as \`cdk synth\` builds it, with the deployed environment (\`NODE_OPTIONS=${HOUSE_ENVIRONMENT.NODE_OPTIONS || '(none)'}\`) and Lambda's variables, and answers a representative event; AWS calls go to a stand-in on loopback (Secrets Manager, EventBridge, SQS, and DynamoDB by dynalite), Salescaling calls to the emulator. References, bundled the same way and measured in the same rounds: an empty handler, and the usual handler of Powertools' docs (Logger, Tracer and Metrics through middy, a zod parse, one EventBridge PutEvents; \`local/tools/bench/reference-handlers/typical.ts\`). Goal: at most ${GOAL_TYPICAL}× the usual handler; ${met} of ${rows.length} functions meet it.`,
+        `Wall time from spawning a fresh Node process to the answer of its first event: the process loads the bundle exactly as \`cdk synth\` builds it, with the deployed environment (\`NODE_OPTIONS=${HOUSE_ENVIRONMENT.NODE_OPTIONS || '(none)'}\`) and Lambda's variables, and answers a representative event; AWS calls go to a stand-in on loopback (Secrets Manager, EventBridge, SQS, and DynamoDB by dynalite), Salescaling calls to the emulator. References, bundled the same way and measured in the same rounds: an empty handler, and the usual handler of Powertools' docs (Logger, Tracer and Metrics through middy, a zod parse, one EventBridge PutEvents; \`local/tools/bench/reference-handlers/typical.ts\`). Goal: at most ${GOAL_TYPICAL}× the usual handler; ${met} of ${rows.length} functions meet it (${metCpu} by CPU time).`,
         '',
-        `| Handler | Bundle (KB) | Cold start (ms) | of which loaded (ms) | first event (ms) | warm event (ms) | CPU (ms) | × empty | × usual handler | ${Object.keys(
+        `| Handler | Bundle (KB) | Cold start (ms) | of which loaded (ms) | first event (ms) | warm event (ms) | CPU (ms) | × empty | × usual handler | CPU × usual handler | ${Object.keys(
           VARIANTS,
         )
           .map((v) => `with ${v} (ms)`)
           .join(' | ')} | Largest parts (KB) |`,
-        `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${Object.keys(VARIANTS)
+        `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${Object.keys(VARIANTS)
           .map(() => '---: | ')
           .join('')}--- |`,
         line({ ...empty, function: 'empty handler (reference)' }),
@@ -181,10 +190,11 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
           function: 'usual handler (reference)',
           xEmpty: ratio(typical.wallMs.median, empty.wallMs.median),
           xTypical: 1,
+          cpuXTypical: 1,
         }),
         ...rows.map(line),
         '',
-        "Loaded: from the process's start to its handler imported (Node's start-up, the bundle's module scope); first event: the handler's first answer after that (the spawn itself is in the cold start, in neither); warm event: a second event of the same kind in the same process, i.e. what the work takes once nothing is cold (its Salescaling and AWS round trips among it). CPU: the process's user and system time to its answer, all threads; steadier than wall time on a busy machine. With …: the function's cold start with that setting switched on, less its cold start as deployed (medians of the same rounds).",
+        "Loaded: from the process's start to its handler imported (Node's start-up, the bundle's module scope); first event: the handler's first answer after that (the spawn itself is in the cold start, in neither); warm event: a second event of the same kind in the same process, i.e. what the work takes once nothing is cold (its Salescaling and AWS round trips among it). CPU: the process's user and system time to its answer, all threads; steadier than wall time on a busy machine. With …: the function's cold start with that setting switched on, less its cold start as deployed (medians of the same rounds; wall time, and CPU time in brackets).",
         '',
       ],
     };
