@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchCallsPerLead } from './bench/calls-per-lead.ts';
@@ -36,6 +36,19 @@ const benches: Record<string, () => Promise<BenchSection>> = {
   sweep: () => benchSweep(runsGiven ? runs : 3),
   ingest: () => benchIngest(runs),
 };
+/** Each benchmark's key in results.json and the start of its heading in results.md. */
+const SECTION_KEYS: Record<string, string> = {
+  'cold-start': 'coldStart',
+  calls: 'callsPerLead',
+  sweep: 'sweep',
+  ingest: 'ingest',
+};
+const SECTION_HEADINGS: Record<string, string> = {
+  coldStart: 'Cold start',
+  callsPerLead: 'Salescaling calls per lead',
+  sweep: 'Stale-deal sweep',
+  ingest: 'Ingest',
+};
 const unknown = only?.filter((name) => !(name in benches)) ?? [];
 if (unknown.length > 0)
   usage(`Unknown bench ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
@@ -51,15 +64,52 @@ for (const [name, bench] of Object.entries(benches)) {
   sections.push(section);
 }
 
-const results = { date, machine, runs, ...Object.fromEntries(sections.map((s) => [s.key, s.json])) };
+// With --only, the sections not run are kept from the files already there, each with the date and
+// machine it was measured on, so one benchmark can be re-run without losing the others.
+const previous = only ? readPrevious(out) : undefined;
+const kept = (previous?.sections ?? []).filter((p) => !sections.some((s) => s.key === p.key));
+const results = {
+  date,
+  machine,
+  runs,
+  ...Object.fromEntries(kept.map((p) => [p.key, p.json])),
+  ...Object.fromEntries(sections.map((s) => [s.key, { ...(s.json as object), date, machine }])),
+};
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 const markdown = [
   '# Benchmarks',
   '',
-  `Written by \`npm run bench\` on ${date.slice(0, 10)}. Machine: ${machine}. Each figure is the median of its runs, with the range (min–max) in brackets.`,
+  `Written by \`npm run bench\` on ${date.slice(0, 10)}. Machine: ${machine}. Each figure is the median of its runs, with the range (min–max) in brackets.${kept.length > 0 ? ` Kept from earlier runs: ${kept.map((p) => `${p.heading} (${p.measured})`).join('; ')}.` : ''}`,
   '',
-  ...sections.flatMap((s) => s.markdown),
+  ...order([...kept, ...sections.map((s) => ({ key: s.key, markdown: s.markdown }))]).flatMap(
+    (s) => s.markdown,
+  ),
 ];
 writeFileSync(join(out, 'results.md'), markdown.join('\n'));
 process.exit(0);
+
+/** The sections in the order `benches` lists them. */
+function order<T extends { key: string }>(all: T[]): T[] {
+  const keys = Object.values(SECTION_KEYS);
+  return [...all].sort((a, b) => keys.indexOf(a.key) - keys.indexOf(b.key));
+}
+
+/** The sections of an earlier run in `dir`: each one's JSON, and its markdown (from its `## ` heading). */
+function readPrevious(dir: string) {
+  if (!existsSync(join(dir, 'results.json')) || !existsSync(join(dir, 'results.md'))) return undefined;
+  const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Record<string, unknown>;
+  const blocks = readFileSync(join(dir, 'results.md'), 'utf8')
+    .split(/^(?=## )/m)
+    .slice(1);
+  return {
+    sections: Object.values(SECTION_KEYS).flatMap((key) => {
+      const data = json[key] as { date?: string; machine?: string } | undefined;
+      const block = blocks.find((b) => b.startsWith(`## ${SECTION_HEADINGS[key]}`));
+      if (!data || !block) return [];
+      const heading = SECTION_HEADINGS[key] ?? key;
+      const measured = `${(data.date ?? String(json.date)).slice(0, 10)}, ${data.machine ?? String(json.machine)}`;
+      return [{ key, json: data, heading, measured, markdown: block.replace(/\n+$/, '\n').split('\n') }];
+    }),
+  };
+}

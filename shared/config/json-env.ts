@@ -1,3 +1,4 @@
+import './zod-settings.ts';
 import * as z from 'zod';
 
 /** An environment variable holding JSON, validated by `schema` (errors name the variable's fields). */

@@ -1,3 +1,4 @@
+import './zod-settings.ts';
 import type { z } from 'zod';
 
 /** Misconfiguration found at cold start: names every variable that is missing or wrong. */

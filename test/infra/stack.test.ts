@@ -68,8 +68,9 @@ describe('functions', () => {
       FIXTURE_SETTING: 'from-the-declaration',
       POWERTOOLS_SERVICE_NAME: 'salescaling-automation',
       EVENT_BUS_NAME: { Ref: expect.any(String) },
-      NODE_OPTIONS: '--enable-source-maps',
     });
+    // Source maps are shipped but not read at run time: that costs every cold start (docs/performance.md).
+    expect(echo.Properties.Environment.Variables).not.toHaveProperty('NODE_OPTIONS');
     expect(echo.Properties.Environment.Variables).not.toHaveProperty('SALESCALING_API_KEY_SECRET_ID');
     const [, reader] = functionNamed('read-secret');
     expect(reader.Properties.Environment.Variables).toHaveProperty('SALESCALING_API_KEY_SECRET_ID', {
