@@ -73,6 +73,11 @@ export class LocalQueue {
     this.arn = `arn:aws:sqs:${options.region}:${options.accountId}:${this.name}`;
   }
 
+  /** Receives before the dead-letter list (the redrive policy). */
+  get maxReceiveCount(): number {
+    return this.#maxReceiveCount;
+  }
+
   get depth(): number {
     return this.#messages.length;
   }
