@@ -78,6 +78,11 @@ export class LocalQueue {
     return this.#maxReceiveCount;
   }
 
+  /** How many times each message on the queue has been received so far (the soak's outage phase). */
+  receiveCounts(): number[] {
+    return this.#messages.map((m) => m.receiveCount);
+  }
+
   get depth(): number {
     return this.#messages.length;
   }
