@@ -74,6 +74,7 @@ export function functionEnvironment(
   // and the outage schedule and its queue, to back failing records off (shared/queues/retry.ts).
   const eventTrigger = declaration.triggers.find((t) => t.kind === 'event');
   if (ridesOutOutages(declaration) && eventTrigger) {
+    if (!sourceQueueUrl) throw new Error(`${declaration.name}: SOURCE_QUEUE_URL needs its queue's URL`);
     const schedule = platform.retrySchedule ?? DEFAULT_RETRY_SCHEDULE;
     const retry = {
       MAX_RECEIVE_COUNT: String(maxReceiveCountOf(declaration, eventTrigger, schedule)),

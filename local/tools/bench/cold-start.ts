@@ -79,6 +79,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
             leadFieldMapping: '{}',
             staleDealsConfig: '{"dryRun":true}',
           },
+          'http://127.0.0.1:9/000000000000/bench-source',
         ),
       };
       const { builtins, ...load } = timeLoads(bundle, env, runs);
