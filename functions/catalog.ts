@@ -58,8 +58,8 @@ export const catalog = defineCatalog([
     entry: 'functions/lead-sync/handler.ts',
     memoryMb: 512,
     timeoutSeconds: 120,
-    environment: { OPPORTUNITY_STATUS_ON_CREATE: 'open' },
     access: ['salescalingApiKey', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
+    settings: ['opportunityStatuses'],
     triggers: [
       {
         kind: 'event',
@@ -83,7 +83,7 @@ export const catalog = defineCatalog([
     memoryMb: 512,
     timeoutSeconds: 900,
     access: ['salescalingApiKey', 'eventBus', 'sweepRunsTable'],
-    settings: ['staleDealsConfig'],
+    settings: ['staleDealsConfig', 'opportunityStatuses'],
     triggers: [
       {
         kind: 'schedule',
@@ -117,12 +117,8 @@ export const catalog = defineCatalog([
     memoryMb: 512,
     // A batch of 5 × 8 calls at 0.71 requests/s (prod) takes about 56 s: 120 s leaves room for retries.
     timeoutSeconds: 120,
-    environment: {
-      OPPORTUNITY_OPEN_STATUS: 'open',
-      OPPORTUNITY_WON_STATUS: 'won',
-      OPPORTUNITY_LOST_STATUS: 'lost',
-    },
     access: ['salescalingApiKey', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
+    settings: ['opportunityStatuses'],
     triggers: [
       {
         kind: 'event',

@@ -184,6 +184,8 @@ export const settingBindings = {
   leadFieldMapping: { env: 'LEAD_FIELD_MAPPING' },
   /** JSON stale-deal rules (see functions/stale-deals/config.ts). */
   staleDealsConfig: { env: 'STALE_DEALS_CONFIG' },
+  /** JSON `{ open, won, lost }`: the account's opportunity statuses (shared/salescaling/assumptions.ts). */
+  opportunityStatuses: { env: 'OPPORTUNITY_STATUSES' },
 } as const;
 export type SettingName = keyof typeof settingBindings;
 

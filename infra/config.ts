@@ -2,6 +2,11 @@ import * as z from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { commands, EVENT_SOURCE } from '#shared/events/catalog.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
+import {
+  type OpportunityStatuses,
+  opportunityStatusesSchema,
+  RATE_LIMIT,
+} from '#shared/salescaling/assumptions.ts';
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 
 /**
@@ -101,8 +106,10 @@ export const stageConfigSchema = z
         baseUrl: z.url({ protocol: /^https$/, error: 'must be an https URL' }).default(DEFAULT_BASE_URL),
         /** Use an existing secret holding the key, by name; otherwise the stack creates an empty one. */
         existingApiKeySecretName: z.string().min(1).optional(),
-        maxRequestsPerSecond: z.number().int().positive().default(5),
+        maxRequestsPerSecond: z.number().int().positive().default(RATE_LIMIT.defaultRequestsPerSecond),
         maxConcurrency: z.number().int().positive().default(3),
+        /** The account's opportunity statuses; defaults from shared/salescaling/assumptions.ts. */
+        opportunityStatuses: opportunityStatusesSchema.prefault({}),
       })
       .strict(),
     api: z
@@ -250,6 +257,16 @@ export function loadStageConfig(stage: unknown, stages: unknown): { stage: Stage
   const raw = (stages as Record<string, unknown> | undefined)?.[stage as string];
   if (raw === undefined) {
     throw new Error(`Missing setting "stages.${String(stage)}" in cdk.json context`);
+  }
+  // The stale sweep's statuses became the account's (one setting for every function): say where they went.
+  const staleDeals = (raw as { staleDeals?: Record<string, unknown> } | null)?.staleDeals;
+  const moved: Record<string, keyof OpportunityStatuses> = { openStatus: 'open', closedStatus: 'lost' };
+  for (const [old, now] of Object.entries(moved)) {
+    if (staleDeals && typeof staleDeals === 'object' && old in staleDeals) {
+      throw new Error(
+        `Invalid configuration for stage "${String(stage)}":\n  stages.${String(stage)}.staleDeals.${old}: moved to stages.${String(stage)}.salescaling.opportunityStatuses.${now}`,
+      );
+    }
   }
   const result = stageConfigSchema.safeParse(raw);
   if (!result.success) {

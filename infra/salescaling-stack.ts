@@ -31,6 +31,7 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
 import {
+  type CfnArchive,
   type CfnEventBus,
   EventBus,
   EventField,
@@ -170,6 +171,9 @@ export class SalescalingStack extends Stack {
       eventPattern: { account: [this.account] },
       retention: Duration.days(config.eventArchiveRetentionDays),
     });
+    // aws-cdk renders `KmsKeyIdentifier: ""` for an archive without a key (aws/aws-cdk#37847), which
+    // some regions reject; without the property the archive uses the AWS-owned key, as intended.
+    (archive.node.defaultChild as CfnArchive).addPropertyDeletionOverride('KmsKeyIdentifier');
     // The bus is kept with its archive: a replay can only go to the bus the archive was made on.
     this.bus.applyRemovalPolicy(removalPolicy);
     archive.applyRemovalPolicy(removalPolicy);
@@ -236,6 +240,7 @@ export class SalescalingStack extends Stack {
         ...config.staleDeals,
         dryRun: config.staleDeals.dryRun ?? stage !== 'prod',
       }),
+      opportunityStatuses: JSON.stringify(config.salescaling.opportunityStatuses),
     };
     const routeThrottles: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 

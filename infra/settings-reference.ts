@@ -22,14 +22,17 @@ export const settingDescriptions: Record<string, string> = {
   'salescaling.maxRequestsPerSecond':
     'The Salescaling request budget, shared by every invocation that may call it at once.',
   'salescaling.maxConcurrency': 'Requests in flight per client.',
+  'salescaling.opportunityStatuses.open':
+    "Your account's status of a deal in progress: what lead sync and Upsert Opportunity create, and the only status the stale sweep closes. Salescaling does not publish its values (docs/salescaling-assumptions.md): set yours.",
+  'salescaling.opportunityStatuses.won': 'The status Close Opportunity writes for outcome `won`.',
+  'salescaling.opportunityStatuses.lost':
+    'The status Close Opportunity writes for outcome `lost`, and the stale sweep for a stale deal. The three statuses must differ.',
   'api.throttle.rateLimit': 'Stage-wide API throttling: requests per second (routes may declare their own).',
   'api.throttle.burstLimit': 'Stage-wide API throttling: burst.',
   'api.allowedOrigins': 'Origins whose browser forms may post to /leads (CORS and the origin check).',
   'leads.thankYouUrl': "Where accepted HTML form posts are redirected: your site's thank-you page.",
   'leads.fieldMapping':
     'Which submitted field fills which lead field, per provider and form (see Lead capture).',
-  'staleDeals.openStatus': 'The status of an open deal.',
-  'staleDeals.closedStatus': 'The status written when closing a stale deal.',
   'staleDeals.staleAfterDays': 'Stale after this many days without an update; null switches the rule off.',
   'staleDeals.overdueGraceDays':
     'Stale when the close date passed more than this many days ago; null switches it off.',

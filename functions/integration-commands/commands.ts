@@ -3,6 +3,7 @@ import { commands, type EventDefinition, events } from '#shared/events/catalog.t
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import { upsertOpportunity } from '#shared/opportunities/upsert.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
+import { closedStatus, MAX_LIST_LIMIT, type OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingInvalidRequestError, SalescalingNotFoundError } from '#shared/salescaling/errors.ts';
 import { boundFieldIssues, clipText, type FieldIssue, fieldIssues } from '#shared/salescaling/schemas.ts';
@@ -17,19 +18,20 @@ import { boundFieldIssues, clipText, type FieldIssue, fieldIssues } from '#share
 export interface CommandEvent {
   id: string;
   'detail-type': string;
+  /** When the producer put it on the bus (EventBridge's `time`; a replay keeps it). */
+  time?: string | undefined;
   detail: unknown;
 }
 
-export interface CommandSettings {
-  openStatus: string;
-  wonStatus: string;
-  lostStatus: string;
-}
+/** The account's opportunity statuses (the stage setting `salescaling.opportunityStatuses`). */
+export type CommandSettings = OpportunityStatuses;
 
 export interface CommandCollaborators {
   client: SalescalingClient;
   publisher: EventPublisher;
   settings: CommandSettings;
+  /** The clock, for a close date when the event carries no time. Default: the system clock. */
+  now?: (() => Date) | undefined;
 }
 
 export class CommandRejected extends Error {
@@ -124,7 +126,7 @@ export async function applyCommand(event: CommandEvent, deps: CommandCollaborato
   if (!parsed.success) throw new CommandRejected('Invalid command', fieldIssues(parsed.error));
   const cause = { commandId: event.id };
   try {
-    const outcome = await dispatch(definition, parsed.data, deps, cause);
+    const outcome = await dispatch(definition, parsed.data, deps, cause, closeTime(event, deps));
     await publishEvent(deps.publisher, events.commandApplied, {
       commandId: event.id,
       command: definition.detailType,
@@ -143,11 +145,24 @@ export async function applyCommand(event: CommandEvent, deps: CommandCollaborato
   }
 }
 
+/**
+ * When a Close Opportunity closed the deal, for its closeDate (the actual close date, see
+ * CLOSE_DATE_MEANS): the event's time, so a late delivery or a replay dates it when the producer
+ * said; the clock when the time is missing or unreadable, or later than now (a producer may set any
+ * time, and no deal closes in the future).
+ */
+export function closeTime(event: Pick<CommandEvent, 'time'>, deps: Pick<CommandCollaborators, 'now'>): Date {
+  const now = deps.now?.() ?? new Date();
+  const at = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  return Number.isNaN(at) || at > now.getTime() ? now : new Date(at);
+}
+
 async function dispatch(
   definition: EventDefinition,
   detail: unknown,
   deps: CommandCollaborators,
   cause: { commandId: string },
+  closedAt: Date,
 ): Promise<CommandOutcome> {
   const { client, publisher } = deps;
   switch (definition.detailType) {
@@ -155,7 +170,7 @@ async function dispatch(
       const command = detail as Detail<typeof events.upsertOpportunity>;
       // Integrations are authorised by the bus policy to change what the CRM holds.
       const result = await upsertOpportunity(command, client, {
-        statusOnCreate: deps.settings.openStatus,
+        statusOnCreate: deps.settings.open,
         existing: 'overwrite',
       });
       await publishUpsertEvents(publisher, result, cause);
@@ -165,9 +180,9 @@ async function dispatch(
     case events.linkContact.detailType:
     case events.unlinkContact.detailType: {
       const { opportunityId, contactId } = detail as Detail<typeof events.linkContact>;
-      const linked = (await client.listOpportunityContacts(opportunityId, { limit: 1000 })).items.some(
-        (c) => c.contactId === contactId,
-      );
+      const linked = (
+        await client.listOpportunityContacts(opportunityId, { limit: MAX_LIST_LIMIT })
+      ).items.some((c) => c.contactId === contactId);
       const link = definition.detailType === events.linkContact.detailType;
       if (linked === link) return { outcome: 'no-change', opportunityId };
       if (link) await client.linkContact(opportunityId, contactId);
@@ -182,9 +197,9 @@ async function dispatch(
     case events.linkCompany.detailType:
     case events.unlinkCompany.detailType: {
       const { opportunityId, companyId } = detail as Detail<typeof events.linkCompany>;
-      const linked = (await client.listOpportunityCompanies(opportunityId, { limit: 1000 })).items.some(
-        (c) => c.companyId === companyId,
-      );
+      const linked = (
+        await client.listOpportunityCompanies(opportunityId, { limit: MAX_LIST_LIMIT })
+      ).items.some((c) => c.companyId === companyId);
       const link = definition.detailType === events.linkCompany.detailType;
       if (linked === link) return { outcome: 'no-change', opportunityId };
       if (link) await client.linkCompany(opportunityId, companyId);
@@ -198,19 +213,20 @@ async function dispatch(
     }
     case events.closeOpportunity.detailType: {
       const { opportunityId, outcome, reason } = detail as Detail<typeof events.closeOpportunity>;
-      const { wonStatus, lostStatus } = deps.settings;
+      const { won, lost } = deps.settings;
       let before:
         | { status?: string | null; closeProbability?: number | null; updatedAt?: string | null }
         | undefined;
       const after = await client
         .updateOpportunity(opportunityId, (current) => {
           // Already won or lost: leave it as it is (a replayed or late command changes nothing).
-          if (current.status === wonStatus || current.status === lostStatus) throw new AlreadyClosed();
+          if (current.status === won || current.status === lost) throw new AlreadyClosed();
           before = current;
           const note = `Closed as ${outcome} by an integration: ${reason}`;
           return {
-            status: outcome === 'won' ? wonStatus : lostStatus,
+            status: closedStatus(deps.settings, outcome),
             closeProbability: outcome === 'won' ? 100 : 0,
+            closeDate: closedAt,
             featuredNotes: current.featuredNotes ? `${current.featuredNotes}\n${note}` : note,
           };
         })

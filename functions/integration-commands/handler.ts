@@ -18,6 +18,7 @@ import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
 import { queueRetries } from '#shared/queues/retry.ts';
+import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { clipText } from '#shared/salescaling/schemas.ts';
 import { applyOrReject, type CommandEvent, type CommandRejection } from './commands.ts';
 
@@ -33,9 +34,7 @@ const config = loadConfig(
     RETRY_WINDOW_SECONDS: z.coerce.number().int().positive(),
     RETRY_BASE_SECONDS: z.coerce.number().int().positive(),
     RETRY_CAP_SECONDS: z.coerce.number().int().positive(),
-    OPPORTUNITY_OPEN_STATUS: z.string().min(1).default('open'),
-    OPPORTUNITY_WON_STATUS: z.string().min(1).default('won'),
-    OPPORTUNITY_LOST_STATUS: z.string().min(1).default('lost'),
+    OPPORTUNITY_STATUSES: opportunityStatusesEnv,
   }),
 );
 const { client, ...key } = salescalingFromSecret({
@@ -57,11 +56,7 @@ const retry = queueRetries({
   maxReceiveCount: config.MAX_RECEIVE_COUNT,
   warn: (message, details) => logger.warn(message, details),
 });
-const settings = {
-  openStatus: config.OPPORTUNITY_OPEN_STATUS,
-  wonStatus: config.OPPORTUNITY_WON_STATUS,
-  lostStatus: config.OPPORTUNITY_LOST_STATUS,
-};
+const settings = config.OPPORTUNITY_STATUSES;
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
 // The EventBridge event id: replaying the same event (an archive replay, a duplicate put) applies it once.
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 7 * 24 * 3600 });
@@ -105,6 +100,7 @@ const processRecord = async (record: SQSRecord) => {
     const outcome = await applyOnce({
       id: event.id,
       'detail-type': event['detail-type'],
+      time: event.time,
       detail: event.detail,
     });
     if (outcome.outcome === 'rejected') {

@@ -61,7 +61,8 @@ const ALIASES: Record<LeadField, string[]> = {
     'anythingelse',
     'additionalinformation',
   ],
-  closeDate: ['closedate', 'deadline', 'targetdate', 'startdate'],
+  // A form's "close date" is a wish, not the actual close date Salescaling's closeDate holds.
+  targetDate: ['targetdate', 'deadline', 'closedate', 'expectedclosedate', 'startdate', 'duedate'],
 };
 
 const FREE_MAIL = new Set<string>(freeMailDomains);
@@ -104,7 +105,7 @@ export function toLead(submission: Submission, options: MapOptions): Lead {
       name: text('opportunityName'),
       amount: asAmount(chosen.get('amount')?.value),
       description: text('description'),
-      closeDate: asDateTime(asText(chosen.get('closeDate')?.value)),
+      targetDate: asDateTime(asText(chosen.get('targetDate')?.value)),
     },
     fields: rawFields(entries),
   };

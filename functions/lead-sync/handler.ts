@@ -19,6 +19,7 @@ import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
 import { queueRetries } from '#shared/queues/retry.ts';
+import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { leadIdempotency, processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
 
@@ -35,7 +36,7 @@ const config = loadConfig(
     RETRY_WINDOW_SECONDS: z.coerce.number().int().positive(),
     RETRY_BASE_SECONDS: z.coerce.number().int().positive(),
     RETRY_CAP_SECONDS: z.coerce.number().int().positive(),
-    OPPORTUNITY_STATUS_ON_CREATE: z.string().min(1).default('open'),
+    OPPORTUNITY_STATUSES: opportunityStatusesEnv,
   }),
 );
 
@@ -68,7 +69,7 @@ const ran = new WeakSet<Lead>();
 const syncOnce = makeIdempotent(
   async (lead: Lead) => {
     ran.add(lead);
-    const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUS_ON_CREATE });
+    const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUSES.open });
     await publishSyncEvents(publisher, lead, result);
     logger.info('Lead synced', { submissionId: lead.submissionId, ...result });
     metrics.addMetric('SalescalingCallsPerLead', MetricUnit.Count, result.calls);

@@ -22,14 +22,30 @@ export function syncLead(lead: Lead, client: SalescalingClient, options: SyncOpt
     {
       contact: { ...contact, leadSource: lead.source.provider },
       company: company.domain || company.name ? company : undefined,
-      opportunity: { ...opportunity, name: opportunityName(lead) },
+      opportunity: {
+        name: opportunityName(lead),
+        amount: opportunity.amount,
+        description: describeOpportunity(lead),
+      },
     },
     client,
     { ...options, existing: 'fill-empty', arrivedAt: new Date(lead.receivedAt) },
   );
 }
 
-/** The opportunity's name: the lead's own, else "<company or person> – inbound lead", stable per lead. */
+/**
+ * The lead's description, with the date the form asked for on a line of its own where a person
+ * reads it: Salescaling's closeDate is the actual close date, set only when the deal closes.
+ */
+export function describeOpportunity(lead: Lead): string | undefined {
+  const { description } = lead.opportunity;
+  const target = lead.opportunity.targetDate ?? lead.opportunity.closeDate;
+  if (!target) return description;
+  const line = `Target date (from the form): ${new Date(target).toISOString().slice(0, 10)}`;
+  return description ? `${description}\n\n${line}` : line;
+}
+
+/** The opportunity's name: the lead's own, else "<company, person or email> – inbound lead", stable per lead. */
 export function opportunityName(lead: Lead): string {
   if (lead.opportunity.name) return lead.opportunity.name;
   const person = [lead.contact.firstName, lead.contact.lastName].filter(Boolean).join(' ');

@@ -1,8 +1,10 @@
 import * as z from 'zod';
+import { MAX_LIST_LIMIT } from '#shared/salescaling/assumptions.ts';
 
 /**
  * The stale-deal rules, per stage (cdk.json `staleDeals`; locally STALE_DEALS_CONFIG), validated at
- * cold start so a wrong setting fails with its name.
+ * cold start so a wrong setting fails with its name. The statuses it reads (open) and writes (lost)
+ * are the account's, from the stage setting `salescaling.opportunityStatuses`.
  */
 const pattern = z.string().refine(
   (source) => {
@@ -18,10 +20,6 @@ const pattern = z.string().refine(
 
 export const staleDealsConfigSchema = z
   .object({
-    /** The status of an open deal; only these are ever considered. */
-    openStatus: z.string().min(1).default('open'),
-    /** The status written when closing. Salescaling's allowed values are not published: set yours. */
-    closedStatus: z.string().min(1).default('lost'),
     /** Stale when not updated for this many days; null switches the rule off. */
     staleAfterDays: z.number().int().positive().nullable().default(30),
     /** Stale when the close date passed more than this many days ago; null switches the rule off. */
@@ -52,7 +50,7 @@ export const staleDealsConfigSchema = z
     dryRun: z.boolean(),
     /** Closes per run (continuations included); reaching it stops the run. */
     maxClosesPerRun: z.number().int().positive().default(50),
-    pageSize: z.number().int().min(1).max(1000).default(100),
+    pageSize: z.number().int().min(1).max(MAX_LIST_LIMIT).default(100),
   })
   .strict();
 

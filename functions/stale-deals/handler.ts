@@ -16,6 +16,7 @@ import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
+import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { staleDealsConfigSchema } from './config.ts';
 import { dynamoDbRunStore } from './run-store.ts';
@@ -28,6 +29,7 @@ const config = loadConfig(
     EVENT_BUS_NAME: z.string().min(1),
     SWEEP_RUNS_TABLE_NAME: z.string().min(1),
     STALE_DEALS_CONFIG: jsonEnv(staleDealsConfigSchema),
+    OPPORTUNITY_STATUSES: opportunityStatusesEnv,
     SWEEP_TIME_MARGIN_MS: z.coerce.number().int().positive().default(60_000),
   }),
 );
@@ -59,6 +61,7 @@ const handle = async (event: unknown, context: Context & { salescalingApiKey?: u
     publisher,
     runs,
     config: config.STALE_DEALS_CONFIG,
+    statuses: config.OPPORTUNITY_STATUSES,
     now: () => new Date(),
     remainingMs: () => context.getRemainingTimeInMillis(),
     marginMs: config.SWEEP_TIME_MARGIN_MS,

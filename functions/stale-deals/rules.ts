@@ -15,8 +15,14 @@ export type Verdict =
 
 const DAY_MS = 86_400_000;
 
-export function evaluate(deal: Opportunity, config: StaleDealsConfig, now: Date): Verdict {
-  if (deal.status !== config.openStatus) return { stale: false, reason: 'not-open' };
+/** `openStatus`: the account's open status; only deals in it are ever stale. */
+export function evaluate(
+  deal: Opportunity,
+  config: StaleDealsConfig,
+  now: Date,
+  openStatus: string,
+): Verdict {
+  if (deal.status !== openStatus) return { stale: false, reason: 'not-open' };
   const reasons: string[] = [];
   if (config.staleAfterDays !== null && deal.updatedAt) {
     const idleMs = now.getTime() - Date.parse(deal.updatedAt);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { events, MAX_SWEEP_STEPS, WOULD_CLOSE_LIMIT } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
+import type { OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { SalescalingError } from '#shared/salescaling/errors.ts';
 import type { Opportunity } from '#shared/salescaling/schemas.ts';
@@ -38,6 +39,8 @@ export interface SweepCollaborators {
   publisher: EventPublisher;
   runs: SweepRunStore;
   config: StaleDealsConfig;
+  /** The account's statuses: only `open` deals are judged, and a stale one is closed as `lost`. */
+  statuses: OpportunityStatuses;
   now: () => Date;
   /** Time left in this invocation. */
   remainingMs: () => number;
@@ -176,6 +179,13 @@ async function runStep(
   let { page, closesAttempted } = run;
   let capReached = false;
   let pagesThisStep = 0;
+  /**
+   * The next page, read while this page's deals are being closed: the read and the closes share the
+   * client's limiter, so the sweep waits on the budget rather than on each page in turn. The record's
+   * page still moves only once a page is finished, so the page stays the checkpoint; a read that turns
+   * out not to be needed (the cap is reached, or time ran short meanwhile) is one wasted request.
+   */
+  let prefetched: { page: number; read: ReturnType<typeof client.listOpportunities> } | undefined;
 
   for (;;) {
     // Every step reads at least one page, so a run always moves on.
@@ -206,12 +216,22 @@ async function runStep(
       deps.log?.('Stale sweep continues in a new invocation', { runId, step: next, page });
       return { outcome: 'continued', runId, step: next, page };
     }
-    const { items } = await client.listOpportunities({ page, limit: config.pageSize });
+    const { items } = await (prefetched?.page === page
+      ? prefetched.read
+      : client.listOpportunities({ page, limit: config.pageSize }));
+    prefetched = undefined;
     pagesThisStep += 1;
+    // Only when this step will go on to that page: a step about to hand over reads nothing ahead.
+    if (items.length === config.pageSize && deps.remainingMs() >= (deps.marginMs ?? 60_000)) {
+      const read = client.listOpportunities({ page: page + 1, limit: config.pageSize });
+      // Its failure surfaces when the page is used, and is no one's concern when it is not.
+      read.catch(() => {});
+      prefetched = { page: page + 1, read };
+    }
     const toClose: { deal: Opportunity; reasons: string[] }[] = [];
     for (const deal of items) {
       totals.scanned += 1;
-      const verdict = evaluate(deal, config, referenceTime);
+      const verdict = evaluate(deal, config, referenceTime, deps.statuses.open);
       if (!verdict.stale) {
         if (verdict.reason.startsWith('excluded')) skip(verdict.reason);
         continue;
@@ -313,21 +333,21 @@ async function close(
   runId: string,
   deps: SweepCollaborators,
 ): Promise<void> {
-  const { config } = deps;
-  const stamp = deps
-    .now()
-    .toISOString()
-    .replace(/\.\d{3}Z$/, 'Z');
+  const { statuses } = deps;
+  const closedAt = deps.now();
+  const stamp = closedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const note = `[${stamp}] Closed as stale by salescaling-automation (run ${runId.slice(0, 8)}): ${reasons.join('; ')}.`;
   let before: Opportunity | undefined;
   const after = await deps.client.updateOpportunity(deal.id, (current) => {
     // Skip a deal someone closed or edited since the page was read: never overwrite newer work.
-    if (current.status !== config.openStatus) throw new SkipDeal('already-closed');
+    if (current.status !== statuses.open) throw new SkipDeal('already-closed');
     if (current.updatedAt !== deal.updatedAt) throw new SkipDeal('changed-since-read');
     before = current;
     return {
-      status: config.closedStatus,
+      status: statuses.lost,
       closeProbability: 0,
+      // The actual close date (CLOSE_DATE_MEANS): when it was closed, not when the run began.
+      closeDate: closedAt,
       featuredNotes: current.featuredNotes ? `${current.featuredNotes}\n${note}` : note,
     };
   });

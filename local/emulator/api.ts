@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ERROR_STATUSES } from '#shared/salescaling/assumptions.ts';
 import type { OperationName } from '#shared/salescaling/operations.ts';
 import {
   companyWriteSchema,
@@ -7,6 +8,8 @@ import {
   fieldIssues,
   linkCompanySchema,
   linkContactSchema,
+  type OpportunityWrite,
+  opportunityWritableFields,
   opportunityWriteSchema,
 } from '#shared/salescaling/schemas.ts';
 import { emulatorSemantics } from './semantics.ts';
@@ -56,6 +59,12 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
   return result.data;
 }
 
+function pickWritable(record: Record<string, unknown>): Partial<OpportunityWrite> {
+  return Object.fromEntries(
+    opportunityWritableFields.filter((field) => record[field] != null).map((field) => [field, record[field]]),
+  ) as Partial<OpportunityWrite>;
+}
+
 function queryObject(query: URLSearchParams): Record<string, string> {
   const object: Record<string, string> = {};
   for (const [key, value] of query) object[key] = value;
@@ -66,16 +75,33 @@ function pageOf(query: URLSearchParams): PageRequest {
   return parse(pageQuery, queryObject(query), 'query');
 }
 
-function list(items: unknown[]): ApiResult {
-  return { status: 200, data: items, count: items.length };
+/**
+ * A page of `read`, its `count` as the assumption says: this page's items, or the list's total
+ * (then read again whole: the emulator's data is small, and the default never pays it).
+ */
+function list(read: (page: PageRequest) => unknown[], page: PageRequest): ApiResult {
+  const items = read(page);
+  const count =
+    emulatorSemantics.countMeans === 'total'
+      ? read({ page: 1, limit: Number.MAX_SAFE_INTEGER }).length
+      : items.length;
+  return { status: 200, data: items, count };
 }
 
 function one(data: unknown, status = 200): ApiResult {
   return { status, data, count: 1 };
 }
 
-function notFound(what: string): never {
-  throw new ApiError(404, `${what} not found`);
+function notFound(what: string, status: number = ERROR_STATUSES.notFound): never {
+  throw new ApiError(status, `${what} not found`);
+}
+
+/** Linking what is already linked: fine, or a conflict, as the assumption says. */
+function linked(added: boolean, what: string): ApiResult {
+  if (!added && emulatorSemantics.linkingTwice === 'conflict') {
+    throw new ApiError(409, `${what} is already linked`);
+  }
+  return one(true);
 }
 
 export function handleApi(store: EmulatorStore, operation: OperationName, request: ApiRequest): ApiResult {
@@ -85,7 +111,7 @@ export function handleApi(store: EmulatorStore, operation: OperationName, reques
   switch (operation) {
     case 'listOpportunities': {
       const filter = parse(z.object({ name: text, contactId: text }), queryObject(query), 'query');
-      return list(store.listOpportunities(filter, pageOf(query)));
+      return list((page) => store.listOpportunities(filter, page), pageOf(query));
     }
     case 'createOpportunity':
       return one(
@@ -95,9 +121,13 @@ export function handleApi(store: EmulatorStore, operation: OperationName, reques
     case 'getOpportunity':
       return one(requireOpportunity());
     case 'updateOpportunity': {
-      requireOpportunity();
+      const current = requireOpportunity();
       const fields = parse(opportunityWriteSchema, body, 'body');
-      return one(store.replaceOpportunity(params.id ?? '', fields) ?? notFound('Opportunity'));
+      // A patch keeps what the body leaves out; a replace (the assumption) clears it.
+      const written = emulatorSemantics.putReplacesAllWritableFields
+        ? fields
+        : { ...pickWritable(current), ...fields };
+      return one(store.replaceOpportunity(params.id ?? '', written) ?? notFound('Opportunity'));
     }
     case 'deleteOpportunity':
       if (!store.deleteOpportunity(params.id ?? '')) notFound('Opportunity');
@@ -106,32 +136,36 @@ export function handleApi(store: EmulatorStore, operation: OperationName, reques
       const opportunity = requireOpportunity();
       return one({ opportunityId: opportunity.id, integrations: store.integrations(opportunity.id) });
     }
-    case 'listOpportunityContacts':
-      return list(store.listOpportunityContacts(requireOpportunity().id, pageOf(query)));
+    case 'listOpportunityContacts': {
+      const id = requireOpportunity().id;
+      return list((page) => store.listOpportunityContacts(id, page), pageOf(query));
+    }
     case 'linkOpportunityContact': {
       const opportunity = requireOpportunity();
       const { contactId } = parse(linkContactSchema, body, 'body');
       if (!store.getContact(contactId)) notFound('Contact');
-      store.linkContact(opportunity.id, contactId);
-      return one(true);
+      return linked(store.linkContact(opportunity.id, contactId), 'Contact');
     }
     case 'unlinkOpportunityContact': {
       const opportunity = requireOpportunity();
-      if (!store.unlinkContact(opportunity.id, params.contactId ?? '')) notFound('Contact link');
+      if (!store.unlinkContact(opportunity.id, params.contactId ?? ''))
+        notFound('Contact link', emulatorSemantics.unlinkMissingStatus);
       return one(true);
     }
-    case 'listOpportunityCompanies':
-      return list(store.listOpportunityCompanies(requireOpportunity().id, pageOf(query)));
+    case 'listOpportunityCompanies': {
+      const id = requireOpportunity().id;
+      return list((page) => store.listOpportunityCompanies(id, page), pageOf(query));
+    }
     case 'linkOpportunityCompany': {
       const opportunity = requireOpportunity();
       const { companyId } = parse(linkCompanySchema, body, 'body');
       if (!store.getCompany(companyId)) notFound('Company');
-      store.linkCompany(opportunity.id, companyId);
-      return one(true);
+      return linked(store.linkCompany(opportunity.id, companyId), 'Company');
     }
     case 'unlinkOpportunityCompany': {
       const opportunity = requireOpportunity();
-      if (!store.unlinkCompany(opportunity.id, params.companyId ?? '')) notFound('Company link');
+      if (!store.unlinkCompany(opportunity.id, params.companyId ?? ''))
+        notFound('Company link', emulatorSemantics.unlinkMissingStatus);
       return one(true);
     }
     case 'listContacts': {
@@ -140,7 +174,7 @@ export function handleApi(store: EmulatorStore, operation: OperationName, reques
         queryObject(query),
         'query',
       );
-      return list(store.listContacts(filter, pageOf(query)));
+      return list((page) => store.listContacts(filter, page), pageOf(query));
     }
     case 'createContact':
       return one(
@@ -149,7 +183,7 @@ export function handleApi(store: EmulatorStore, operation: OperationName, reques
       );
     case 'listCompanies': {
       const filter = parse(z.object({ name: text }), queryObject(query), 'query');
-      return list(store.listCompanies(filter, pageOf(query)));
+      return list((page) => store.listCompanies(filter, page), pageOf(query));
     }
     case 'createCompany':
       return one(

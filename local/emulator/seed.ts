@@ -1,6 +1,9 @@
 import { base, en, Faker } from '@faker-js/faker';
 import * as z from 'zod';
+import { emulatorSemantics } from './semantics.ts';
 import type { EmulatorStore } from './store.ts';
+
+const { statuses } = emulatorSemantics;
 
 /**
  * Generated, repeatable data: companies, contacts (each at a company), and opportunities of which
@@ -104,13 +107,18 @@ export function seedStore(
           priority: faker.helpers.arrayElement(['Low', 'Medium', 'High']),
           description: faker.lorem.sentence(),
           nextStep: faker.helpers.arrayElement(['FollowUp', 'Demo', 'Proposal', 'Negotiation']),
-          // Open deals that are not stale have a close date ahead (or just passed), so the seed's
-          // stale deals are exactly those a sweep with the default rules closes.
+          // A closed deal's close date is when it closed (CLOSE_DATE_MEANS): in the past. An open
+          // deal's is the date someone expects (the sweep's overdue rule): ahead or just passed for
+          // the active ones, so the seed's stale deals are exactly those the default rules close.
           closeDate: new Date(
-            now.getTime() + faker.number.int({ min: stale || closed ? -60 : -7, max: 120 }) * DAY,
+            now.getTime() +
+              (closed
+                ? -faker.number.int({ min: 1, max: 60 })
+                : faker.number.int({ min: stale ? -60 : -7, max: 120 })) *
+                DAY,
           ).toISOString(),
           closeProbability: faker.number.int({ min: 5, max: 95 }),
-          status: closed ? faker.helpers.arrayElement(['won', 'lost']) : 'open',
+          status: closed ? faker.helpers.arrayElement([statuses.won, statuses.lost]) : statuses.open,
         },
         { createdAt, updatedAt: ago(idleDays) },
       );

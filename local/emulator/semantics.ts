@@ -1,43 +1,60 @@
+import {
+  COUNT_MEANS,
+  CREATE_STATUS,
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_OPPORTUNITY_STATUSES,
+  DEFAULT_PAGE,
+  ERROR_STATUSES,
+  LINKS,
+  LIST_ORDER,
+  MAX_LIST_LIMIT,
+  PUT_REPLACES_ALL_WRITABLE_FIELDS,
+  TEXT_FILTERS,
+} from '#shared/salescaling/assumptions.ts';
+
 /**
- * Where Salescaling's behaviour is not documented, the emulator picks one reading. Every such choice
- * is here, and nowhere else, so it is easy to find and to correct once the real behaviour is known
- * (run the contract suite against a live account: `npm run test:contract`, see docs/testing.md).
+ * How the emulator answers where Salescaling's behaviour is not documented. Every choice about
+ * Salescaling is read from `shared/salescaling/assumptions.ts`, the module the client and the
+ * functions read too, so correcting an assumption there changes both sides (check it against a
+ * live account with `npm run test:contract`, see docs/salescaling-assumptions.md). Only `maxPage`
+ * and the 401 message are the emulator's own.
  *
- * The choices lean towards the stricter reading, so that code which works against the emulator also
- * works under the other reading (the client's safe update works whether PUT patches or replaces).
+ * The assumptions lean towards the stricter reading, so that code which works against the emulator
+ * also works under the other reading (the client's safe update works whether PUT patches or replaces).
  */
 export const emulatorSemantics = {
   /** `PUT /opportunities/{id}` replaces every writable field: a field left out becomes null. */
-  putReplacesAllWritableFields: true,
-  /** Linking a contact or company that is already linked answers 200 `true` and adds no second link. */
-  linkingTwice: 'succeeds-without-duplicate',
-  /** `count` is the number of items in `data` (this page), 1 for a single record. */
-  countMeans: 'items-in-this-page',
+  putReplacesAllWritableFields: PUT_REPLACES_ALL_WRITABLE_FIELDS,
+  /** Linking what is already linked: 200 `true` and no second link, or 409. */
+  linkingTwice: LINKS.linkingTwice,
+  /** Linking another contact or company adds a link. */
+  anotherLink: LINKS.anotherLink,
+  /** `count` is the number of items in `data` (this page, 1 for a record), or the list's total. */
+  countMeans: COUNT_MEANS,
   /** Linking and unlinking do not change the opportunity's `updatedAt`. */
-  linkingTouchesUpdatedAt: false,
-  /** Creates answer 200, as in the reference's examples. */
-  createStatus: 200,
-  /** Documented defaults for `page` and `limit`. */
-  defaultPage: 1,
-  defaultLimit: 10,
-  /**
-   * No maximum is documented; the emulator answers 400 (naming the parameter) beyond these, so
-   * `page × limit` always stays an exact integer (the client asks for at most 1,000 a page).
-   */
+  linkingTouchesUpdatedAt: LINKS.touchesUpdatedAt,
+  /** The status of creates. */
+  createStatus: CREATE_STATUS,
+  /** Defaults for `page` and `limit`. */
+  defaultPage: DEFAULT_PAGE,
+  defaultLimit: DEFAULT_LIST_LIMIT,
+  /** Beyond these the emulator answers 400 naming the parameter (so `page × limit` stays exact). */
   maxPage: 1_000_000,
-  maxLimit: 10_000,
-  /** `name` and `email` filters: case-insensitive substring matches (contact `name` also matches "first last"). */
-  textFilters: 'case-insensitive-substring',
-  /** Lists are in creation order, oldest first, so pages are stable while records are added. */
-  listOrder: 'creation-order',
-  /** Invalid bodies and query parameters answer 400 with the offending fields named in `error`. */
-  validationStatus: 400,
-  /** A malformed id is treated like an unknown one: 404. */
-  malformedIdStatus: 404,
-  /** Unlinking a contact or company that is not linked answers 404. */
-  unlinkMissingStatus: 404,
+  maxLimit: MAX_LIST_LIMIT,
+  /** `name` and `email` filters (contact `name` also matches "first last"). */
+  textFilters: TEXT_FILTERS,
+  /** Lists in creation order, oldest first (or newest first), stable while records are added. */
+  listOrder: LIST_ORDER,
+  /** Invalid bodies and query parameters, with the offending fields named in `error`. */
+  validationStatus: ERROR_STATUSES.validation,
+  /** A malformed id is treated like an unknown one. */
+  malformedIdStatus: ERROR_STATUSES.malformedId,
+  /** Unlinking a contact or company that is not linked. */
+  unlinkMissingStatus: LINKS.unlinkMissingStatus,
   /** The first company linked to an opportunity is its primary company (`isPrimary`). */
-  primaryCompany: 'first-linked',
+  primaryCompany: LINKS.primaryCompany,
+  /** The statuses the seed writes (open, won, lost); any non-empty status is accepted on write. */
+  statuses: DEFAULT_OPPORTUNITY_STATUSES,
   /** The message of every 401, as documented. */
   unauthorizedMessage: 'Unauthorized - missing or invalid API key',
 } as const;

@@ -5,6 +5,7 @@ import {
   type OpportunityWrite,
   opportunityWritableFields,
 } from '#shared/salescaling/schemas.ts';
+import { emulatorSemantics } from './semantics.ts';
 
 /**
  * The emulator's state, in Node's built-in SQLite: in memory by default, in a file when given one
@@ -141,7 +142,7 @@ export class EmulatorStore {
     return record;
   }
 
-  /** Full replace of the writable fields (see semantics.ts). */
+  /** Full replace of the writable fields (PUT_REPLACES_ALL_WRITABLE_FIELDS in shared/salescaling/assumptions.ts). */
   replaceOpportunity(id: string, fields: Partial<OpportunityWrite>): StoredRecord | undefined {
     const current = this.getOpportunity(id);
     if (!current) return undefined;
@@ -217,7 +218,7 @@ export class EmulatorStore {
     }));
   }
 
-  /** Returns false when the link already existed (see semantics.ts: linking twice succeeds). */
+  /** Returns false when the link already existed (LINKS in shared/salescaling/assumptions.ts). */
   linkContact(opportunityId: string, contactId: string): boolean {
     const { changes } = this.#db
       .prepare('INSERT OR IGNORE INTO opportunity_contacts (opportunity_id, contact_id) VALUES (?, ?)')
@@ -372,7 +373,8 @@ export class EmulatorStore {
     params: SQLInputValue[],
     page: PageRequest,
   ): StoredRecord[] {
-    const sql = `${select}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy} LIMIT ? OFFSET ?`;
+    const direction = emulatorSemantics.listOrder === 'newest-first' ? 'DESC' : 'ASC';
+    const sql = `${select}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy} ${direction} LIMIT ? OFFSET ?`;
     return this.#db
       .prepare(sql)
       .all(...params, page.limit, (page.page - 1) * page.limit)

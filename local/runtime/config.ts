@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { jsonEnv } from '#shared/config/json-env.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
+import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 
 /**
@@ -52,6 +53,8 @@ const envSchema = z
     STALE_DEALS_CONFIG: jsonEnv(
       staleDealsConfigSchema.extend({ dryRun: z.boolean().default(true) }),
     ).optional(),
+    /** The account's opportunity statuses as JSON, e.g. {"lost":"closed-lost"}; default open, won, lost. */
+    OPPORTUNITY_STATUSES: jsonEnv(opportunityStatusesSchema).optional(),
     /** Where form posts land; default: the local demo thank-you page. */
     THANK_YOU_URL: z.url().optional(),
   })
@@ -66,6 +69,9 @@ const envSchema = z
   });
 
 export type LocalConfig = z.output<typeof envSchema>;
+
+/** Every variable `npm start` reads (docs/local-runtime.md lists each; a test keeps them together). */
+export const LOCAL_VARIABLES = Object.keys(envSchema.shape);
 
 export function localConfigFromEnv(env: NodeJS.ProcessEnv): LocalConfig {
   const result = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));

@@ -56,6 +56,9 @@ export async function main(
       ...(config.LEAD_FIELD_MAPPING ? { leadFieldMapping: JSON.stringify(config.LEAD_FIELD_MAPPING) } : {}),
       ...(config.THANK_YOU_URL ? { thankYouUrl: config.THANK_YOU_URL } : {}),
       ...(config.STALE_DEALS_CONFIG ? { staleDealsConfig: JSON.stringify(config.STALE_DEALS_CONFIG) } : {}),
+      ...(config.OPPORTUNITY_STATUSES
+        ? { opportunityStatuses: JSON.stringify(config.OPPORTUNITY_STATUSES) }
+        : {}),
     },
     schedules: config.LOCAL_SCHEDULES,
   }).catch(async (error: unknown) => {

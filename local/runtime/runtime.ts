@@ -17,6 +17,7 @@ import { maxReceiveCountOf } from '#functions/queue-retries.ts';
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import type { RetrySchedule } from '#shared/queues/retry.ts';
+import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
 import { startLocalDynamoDb } from './dynamodb.ts';
@@ -738,6 +739,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     leadFieldMapping: '{}',
     // Locally, as on every stage but prod, the stale-deal sweep only reports.
     staleDealsConfig: JSON.stringify({ dryRun: true }),
+    opportunityStatuses: JSON.stringify(opportunityStatusesSchema.parse({})),
     ...options.settings,
   };
   const allowedOrigins = JSON.parse(settings.allowedOrigins) as string[];

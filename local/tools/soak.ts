@@ -5,6 +5,7 @@ import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { LOCAL_BUS_NAME } from '#local/runtime/runtime.ts';
 import { redrive } from '#local/tools/redrive.ts';
 import { startLocalSystem } from '#local/tools/system.ts';
+import { DEFAULT_OPPORTUNITY_STATUSES } from '#shared/salescaling/assumptions.ts';
 
 /**
  * `npm run soak [-- --leads N --commands N --minutes N --seed N --outage-seconds N]`: the whole system under faults. N leads (a tenth of them sent twice),
@@ -271,7 +272,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const deal = emulator.store.getOpportunity(id);
       const closes = (String(deal?.featuredNotes ?? '').match(/Closed as stale/g) ?? []).length;
       if (closes > 1) problems.push(`${id} closed ${closes} times`);
-      if (deal?.status === staleDeals.closedStatus) closedStale += 1;
+      if (deal?.status === DEFAULT_OPPORTUNITY_STATUSES.lost) closedStale += 1;
     }
     noteSweeps();
     const sweeps = sweepsCompleted.size;

@@ -131,7 +131,7 @@ const closeOpportunity = define({
   version: 1,
   by: 'integration-commands',
   description:
-    'Close an opportunity as won or lost (the configured statuses), with close probability 100 or 0 and the reason appended to its featured notes. An opportunity already closed is left as it is.',
+    "Close an opportunity as won or lost (the stage's statuses, `salescaling.opportunityStatuses`), with close probability 100 or 0, close date the event's `time` (the clock's when that is missing or later than now) and the reason appended to its featured notes. An opportunity already closed is left as it is.",
   schema: versioned(1, { opportunityId: idSchema, outcome: z.enum(['won', 'lost']), reason: text(500) }),
   example: { schemaVersion: 1, opportunityId: ID, outcome: 'won', reason: 'Invoice in_1Q2w3e paid' },
 });

@@ -18,7 +18,8 @@ export const leadFields = [
   'opportunityName',
   'amount',
   'description',
-  'closeDate',
+  // A date the form asks for: it goes into the description, never into Salescaling's closeDate.
+  'targetDate',
 ] as const;
 export type LeadField = (typeof leadFields)[number];
 

@@ -130,6 +130,13 @@ export const leadSchema = z.object({
     name: text(LEAD_LIMITS.opportunityName),
     amount: z.number().finite().min(0).optional(),
     description: text(LEAD_LIMITS.description),
+    /**
+     * A date the form asked for (deadline, target or start date). Never Salescaling's `closeDate`,
+     * which is the actual close date (CLOSE_DATE_MEANS in shared/salescaling/assumptions.ts): lead
+     * sync writes it into the description.
+     */
+    targetDate: z.iso.datetime({ offset: true }).optional(),
+    /** Deprecated, no longer published: read as `targetDate` (events archived before the change). */
     closeDate: z.iso.datetime({ offset: true }).optional(),
   }),
   /** Every submitted field as sent (label or key → value), for audit and custom mapping. */

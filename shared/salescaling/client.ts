@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DEFAULT_LIST_LIMIT, DEFAULT_PAGE } from './assumptions.ts';
 import { SalescalingInvalidRequestError, SalescalingUnexpectedResponseError } from './errors.ts';
 import type { OperationName } from './operations.ts';
 import { DEFAULT_PAGE_SIZE, paginate } from './pagination.ts';
@@ -63,7 +64,7 @@ export interface Page<T> {
   items: T[];
   page: number;
   limit: number;
-  /** Salescaling's `count` as sent; the docs do not say whether it is the page size or the total. */
+  /** Salescaling's `count` as sent; nothing relies on it (COUNT_MEANS in assumptions.ts). */
   count: number | null | undefined;
 }
 
@@ -383,8 +384,8 @@ export class SalescalingClient {
     const { data, count } = await this.#transport.request({ operation, ...spec });
     return {
       items: read(operation, z.array(schema), data),
-      page: query.page ?? 1,
-      limit: query.limit ?? 10,
+      page: query.page ?? DEFAULT_PAGE,
+      limit: query.limit ?? DEFAULT_LIST_LIMIT,
       count,
     };
   }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MAX_LIST_LIMIT } from './assumptions.ts';
 
 /**
  * zod schemas for Salescaling requests and responses.
@@ -37,7 +38,8 @@ const optionalText = z.string().nullable().optional();
 
 export const pageQuerySchema = z.object({
   page: z.number().int().min(1).optional(),
-  limit: z.number().int().min(1).max(1000).optional(),
+  // Never beyond what Salescaling is assumed to honour: a silent cap would end every walk early.
+  limit: z.number().int().min(1).max(MAX_LIST_LIMIT).optional(),
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -160,6 +160,9 @@ describe('resources and permissions', () => {
   it('has a bus with an archive, and an empty API key secret', () => {
     fixture.template.resourceCountIs('AWS::Events::EventBus', 1);
     fixture.template.hasResourceProperties('AWS::Events::Archive', { RetentionDays: 7 });
+    // No `KmsKeyIdentifier: ""` (aws/aws-cdk#37847): some regions reject the deployment.
+    const [[, archive]] = resources(fixture.template, 'AWS::Events::Archive') as [[string, Resource]];
+    expect(archive.Properties).not.toHaveProperty('KmsKeyIdentifier');
     const [[, secret]] = resources(fixture.template, 'AWS::SecretsManager::Secret') as [[string, Resource]];
     expect(secret.Properties.Name).toBe('salescaling-automation/dev/salescaling-api-key');
     expect(secret.Properties).not.toHaveProperty('GenerateSecretString');
@@ -421,7 +424,7 @@ describe('stale-deal closing', () => {
       ) as [string, Resource];
       return JSON.parse(fn.Properties.Environment.Variables.STALE_DEALS_CONFIG);
     };
-    expect(configOf(real.template)).toMatchObject({ dryRun: true, closedStatus: 'lost', staleAfterDays: 30 });
+    expect(configOf(real.template)).toMatchObject({ dryRun: true, staleAfterDays: 30 });
     const prod = synthStack(catalog, prodReady(), 'prod');
     expect(configOf(prod.template)).toMatchObject({ dryRun: false, maxClosesPerRun: 50 });
   });

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { emulatorOptionsFromEnv } from '#local/emulator/config.ts';
 import { emulatorSemantics } from '#local/emulator/semantics.ts';
 import { startEmulator } from '#local/emulator/server.ts';
+import { MAX_LIST_LIMIT } from '#shared/salescaling/assumptions.ts';
 import { TEST_API_KEY, useEmulator } from '#test/support/emulator.ts';
 
 /** The emulator's own behaviour, seen through raw HTTP (no client in between). */
@@ -307,7 +308,7 @@ describe('failing closed', () => {
   it.each([
     ['page=9007199254740991&limit=9007199254740991', ['page', 'limit']],
     ['page=1e400', ['page']],
-    ['limit=10001', ['limit']],
+    [`limit=${emulatorSemantics.maxLimit + 1}`, ['limit']],
     ['page=1000001', ['page']],
     ['limit=1.5', ['limit']],
     ['page=-1', ['page']],
@@ -319,8 +320,12 @@ describe('failing closed', () => {
     }
   });
 
-  it('pages at the largest allowed values without error', async () => {
-    const { status, body } = await api('GET', '/opportunities?page=1000000&limit=10000');
+  it('pages at the largest allowed values without error (the limit cap of the assumptions)', async () => {
+    expect(emulatorSemantics.maxLimit).toBe(MAX_LIST_LIMIT);
+    const { status, body } = await api(
+      'GET',
+      `/opportunities?page=${emulatorSemantics.maxPage}&limit=${emulatorSemantics.maxLimit}`,
+    );
     expect(status).toBe(200);
     expect(body.data).toEqual([]);
   });

@@ -359,7 +359,10 @@ describe("an outsider's oversized command", () => {
       // A few hundred characters of the outsider's key names at most.
       expect(JSON.stringify(rejected?.detail).length).toBeLessThan(1000);
       // Handled in one delivery: nothing failed, nothing left to redeliver.
-      expect(await eventually(invocations, (list) => list.length === 1)).toMatchObject([{ outcome: 'ok' }]);
+      // On failure, the function's own error lines say why a delivery failed (CI flaked here once).
+      expect(await eventually(invocations, (list) => list.length >= 1), output.join('\n')).toMatchObject([
+        { outcome: 'ok' },
+      ]);
 
       // The operator redrives the commands' dead-letter queue: the command comes back, is rejected
       // from its stored outcome, and goes back as the one letter it was; nothing is published again.
@@ -369,8 +372,11 @@ describe("an outsider's oversized command", () => {
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       });
       expect(await redrive(sqs, 'integration-commands-commands-dlq', () => {}, 20)).toBe(0);
-      const after = await eventually(invocations, (list) => list.length === 2);
-      expect(after.map((i) => i.outcome)).toEqual(['ok', 'ok']);
+      const after = await eventually(invocations, (list) => list.length >= 2);
+      expect(
+        after.map((i) => i.outcome),
+        output.join('\n'),
+      ).toEqual(['ok', 'ok']);
       expect(runtime.deadLetters.list()).toHaveLength(1);
       expect(runtime.deadLetters.list()[0]?.reason).toBe(letter?.reason);
       expect(published('Command Rejected')).toHaveLength(1);

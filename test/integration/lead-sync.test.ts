@@ -390,14 +390,14 @@ describe('Salescaling calls per lead (the figures in docs/performance.md)', () =
     ['returning contact and company, new opportunity', ['contact', 'company'], lead(), 7],
     ['returning contact, company and opportunity, nothing changed', ['all'], lead(), 4],
     [
-      'returning contact, company and opportunity, a field it lacks (close date)',
-      ['all'],
+      'returning contact, company and opportunity, a field it lacks (description, with the target date)',
+      ['no-description'],
       lead({
         opportunity: {
           name: 'Cobol – 40 seats',
           amount: 48_000,
           description: 'Two regions',
-          closeDate: '2027-01-31T00:00:00.000Z',
+          targetDate: '2027-01-31T00:00:00.000Z',
         },
       }),
       5,
@@ -414,7 +414,9 @@ describe('Salescaling calls per lead (the figures in docs/performance.md)', () =
         lead({
           opportunity: (existing as readonly string[]).includes('all')
             ? { name: 'Cobol – 40 seats', amount: 48_000, description: 'Two regions' }
-            : { name: 'Earlier deal' },
+            : (existing as readonly string[]).includes('no-description')
+              ? { name: 'Cobol – 40 seats', amount: 48_000 }
+              : { name: 'Earlier deal' },
         }),
         ctx.client(),
         options,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COUNT_MEANS, LINKS, LIST_ORDER, opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import {
   SalescalingInvalidRequestError,
@@ -38,6 +39,13 @@ afterAll(async () => {
 });
 
 describe('read operations', () => {
+  it('counts as assumed (COUNT_MEANS): the items of this page', async () => {
+    const page = await client.listOpportunities({ page: 1, limit: 2 });
+    if (typeof page.count !== 'number') return; // nothing to compare: nothing relies on it
+    expect(COUNT_MEANS).toBe('items-in-this-page');
+    expect(page.count).toBe(page.items.length);
+  });
+
   it('lists opportunities a page at a time, within the limit', async () => {
     const page = await client.listOpportunities({ page: 1, limit: 3 });
     expect(page.items.length).toBeGreaterThan(0);
@@ -253,5 +261,44 @@ describe.runIf(runWrites)('write operations', () => {
       nextStep: 'Demo',
       status: 'open',
     });
+  });
+
+  /** The account's statuses: OPPORTUNITY_STATUSES as the functions read it (defaults when unset). */
+  const statuses = opportunityStatusesEnv.parse(process.env.OPPORTUNITY_STATUSES);
+
+  it('honours the assumptions (shared/salescaling/assumptions.ts) it can observe', async () => {
+    const tag = `contract-test-${randomUUID().slice(0, 8)}`;
+    const make = async (name: string) => {
+      const opportunity = await client.createOpportunity({ name: `${tag} ${name}`, status: statuses.open });
+      created.push(opportunity.id);
+      return opportunity;
+    };
+    const first = await make('first');
+    const second = await make('second');
+    // LIST_ORDER: oldest first, so the sweep's pages stay put as it closes deals.
+    const listed = (await client.listOpportunities({ name: tag })).items.map((o) => o.id);
+    expect(LIST_ORDER).toBe('oldest-first');
+    expect(listed).toEqual([first.id, second.id]);
+    // Statuses: the account takes the ones the functions write, and closeDate round-trips.
+    const closedAt = '2026-11-28T10:15:00.000Z';
+    for (const status of [statuses.won, statuses.lost]) {
+      const closed = await client.updateOpportunity(second.id, { status, closeDate: closedAt });
+      expect(closed).toMatchObject({ status, closeDate: closedAt });
+    }
+    // LINKS: linking twice succeeds without a second link; another company adds one, the first primary.
+    const contact = await client.createContact({ email: `bob@${tag}.example` });
+    const one = await client.createCompany({ name: `${tag} One` });
+    const two = await client.createCompany({ name: `${tag} Two` });
+    expect(LINKS.linkingTwice).toBe('succeeds-without-duplicate');
+    await client.linkContact(first.id, contact.id);
+    await client.linkContact(first.id, contact.id);
+    expect((await client.listOpportunityContacts(first.id)).items).toHaveLength(1);
+    await client.linkCompany(first.id, one.id);
+    await client.linkCompany(first.id, two.id);
+    const companies = (await client.listOpportunityCompanies(first.id)).items;
+    expect(companies.map((c) => [c.companyId, c.isPrimary])).toEqual([
+      [one.id, true],
+      [two.id, false],
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import { sweep } from '#functions/stale-deals/sweep.ts';
 import { SandboxIdentities } from '#local/runtime/aws-auth.ts';
 import { type LocalDynamoDb, startLocalDynamoDb } from '#local/runtime/dynamodb.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
+import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import { createRequestLimiter } from '#shared/salescaling/limiter.ts';
 import { TEST_API_KEY, useEmulator } from '#test/support/emulator.ts';
@@ -99,6 +100,7 @@ const deps = (overrides: Partial<Parameters<typeof sweep>[1]> = {}) => ({
   publisher,
   runs,
   config: config(),
+  statuses: opportunityStatusesSchema.parse({}),
   now: () => NOW,
   remainingMs: () => 600_000,
   ...overrides,

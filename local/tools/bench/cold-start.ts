@@ -78,6 +78,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
             thankYouUrl: 'https://example.com/thanks',
             leadFieldMapping: '{}',
             staleDealsConfig: '{"dryRun":true}',
+            opportunityStatuses: '{}',
           },
           'http://127.0.0.1:9/000000000000/bench-source',
         ),

@@ -15,7 +15,7 @@ import type { SalescalingClient } from '#shared/salescaling/client.ts';
  * The rejection path of one command: a fake publisher that refuses, as EventBridge does, any entry
  * over 256 KB (and any entry while told to), and a Salescaling client that fails the test if called.
  */
-const settings: CommandSettings = { openStatus: 'open', wonStatus: 'won', lostStatus: 'lost' };
+const settings: CommandSettings = { open: 'open', won: 'won', lost: 'lost' };
 const client = new Proxy({} as SalescalingClient, {
   get: (_, name) => () => {
     throw new Error(`Salescaling called (${String(name)}) for a command that should be rejected`);

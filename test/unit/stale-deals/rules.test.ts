@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type StaleDealsConfigInput, staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { evaluate } from '#functions/stale-deals/rules.ts';
+import { DEFAULT_OPPORTUNITY_STATUSES } from '#shared/salescaling/assumptions.ts';
 import { opportunitySchema } from '#shared/salescaling/schemas.ts';
 
 const config = (overrides: Partial<StaleDealsConfigInput> = {}) =>
@@ -14,6 +15,7 @@ const deal = (fields: Record<string, unknown>) =>
     ...fields,
   });
 const NOW = new Date('2026-11-28T12:00:00.000Z');
+const OPEN = DEFAULT_OPPORTUNITY_STATUSES.open;
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000).toISOString();
 
 describe('inactivity (staleAfterDays = 30, elapsed time)', () => {
@@ -28,11 +30,11 @@ describe('inactivity (staleAfterDays = 30, elapsed time)', () => {
     ['updated 45 days ago', hoursAgo(45 * 24), true],
     ['updated yesterday', hoursAgo(24), false],
   ])('%s → stale: %s', (_, updatedAt, stale) => {
-    expect(evaluate(deal({ updatedAt }), config({ overdueGraceDays: null }), NOW).stale).toBe(stale);
+    expect(evaluate(deal({ updatedAt }), config({ overdueGraceDays: null }), NOW, OPEN).stale).toBe(stale);
   });
 
   it('says why', () => {
-    expect(evaluate(deal({ updatedAt: hoursAgo(45 * 24) }), config(), NOW)).toEqual({
+    expect(evaluate(deal({ updatedAt: hoursAgo(45 * 24) }), config(), NOW, OPEN)).toEqual({
       stale: true,
       reasons: ['no activity for 45 days (threshold 30)'],
     });
@@ -40,7 +42,7 @@ describe('inactivity (staleAfterDays = 30, elapsed time)', () => {
 
   it('can be switched off', () => {
     expect(
-      evaluate(deal({ updatedAt: hoursAgo(400 * 24) }), config({ staleAfterDays: null }), NOW).stale,
+      evaluate(deal({ updatedAt: hoursAgo(400 * 24) }), config({ staleAfterDays: null }), NOW, OPEN).stale,
     ).toBe(false);
   });
 });
@@ -97,6 +99,7 @@ describe('overdue close date (overdueGraceDays = 14, calendar days in the time z
       deal({ closeDate, updatedAt: recent }),
       config({ timeZone, staleAfterDays: null }),
       new Date(now),
+      OPEN,
     );
     expect(verdict.stale).toBe(stale);
   });
@@ -107,6 +110,7 @@ describe('overdue close date (overdueGraceDays = 14, calendar days in the time z
         deal({ closeDate: '2020-01-01T00:00:00.000Z', updatedAt: recent }),
         config({ overdueGraceDays: null }),
         NOW,
+        OPEN,
       ).stale,
     ).toBe(false);
   });
@@ -132,12 +136,19 @@ describe('what is never closed', () => {
     ],
   ] as const)('%s', (_, fields, overrides, reason) => {
     expect(
-      evaluate(deal({ ...fields, updatedAt: old }), config(overrides as Partial<StaleDealsConfigInput>), NOW),
+      evaluate(
+        deal({ ...fields, updatedAt: old }),
+        config(overrides as Partial<StaleDealsConfigInput>),
+        NOW,
+        OPEN,
+      ),
     ).toEqual({ stale: false, reason });
   });
 
   it('an active deal is active, whatever the exclusions', () => {
-    expect(evaluate(deal({ updatedAt: hoursAgo(2) }), config({ excludePriorities: ['Low'] }), NOW)).toEqual({
+    expect(
+      evaluate(deal({ updatedAt: hoursAgo(2) }), config({ excludePriorities: ['Low'] }), NOW, OPEN),
+    ).toEqual({
       stale: false,
       reason: 'active',
     });
@@ -164,8 +175,6 @@ describe('configuration', () => {
 
   it('has documented defaults', () => {
     expect(config()).toMatchObject({
-      openStatus: 'open',
-      closedStatus: 'lost',
       staleAfterDays: 30,
       overdueGraceDays: 14,
       timeZone: 'Europe/Madrid',

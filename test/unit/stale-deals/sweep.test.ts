@@ -4,6 +4,7 @@ import type { SweepRun } from '#functions/stale-deals/run-store.ts';
 import { LeaseLostError, type SweepCollaborators, sweep } from '#functions/stale-deals/sweep.ts';
 import { events, MAX_SWEEP_STEPS } from '#shared/events/catalog.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
+import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { type Opportunity, opportunitySchema } from '#shared/salescaling/schemas.ts';
 import { MemoryRunStore } from './memory-run-store.ts';
@@ -67,6 +68,7 @@ function setup(options: { deals?: number; config?: Partial<StaleDealsConfigInput
     publisher,
     runs,
     config: staleDealsConfigSchema.parse({ dryRun: false, pageSize: 3, ...options.config }),
+    statuses: opportunityStatusesSchema.parse({}),
     now: () => new Date(clock),
     remainingMs: () => 600_000,
     newId: () => uuid(++ids),
@@ -273,6 +275,28 @@ describe('a run across invocations', () => {
     ]);
   });
 
+  it("reads the next page while a page's deals close, and none after a short page", async () => {
+    const t = setup({ deals: 7 });
+    const outcome = await sweep({ kind: 'schedule' }, t.deps());
+    expect(outcome).toMatchObject({ outcome: 'completed', totals: { scanned: 7, closed: 7 } });
+    const pageOf = (id: string) => Math.floor(t.salescaling.deals.findIndex((d) => d.id === id) / 3) + 1;
+    // Each page read ahead of the previous page's closes; page 3 (one deal) is the last read.
+    expect(
+      t.salescaling.calls.map((c) => (c.startsWith('update') ? `close p${pageOf(c.slice(7))}` : c)),
+    ).toEqual([
+      'list 1',
+      'list 2',
+      'close p1',
+      'close p1',
+      'close p1',
+      'list 3',
+      'close p2',
+      'close p2',
+      'close p2',
+      'close p3',
+    ]);
+  });
+
   it('reads at least one page per step, so a run always moves on', async () => {
     const t = setup({ deals: 4 });
     const first = await sweep({ kind: 'schedule' }, t.deps({ remainingMs: () => 1 }));
@@ -331,10 +355,11 @@ describe('a run across invocations', () => {
     const t = setup({ deals: 9 });
     t.runs.records.set(uuid(900), record({ step: 1 }));
     const start = { kind: 'continuation', runId: uuid(900), step: 1 } as const;
-    // After the first page, this invocation's lease is taken by another after it ran out.
-    let pages = 0;
+    // After the first page, this invocation's lease is taken by another after it ran out. (Time is
+    // asked for at the start, after page 1 before reading ahead, and before page 2.)
+    let checks = 0;
     const remainingMs = () => {
-      if (++pages === 2) {
+      if (++checks === 3) {
         const run = t.runs.records.get(uuid(900));
         if (run) t.runs.records.set(uuid(900), { ...run, leaseId: 'someone-else' });
       }
