@@ -113,6 +113,11 @@ describe('a Salescaling outage', () => {
       (list) => list.length === 1,
     );
     expect(letter?.reason).toMatch(/^Salescaling refused the lead: .*createOpportunity failed: 400/);
+    // Its one invocation is recorded once it returns, just after the letter was sent.
+    await eventually(
+      () => deliveries(system),
+      (list) => list.length >= 1,
+    );
     expect(deliveries(system)).toHaveLength(1);
     expect(system.runtime.queues.find((q) => q.name === QUEUE)?.depth).toBe(0);
   });
