@@ -55,6 +55,7 @@ const retry = queueRetries({
   },
   maxReceiveCount: config.MAX_RECEIVE_COUNT,
   warn: (message, details) => logger.warn(message, details),
+  info: (message, details) => logger.info(message, details),
 });
 const settings = config.OPPORTUNITY_STATUSES;
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);

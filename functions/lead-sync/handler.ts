@@ -53,6 +53,7 @@ const retry = queueRetries({
   },
   maxReceiveCount: config.MAX_RECEIVE_COUNT,
   warn: (message, details) => logger.warn(message, details),
+  info: (message, details) => logger.info(message, details),
 });
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 

@@ -90,6 +90,8 @@ export interface QueueRetryOptions {
   random?: () => number;
   /** Told when a visibility change fails (the record then waits the queue's visibility timeout). */
   warn?: (message: string, details: Record<string, unknown>) => void;
+  /** Told of each record delayed, so the log shows the outage being ridden out. */
+  info?: (message: string, details: Record<string, unknown>) => void;
 }
 
 /**
@@ -134,6 +136,13 @@ export function queueRetries(options: QueueRetryOptions) {
           VisibilityTimeout: delaySeconds,
         }),
       );
+      options.info?.('Salescaling unavailable: record delayed', {
+        messageId: record.messageId,
+        deliveries: receives,
+        delaySeconds,
+        failingSeconds: Math.round(failingSeconds),
+        windowSeconds: options.schedule.windowSeconds,
+      });
       return { giveUp: false, delaySeconds };
     } catch (cause) {
       options.warn?.('Could not delay the record; it comes back after the visibility timeout', {

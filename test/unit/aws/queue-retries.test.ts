@@ -38,6 +38,7 @@ const record = (receives: number, firstReceivedAt = T0): SQSRecord => ({
 const outage = () =>
   new SalescalingServerError('Salescaling answered 503', { operation: 'listContacts', status: 503 });
 const warnings: string[] = [];
+const delays: Record<string, unknown>[] = [];
 const retries = (now: number, maxReceiveCount = 40) =>
   queueRetries({
     sqs: new SQSClient({ region: 'eu-west-1' }),
@@ -47,11 +48,13 @@ const retries = (now: number, maxReceiveCount = 40) =>
     now: () => now,
     random: () => 0.5,
     warn: (message) => warnings.push(message),
+    info: (_message, details) => delays.push(details),
   });
 
 describe('queueRetries', () => {
   it('delays a record failing on a Salescaling 5xx by a growing, jittered delay on its own queue', async () => {
     sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    delays.length = 0;
     expect(await retries(T0)(record(1), outage())).toEqual({ giveUp: false, delaySeconds: 45 });
     expect(await retries(T0 + 60_000)(record(4), outage())).toEqual({ giveUp: false, delaySeconds: 360 });
     expect(await retries(T0 + 3_600_000)(record(12), outage())).toEqual({
@@ -59,6 +62,14 @@ describe('queueRetries', () => {
       delaySeconds: 1350,
     });
     expect(sqs).toHaveReceivedCommandTimes(ChangeMessageVisibilityCommand, 3);
+    // Each delay is logged, with how long the record has been failing and the window.
+    expect(delays[1]).toEqual({
+      messageId: 'm-1',
+      deliveries: 4,
+      delaySeconds: 360,
+      failingSeconds: 60,
+      windowSeconds: 21_600,
+    });
     expect(sqs).toHaveReceivedNthCommandWith(ChangeMessageVisibilityCommand, 2, {
       QueueUrl: QUEUE_URL,
       ReceiptHandle: 'rh-4',
