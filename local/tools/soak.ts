@@ -51,8 +51,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       salescalingMaxRps: 400,
       salescalingMaxConcurrency: 8,
       salescalingTimeoutMs: 1_000,
-      // The stage's 6-hour window in minutes: long enough for the outage phase and then some.
-      retrySchedule: { windowSeconds: Math.max(180, outageSeconds * 6), baseSeconds: 1, capSeconds: 5 },
+      // The stage's 6-hour window as 30 minutes: longer than the outage phase, whose rounds of
+      // receives take a minute at the full size (50 failing leads, one batch at a time).
+      retrySchedule: { windowSeconds: Math.max(1800, outageSeconds * 6), baseSeconds: 1, capSeconds: 5 },
     },
     runtime: {
       settings: { staleDealsConfig: JSON.stringify(staleDeals) },
@@ -195,13 +196,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         budget: String(500 + i),
       }));
       for (const lead of outageLeads) {
-        const response = await fetch(`${runtime.url}/leads`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(lead),
-        });
-        await response.arrayBuffer();
-        if (response.status !== 202) phaseProblems.push(`outage lead answered ${response.status}`);
+        let status = 0;
+        for (let attempt = 0; attempt < 20 && status !== 202; attempt++) {
+          const response = await fetch(`${runtime.url}/leads`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(lead),
+          });
+          await response.arrayBuffer();
+          status = response.status;
+          // 429 from route throttling: back off as a sender would.
+          if (status === 429) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        if (status !== 202) phaseProblems.push(`outage lead answered ${status}`);
       }
       let receives = 0;
       while (Date.now() - started < options.timeLimitMs) {
@@ -209,7 +216,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         receives = Math.max(receives, ...counts);
         const outlasted = counts.length === count && counts.every((n) => n > OLD_MAX_RECEIVE_COUNT);
         if (outlasted && Date.now() - outageStarted >= minSeconds * 1000) break;
-        if (counts.length < count && runtime.deadLetters.list().length > deadBefore) break;
+        // A dead letter means the phase has failed already: stop waiting for the rest.
+        if (runtime.deadLetters.list().length > deadBefore) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       const seconds = Math.round((Date.now() - outageStarted) / 1000);
