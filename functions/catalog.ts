@@ -66,7 +66,7 @@ export const catalog = defineCatalog([
         name: 'lead-received',
         pattern: { source: ['salescaling.automation'], 'detail-type': ['Lead Received'] },
         batchSize: 5,
-        maxReceiveCount: 5,
+        // No maxReceiveCount: derived from the stage's outage window (functions/queue-retries.ts).
         maxConcurrency: 2,
         // Worst case 8: a new lead measures 7 (local/tools/bench/calls-per-lead.ts: find contact,
         // create it, find company, create it, create opportunity, link both), plus one when the
@@ -100,6 +100,8 @@ export const catalog = defineCatalog([
         name: 'stale-sweep-continued',
         pattern: { source: ['salescaling.automation'], 'detail-type': ['Stale Sweep Continued'] },
         batchSize: 1,
+        // Not derived from the outage window: a continuation waits its 90-minute visibility timeout
+        // between receives (4.5 h in all), and the next daily sweep starts afresh anyway.
         maxReceiveCount: 3,
         maxConcurrency: 2,
         // The sweep continues in a new invocation a minute before its timeout (sweep.ts).
@@ -127,7 +129,7 @@ export const catalog = defineCatalog([
         },
         // 5, not 10: throughput is set by the budget share, not the batch; a smaller batch fits the timeout.
         batchSize: 5,
-        maxReceiveCount: 5,
+        // No maxReceiveCount: derived from the stage's outage window (functions/queue-retries.ts).
         maxConcurrency: 2,
         // Worst case 8, from commands.ts: Upsert Opportunity is lead sync's upsert (8, above);
         // link/unlink is a list and a write (2); close reads and writes the opportunity.

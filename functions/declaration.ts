@@ -85,8 +85,11 @@ export const eventTriggerSchema = z
     pattern: z.record(z.string(), z.unknown()),
     batchSize: z.number().int().min(1).max(10_000).default(10),
     maxBatchingWindowSeconds: z.number().int().min(0).max(300).default(0),
-    /** Deliveries before a message moves to the dead-letter queue. */
-    maxReceiveCount: z.number().int().min(1).max(1000).default(5),
+    /**
+     * Deliveries before a message moves to the dead-letter queue. Absent: derived from the stage's
+     * outage window for a function that rides out outages, else 5 (see queue-retries.ts).
+     */
+    maxReceiveCount: z.number().int().min(1).max(1000).optional(),
     /**
      * Concurrent invocations the queue may drive (Lambda's event source maximum concurrency). The
      * Salescaling request budget is shared between them: each gets budget ÷ this.

@@ -1,3 +1,4 @@
+import { DEFAULT_RETRY_SCHEDULE, type RetrySchedule } from '#shared/queues/retry.ts';
 import {
   type FunctionDeclaration,
   type ResourceName,
@@ -5,6 +6,7 @@ import {
   type SettingName,
   settingBindings,
 } from './declaration.ts';
+import { maxReceiveCountOf, ridesOutOutages } from './queue-retries.ts';
 
 /**
  * Every function's environment, built the same way for AWS (values may be CDK tokens) and for the
@@ -31,6 +33,8 @@ export interface PlatformSettings {
    * the idempotency table.
    */
   idempotencyExpirySeconds?: number | undefined;
+  /** How failing queue records ride out a Salescaling outage (the stage's `outage`); default 6 hours. */
+  retrySchedule?: RetrySchedule | undefined;
 }
 
 export const SERVICE_NAME = 'salescaling-automation';
@@ -40,6 +44,8 @@ export function functionEnvironment(
   platform: PlatformSettings,
   resources: Record<ResourceName, string>,
   settings: Record<SettingName, string>,
+  /** The URL of the function's event-trigger queue (its records' visibility is changed there). */
+  sourceQueueUrl = '',
 ): Record<string, string> {
   const environment: Record<string, string> = {};
   const put = (key: string, value: string, layer: string) => {
@@ -79,10 +85,20 @@ export function functionEnvironment(
     }
     put('IDEMPOTENCY_EXPIRY_SECONDS', String(platform.idempotencyExpirySeconds), 'access idempotencyTable');
   }
-  // A function that dead-letters for itself also knows its last delivery, to do so with the reason.
+  // A function that dead-letters for itself also knows its last delivery, to do so with the reason,
+  // and the outage schedule and its queue, to back failing records off (shared/queues/retry.ts).
   const eventTrigger = declaration.triggers.find((t) => t.kind === 'event');
-  if (declaration.access.includes('deadLetterQueue') && eventTrigger) {
-    put('MAX_RECEIVE_COUNT', String(eventTrigger.maxReceiveCount), 'the event trigger');
+  if (ridesOutOutages(declaration) && eventTrigger) {
+    if (!sourceQueueUrl) throw new Error(`${declaration.name}: SOURCE_QUEUE_URL needs its queue's URL`);
+    const schedule = platform.retrySchedule ?? DEFAULT_RETRY_SCHEDULE;
+    const retry = {
+      MAX_RECEIVE_COUNT: String(maxReceiveCountOf(declaration, eventTrigger, schedule)),
+      RETRY_WINDOW_SECONDS: String(schedule.windowSeconds),
+      RETRY_BASE_SECONDS: String(schedule.baseSeconds),
+      RETRY_CAP_SECONDS: String(schedule.capSeconds),
+      SOURCE_QUEUE_URL: sourceQueueUrl,
+    };
+    for (const [key, value] of Object.entries(retry)) put(key, value, 'the event trigger');
   }
   for (const setting of declaration.settings) {
     put(settingBindings[setting].env, settings[setting], `setting ${setting}`);

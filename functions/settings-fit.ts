@@ -1,5 +1,19 @@
+import {
+  DEFAULT_RETRY_SCHEDULE,
+  MAX_VISIBILITY_SECONDS,
+  type RetrySchedule,
+  receivesToRideOut,
+} from '#shared/queues/retry.ts';
 import type { FunctionDeclaration } from './declaration.ts';
 import { requestsPerSecond, salescalingConcurrency } from './environment.ts';
+import {
+  maxReceiveCountOf,
+  queueVisibilityTimeoutSeconds,
+  ridesOutOutages,
+  VISIBILITY_TIMEOUT_FACTOR,
+} from './queue-retries.ts';
+
+export { queueVisibilityTimeoutSeconds };
 
 /**
  * Whether each queue's settings fit its function (checked at synth and when the local runtime
@@ -12,22 +26,27 @@ import { requestsPerSecond, salescalingConcurrency } from './environment.ts';
  * - the queue's visibility timeout must be at least 6× the function timeout (AWS's advice for
  *   Lambda event sources), or a message still being worked on is delivered a second time.
  *
+ * - a function that rides out Salescaling outages (queue-retries.ts) must be able to: its queue keeps
+ *   messages longer than the outage window, its maxReceiveCount covers the window at the backoff's
+ *   shortest gaps, and the backoff's cap fits SQS's 12-hour visibility ceiling.
+ *
  * `callsPerRecord` counts first attempts. Transport retries (up to 3 per call, during an outage or
  * a 429) are not in the figure: a batch slowed by them may time out, and is then redelivered, never
  * lost, which the 6× visibility timeout leaves room for.
  */
-const VISIBILITY_TIMEOUT_FACTOR = 6;
 
-/** The visibility timeout the stack gives a function's queues. */
-export function queueVisibilityTimeoutSeconds(timeoutSeconds: number): number {
-  return Math.max(30, timeoutSeconds * VISIBILITY_TIMEOUT_FACTOR);
-}
+/** How long the stack's function queues keep a message (SQS `MessageRetentionPeriod`): 4 days. */
+export const QUEUE_RETENTION_SECONDS = 4 * 24 * 3600;
 
 export interface FitSettings {
   /** The stage's `salescaling.maxRequestsPerSecond`. */
   maxRequestsPerSecond: number;
   /** The visibility timeout of the function's queues; default: `queueVisibilityTimeoutSeconds`. */
   visibilityTimeoutSeconds?: (declaration: FunctionDeclaration) => number;
+  /** The stage's outage retry schedule; default: shared/queues/retry.ts DEFAULT_RETRY_SCHEDULE. */
+  retrySchedule?: RetrySchedule;
+  /** The function queues' message retention; default QUEUE_RETENTION_SECONDS. */
+  retentionSeconds?: number;
 }
 
 /** Every misfit, each naming the function and its queue and showing the arithmetic. */
@@ -51,6 +70,9 @@ export function settingsFitProblems(
           `${where}: visibility timeout ${visibilitySeconds} s is below ${VISIBILITY_TIMEOUT_FACTOR} × its ${timeoutSeconds} s timeout = ${VISIBILITY_TIMEOUT_FACTOR * timeoutSeconds} s`,
         );
       }
+      if (ridesOutOutages(declaration)) {
+        problems.push(...rideOutProblems(where, declaration, trigger, settings, visibilitySeconds));
+      }
       if (!declaration.access.includes('salescalingApiKey')) continue;
       const calls = trigger.callsPerRecord;
       if (calls === undefined) {
@@ -65,6 +87,36 @@ export function settingsFitProblems(
         );
       }
     }
+  }
+  return problems;
+}
+
+function rideOutProblems(
+  where: string,
+  declaration: FunctionDeclaration,
+  trigger: Extract<FunctionDeclaration['triggers'][number], { kind: 'event' }>,
+  settings: FitSettings,
+  visibilitySeconds: number,
+): string[] {
+  const schedule = settings.retrySchedule ?? DEFAULT_RETRY_SCHEDULE;
+  const retention = settings.retentionSeconds ?? QUEUE_RETENTION_SECONDS;
+  const problems: string[] = [];
+  if (retention <= schedule.windowSeconds) {
+    problems.push(
+      `${where}: the queue keeps messages ${retention} s, not longer than the ${schedule.windowSeconds} s outage window (outage.windowMinutes): a message would expire while being retried`,
+    );
+  }
+  const needed = receivesToRideOut(schedule, visibilitySeconds);
+  const count = maxReceiveCountOf(declaration, trigger, schedule);
+  if (count < needed) {
+    problems.push(
+      `${where}: maxReceiveCount ${count} is below the ${needed} receives the ${schedule.windowSeconds} s outage window needs at its backoff (outage.*): the redrive policy would dead-letter records, without a reason, before the window ends; remove maxReceiveCount (functions/catalog.ts) to derive it`,
+    );
+  }
+  if (schedule.capSeconds > MAX_VISIBILITY_SECONDS || schedule.baseSeconds > schedule.capSeconds) {
+    problems.push(
+      `${where}: the backoff (outage.retryBaseSeconds ${schedule.baseSeconds} s, outage.retryCapSeconds ${schedule.capSeconds} s) must have base ≤ cap ≤ ${MAX_VISIBILITY_SECONDS} s (SQS's visibility ceiling)`,
+    );
   }
   return problems;
 }

@@ -151,6 +151,23 @@ export const stageConfigSchema = z
     eventArchiveRetentionDays: z.number().int().min(1).max(3650),
     /** Idempotency record lifetime; default the archive retention + 14 days (shared/idempotency/expiry.ts). */
     idempotencyExpiryDays: z.number().int().min(1).max(3650).optional(),
+    /**
+     * How a Salescaling outage is ridden out: failing queue records are backed off (doubling from
+     * `retryBaseSeconds` to `retryCapSeconds`, jittered) for `windowMinutes` before being
+     * dead-lettered; the queues' maxReceiveCount is derived from it (functions/queue-retries.ts).
+     */
+    outage: z
+      .object({
+        windowMinutes: z.number().int().min(1).max(5760).default(360),
+        retryBaseSeconds: z.number().int().min(1).max(3600).default(60),
+        retryCapSeconds: z.number().int().min(1).max(43_200).default(1800),
+      })
+      .strict()
+      .refine((o) => o.retryCapSeconds >= o.retryBaseSeconds, {
+        error: 'retryCapSeconds must not be below retryBaseSeconds',
+        path: ['retryCapSeconds'],
+      })
+      .prefault({}),
     /** Outside systems allowed to put events on the bus, each for its own sources (never the project's). */
     integrations: z
       .array(integrationSchema)
@@ -220,6 +237,15 @@ export const stageConfigSchema = z
   .strict();
 
 export type StageConfig = z.output<typeof stageConfigSchema>;
+
+/** The stage's outage setting as the retry schedule the handlers and the settings-fit check use. */
+export function retryScheduleOf(config: StageConfig) {
+  return {
+    windowSeconds: config.outage.windowMinutes * 60,
+    baseSeconds: config.outage.retryBaseSeconds,
+    capSeconds: config.outage.retryCapSeconds,
+  };
+}
 export const STAGES = ['dev', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];
 

@@ -76,7 +76,12 @@ import {
   scheduleExpression,
 } from '#functions/declaration.ts';
 import { functionEnvironment, SERVICE_NAME, salescalingConcurrency } from '#functions/environment.ts';
-import { assertSettingsFit, queueVisibilityTimeoutSeconds } from '#functions/settings-fit.ts';
+import { maxReceiveCountOf } from '#functions/queue-retries.ts';
+import {
+  assertSettingsFit,
+  QUEUE_RETENTION_SECONDS,
+  queueVisibilityTimeoutSeconds,
+} from '#functions/settings-fit.ts';
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { jsonSchemaOf, registrySchemaName } from '#shared/events/documentation.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
@@ -86,7 +91,8 @@ import {
   idempotencyExpiryProblem,
 } from '#shared/idempotency/expiry.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
-import { COMMAND_DETAIL_TYPES, type Stage, type StageConfig } from './config.ts';
+import type { RetrySchedule } from '#shared/queues/retry.ts';
+import { COMMAND_DETAIL_TYPES, retryScheduleOf, type Stage, type StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 import { alarmTopicProblems, productionProblems } from './production-readiness.ts';
 
@@ -131,6 +137,8 @@ export class SalescalingStack extends Stack {
   readonly #adapters: Adapter[] = [];
 
   readonly #removalPolicy: RemovalPolicy;
+  /** The stage's outage retry schedule: the queues' maxReceiveCount and the functions' backoff. */
+  readonly #retrySchedule: RetrySchedule;
 
   constructor(scope: Construct, id: string, props: SalescalingStackProps) {
     super(scope, id, {
@@ -153,7 +161,13 @@ export class SalescalingStack extends Stack {
     const expiryProblem = idempotencyExpiryProblem(idempotencyExpiryDays, config.eventArchiveRetentionDays);
     if (expiryProblem) throw new Error(`Stage "${stage}": ${expiryProblem}`);
     // Batches that cannot finish inside the timeout, or queues that redeliver mid-batch, are not deployed.
-    assertSettingsFit(props.declarations, { maxRequestsPerSecond: config.salescaling.maxRequestsPerSecond });
+    const retrySchedule = retryScheduleOf(config);
+    this.#retrySchedule = retrySchedule;
+    assertSettingsFit(props.declarations, {
+      maxRequestsPerSecond: config.salescaling.maxRequestsPerSecond,
+      retrySchedule,
+      retentionSeconds: QUEUE_RETENTION_SECONDS,
+    });
     this.#scheduleOverrides = config.schedules;
     this.#redriveRoles = config.operators.redriveRoleArns;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -252,6 +266,7 @@ export class SalescalingStack extends Stack {
       this.functions.set(declaration.name, fn);
       const schedules: ScheduleTrigger[] = [];
       let triggerDlq: Queue | undefined;
+      let triggerQueue: Queue | undefined;
       for (const trigger of declaration.triggers) {
         if (trigger.kind === 'http') {
           const routes = this.api.addRoutes({
@@ -272,7 +287,7 @@ export class SalescalingStack extends Stack {
             };
           }
         } else if (trigger.kind === 'event') {
-          triggerDlq = this.#eventTrigger(fn, id, trigger);
+          [triggerQueue, triggerDlq] = this.#eventTrigger(fn, id, trigger);
           this.#adapters.push(...trigger.adapters);
         } else {
           schedules.push(trigger);
@@ -289,9 +304,11 @@ export class SalescalingStack extends Stack {
           salescalingMaxRps: config.salescaling.maxRequestsPerSecond,
           salescalingMaxConcurrency: config.salescaling.maxConcurrency,
           idempotencyExpirySeconds: daysToSeconds(idempotencyExpiryDays),
+          retrySchedule,
         },
         { ...resources, deadLetterQueue: triggerDlq?.queueUrl ?? '' },
         settings,
+        triggerQueue?.queueUrl ?? '',
       );
       for (const [key, value] of Object.entries(environment)) fn.addEnvironment(key, value);
       // Each access pairs with its variable (set just above) and the narrowest grant.
@@ -834,16 +851,20 @@ export class SalescalingStack extends Stack {
   }
 
   /** Rule on the bus → SQS queue (with DLQ) → function, with partial batch responses. */
-  #eventTrigger(fn: HouseFunction, fnId: string, trigger: EventTrigger): Queue {
+  #eventTrigger(fn: HouseFunction, fnId: string, trigger: EventTrigger): [Queue, Queue] {
     const id = `${fnId}${pascal(trigger.name)}`;
     const dlq = this.#deadLetterQueue(id);
     const queue = new Queue(this, `${id}Queue`, {
       // AWS's advice for Lambda sources: at least six times the function timeout (checked above).
       visibilityTimeout: Duration.seconds(queueVisibilityTimeoutSeconds(fn.declaration.timeoutSeconds)),
-      retentionPeriod: Duration.days(4),
+      // Longer than the outage window (checked above), so no record expires while it is retried.
+      retentionPeriod: Duration.seconds(QUEUE_RETENTION_SECONDS),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      deadLetterQueue: { queue: dlq, maxReceiveCount: trigger.maxReceiveCount },
+      deadLetterQueue: {
+        queue: dlq,
+        maxReceiveCount: maxReceiveCountOf(fn.declaration, trigger, this.#retrySchedule),
+      },
     });
     this.functionQueues.push(queue);
     const rule = new Rule(this, `${id}Rule`, {
@@ -890,7 +911,9 @@ export class SalescalingStack extends Stack {
         maxConcurrency: trigger.maxConcurrency,
       }),
     );
-    return dlq;
+    // The event source's grant (grantConsumeMessages) already lets the function call
+    // sqs:ChangeMessageVisibility on this queue, and on no other: all the backoff needs.
+    return [queue, dlq];
   }
 
   /**

@@ -49,6 +49,12 @@ export const settingDescriptions: Record<string, string> = {
   eventArchiveRetentionDays: 'How long the bus archive keeps events for replay.',
   idempotencyExpiryDays:
     'How long lead sync and integration-commands remember each event id (and each opportunity’s newest applied command). Default: `eventArchiveRetentionDays` + 14; synth fails when it is shorter than the archive retention, since a replay older than it would apply again (see docs/replays.md).',
+  'outage.windowMinutes':
+    'How long a Salescaling outage is ridden out: a queue record failing on Salescaling 5xx, 429, timeouts or network errors is retried with backoff for this long from its first receive, then dead-lettered with its reason. The lead-sync and command queues’ maxReceiveCount is derived from it; it must stay below the queues’ 4-day retention. See docs/outages.md.',
+  'outage.retryBaseSeconds':
+    'The delay before a failing record’s second try; it doubles with each failure (jittered between half and all of it) up to `outage.retryCapSeconds`.',
+  'outage.retryCapSeconds':
+    'The longest delay between tries of a failing record (SQS allows at most 43,200 s).',
   integrations:
     "Outside systems allowed to put events on the bus, each `{ name, principals?: [IAM role or user ARNs], accounts?: [account ids], sources: [...], detailTypes?: [...] }` (at least one principal or account): the bus policy allows each to PutEvents with its own `sources` only, and only the inbound commands its `detailTypes` names (default: every inbound command of the event catalog), plus the upstream detail type of each worked-example adapter that turns one of its sources into one of those commands. A source equal to or starting with `salescaling.automation` (the project's, which only its functions may use) or `aws.`, or a detail type that is not an inbound command, fails synth. An `accounts` entry delegates to that account's IAM. See docs/bus-trust.md.",
   'operators.redriveRoleArns':

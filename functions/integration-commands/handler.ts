@@ -17,7 +17,8 @@ import { idempotencyStore } from '#shared/idempotency/store.ts';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
-import { deadLetterSender, lastDeliveryReason } from '#shared/queues/dead-letter.ts';
+import { deadLetterSender } from '#shared/queues/dead-letter.ts';
+import { queueRetries } from '#shared/queues/retry.ts';
 import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { clipText } from '#shared/salescaling/schemas.ts';
 import { applyOrReject, type CommandEvent, type CommandRejection } from './commands.ts';
@@ -32,6 +33,10 @@ const config = loadConfig(
     IDEMPOTENCY_EXPIRY_SECONDS: z.coerce.number().int().positive(),
     DEAD_LETTER_QUEUE_URL: z.url(),
     MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
+    SOURCE_QUEUE_URL: z.url(),
+    RETRY_WINDOW_SECONDS: z.coerce.number().int().positive(),
+    RETRY_BASE_SECONDS: z.coerce.number().int().positive(),
+    RETRY_CAP_SECONDS: z.coerce.number().int().positive(),
     OPPORTUNITY_STATUSES: opportunityStatusesEnv,
   }),
 );
@@ -40,7 +45,21 @@ const { client, ...key } = salescalingFromSecret({
   secretId: config.SALESCALING_API_KEY_SECRET_ID,
 });
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
-const sendToDeadLetterQueue = deadLetterSender(new SQSClient({}), config.DEAD_LETTER_QUEUE_URL);
+const sqs = new SQSClient({});
+const sendToDeadLetterQueue = deadLetterSender(sqs, config.DEAD_LETTER_QUEUE_URL);
+// A Salescaling outage is ridden out with growing delays, up to the stage's window (docs/outages.md).
+const retry = queueRetries({
+  sqs,
+  queueUrl: config.SOURCE_QUEUE_URL,
+  schedule: {
+    windowSeconds: config.RETRY_WINDOW_SECONDS,
+    baseSeconds: config.RETRY_BASE_SECONDS,
+    capSeconds: config.RETRY_CAP_SECONDS,
+  },
+  maxReceiveCount: config.MAX_RECEIVE_COUNT,
+  warn: (message, details) => logger.warn(message, details),
+  info: (message, details) => logger.info(message, details),
+});
 const settings = config.OPPORTUNITY_STATUSES;
 const persistenceStore = idempotencyStore(config.IDEMPOTENCY_TABLE_NAME);
 // The EventBridge event id: replaying the same event (an archive replay, a duplicate put) applies it once.
@@ -108,11 +127,12 @@ const processRecord = async (record: SQSRecord) => {
       1,
     );
   } catch (error) {
-    // The last delivery: dead-letter it ourselves, so the message carries why.
-    const reason = lastDeliveryReason(record, config.MAX_RECEIVE_COUNT, error);
-    if (reason) {
-      logger.warn('Command dead-lettered after its last delivery', { reason });
-      await sendToDeadLetterQueue(record, reason);
+    // Past the outage window, or the last delivery: dead-letter it ourselves, so the message carries why.
+    // Otherwise a Salescaling failure is delayed (growing, capped) before the queue delivers it again.
+    const decision = await retry(record, error);
+    if (decision.giveUp) {
+      logger.warn('Command dead-lettered after its last delivery', { reason: decision.reason });
+      await sendToDeadLetterQueue(record, decision.reason);
       return;
     }
     throw error;

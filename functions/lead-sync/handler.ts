@@ -18,6 +18,7 @@ import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
+import { queueRetries } from '#shared/queues/retry.ts';
 import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { leadIdempotency, processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
@@ -33,11 +34,29 @@ const config = loadConfig(
     IDEMPOTENCY_EXPIRY_SECONDS: z.coerce.number().int().positive(),
     DEAD_LETTER_QUEUE_URL: z.url(),
     MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
+    SOURCE_QUEUE_URL: z.url(),
+    RETRY_WINDOW_SECONDS: z.coerce.number().int().positive(),
+    RETRY_BASE_SECONDS: z.coerce.number().int().positive(),
+    RETRY_CAP_SECONDS: z.coerce.number().int().positive(),
     OPPORTUNITY_STATUSES: opportunityStatusesEnv,
   }),
 );
 
-const sendToDeadLetterQueue = deadLetterSender(new SQSClient({}), config.DEAD_LETTER_QUEUE_URL);
+const sqs = new SQSClient({});
+const sendToDeadLetterQueue = deadLetterSender(sqs, config.DEAD_LETTER_QUEUE_URL);
+// A Salescaling outage is ridden out with growing delays, up to the stage's window (docs/outages.md).
+const retry = queueRetries({
+  sqs,
+  queueUrl: config.SOURCE_QUEUE_URL,
+  schedule: {
+    windowSeconds: config.RETRY_WINDOW_SECONDS,
+    baseSeconds: config.RETRY_BASE_SECONDS,
+    capSeconds: config.RETRY_CAP_SECONDS,
+  },
+  maxReceiveCount: config.MAX_RECEIVE_COUNT,
+  warn: (message, details) => logger.warn(message, details),
+  info: (message, details) => logger.info(message, details),
+});
 const publisher = eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME);
 
 const { client, ...key } = salescalingFromSecret({
@@ -98,6 +117,7 @@ const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: 
         sync,
         deadLetter,
         maxReceiveCount: config.MAX_RECEIVE_COUNT,
+        retry,
       }).finally(() => logger.removeKeys(['submissionId', 'provider'])),
     processor,
     {

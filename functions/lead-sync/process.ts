@@ -4,6 +4,7 @@ import type { EventPublisher } from '#shared/events/publisher.ts';
 import { type Lead, leadSchema } from '#shared/leads/lead.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
 import { lastDeliveryReason } from '#shared/queues/dead-letter.ts';
+import type { FailureDecision } from '#shared/queues/retry.ts';
 import { SalescalingInvalidRequestError } from '#shared/salescaling/errors.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import type { SyncResult } from './sync.ts';
@@ -26,7 +27,8 @@ export const leadIdempotency = {
  * One SQS record of the lead-sync queue. Permanent failures (a detail that is not a Lead, a lead
  * Salescaling refuses, a different lead under an id already used) go to the dead-letter queue at
  * once with their reason, and the record is done; anything else is thrown, so the queue redelivers
- * it with backoff.
+ * it, after a growing delay when it is Salescaling's (shared/queues/retry.ts), until the outage
+ * window has passed; then it is dead-lettered with its reason.
  */
 export interface RecordCollaborators {
   /**
@@ -38,6 +40,11 @@ export interface RecordCollaborators {
   deadLetter(record: SQSRecord, reason: string): Promise<void>;
   /** The queue's maxReceiveCount: on that delivery a transient failure is dead-lettered with its reason. */
   maxReceiveCount: number;
+  /**
+   * The queue's retry policy for a record that threw (shared/queues/retry.ts `queueRetries`): give
+   * up with a reason, or back off. Absent: give up on the maxReceiveCount-th delivery only.
+   */
+  retry?: (record: SQSRecord, error: unknown) => Promise<FailureDecision>;
 }
 
 export async function processRecord(
@@ -71,14 +78,21 @@ export async function processRecord(
       await collaborators.deadLetter(record, reusedIdReason(parsed.data, error));
       return undefined;
     }
-    // The last delivery: dead-letter it ourselves, so the message carries why.
-    const reason = lastDeliveryReason(record, collaborators.maxReceiveCount, error);
-    if (reason) {
-      await collaborators.deadLetter(record, reason);
+    // Past the outage window, or the last delivery: dead-letter it ourselves, so the message carries why.
+    const decision = collaborators.retry
+      ? await collaborators.retry(record, error)
+      : giveUpOnLastDelivery(record, collaborators.maxReceiveCount, error);
+    if (decision.giveUp) {
+      await collaborators.deadLetter(record, decision.reason);
       return undefined;
     }
     throw error;
   }
+}
+
+function giveUpOnLastDelivery(record: SQSRecord, maxReceiveCount: number, error: unknown): FailureDecision {
+  const reason = lastDeliveryReason(record, maxReceiveCount, error);
+  return reason ? { giveUp: true, reason } : { giveUp: false, delaySeconds: undefined };
 }
 
 function reusedIdReason(lead: Lead, error: IdempotencyValidationError): string {

@@ -35,6 +35,11 @@ const envSchema = z
     SALESCALING_MAX_CONCURRENCY: z.coerce.number().int().positive().default(3),
     /** `on`: schedules fire on their timers; `manual`: only through POST /_local/schedules/{name}. */
     LOCAL_SCHEDULES: z.enum(['on', 'manual']).default('on'),
+    /**
+     * How long a failing queue record is retried through a Salescaling outage (the stage's
+     * `outage.windowMinutes`), in seconds: 2 minutes locally, so an outage plays out while you watch.
+     */
+    OUTAGE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
     /** The functions' log level (POWERTOOLS_LOG_LEVEL). */
     LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
     /** Webhook signing secrets the local lead endpoints accept; several, comma-separated, as during a rotation. */

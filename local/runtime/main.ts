@@ -3,7 +3,7 @@ import { assertSettingsFit } from '#functions/settings-fit.ts';
 import { emulatorOptionsFromEnv } from '#local/emulator/config.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import { localConfigFromEnv } from './config.ts';
-import { type LocalRuntime, startLocalRuntime } from './runtime.ts';
+import { LOCAL_RETRY_SCHEDULE, type LocalRuntime, startLocalRuntime } from './runtime.ts';
 
 /**
  * `npm start`: the whole system on this machine. The Salescaling emulator (unless
@@ -17,7 +17,9 @@ export async function main(
   const apiKey = config.SALESCALING_API_KEY ?? 'local-dev-key';
   const salescalingMaxRps = config.SALESCALING_MAX_RPS ?? (config.SALESCALING_BASE_URL ? 5 : 50);
   // As at synth: a budget too small for the catalog's batches fails here, not as timeouts later.
-  assertSettingsFit(catalog, { maxRequestsPerSecond: salescalingMaxRps });
+  // Locally 1 s doubling to 10 s (the stage's 60 s to 30 min), over the local window.
+  const retrySchedule = { ...LOCAL_RETRY_SCHEDULE, windowSeconds: config.OUTAGE_WINDOW_SECONDS };
+  assertSettingsFit(catalog, { maxRequestsPerSecond: salescalingMaxRps, retrySchedule });
   let emulator: RunningEmulator | undefined;
   if (!config.SALESCALING_BASE_URL) {
     const options = emulatorOptionsFromEnv({ ...env, EMULATOR_API_KEY: apiKey }, { seed: 25 });
@@ -39,6 +41,7 @@ export async function main(
       salescalingBaseUrl,
       salescalingMaxRps,
       salescalingMaxConcurrency: config.SALESCALING_MAX_CONCURRENCY,
+      retrySchedule,
     },
     secrets: {
       salescalingApiKey: apiKey,

@@ -6,10 +6,13 @@ import type { DeadLetters } from './records.ts';
 
 /**
  * An SQS queue in front of one function, as the stack builds it: batches of up to `batchSize`
- * records in SQS's event shape, partial batch failures (`batchItemFailures`), redelivery after a
- * visibility delay, and the dead-letter list after `maxReceiveCount` receives.
- * Locally the redelivery delay is short (`retryDelayMs`) rather than the queue's visibility timeout,
- * and the batching window is not waited for.
+ * records in SQS's event shape (with a receipt handle per receive and the attributes
+ * ApproximateReceiveCount, SentTimestamp and ApproximateFirstReceiveTimestamp), partial batch
+ * failures (`batchItemFailures`), `ChangeMessageVisibility` on a message in flight, redelivery after
+ * a visibility delay, and the dead-letter list after `maxReceiveCount` receives.
+ * Locally the default redelivery delay is short (`retryDelayMs`) rather than the queue's visibility
+ * timeout, and the batching window is not waited for. Time is real: a multi-hour outage window is
+ * played out by giving the local stage a window of seconds, not by scaling the clock.
  */
 interface Message {
   messageId: string;
@@ -18,7 +21,14 @@ interface Message {
   receiveCount: number;
   firstReceivedAt: number | undefined;
   visibleAt: number;
+  /** The current receive's handle; a new one each receive, as SQS does. */
+  receiptHandle: string | undefined;
+  /** When ChangeMessageVisibility made it visible again, during its current receive. */
+  changedVisibleAt: number | undefined;
 }
+
+/** Why a visibility change was refused, as SQS names it. */
+export type VisibilityChangeRefusal = 'ReceiptHandleIsInvalid' | 'MessageNotInflight';
 
 export interface QueueBatchOutcome {
   records: number;
@@ -33,6 +43,7 @@ export class LocalQueue {
   #host: FunctionHost;
   #deadLetters: DeadLetters;
   #retryDelayMs: number;
+  #maxReceiveCount: number;
   #region: string;
   #messages: Message[] = [];
   #busy = false;
@@ -45,6 +56,8 @@ export class LocalQueue {
     host: FunctionHost;
     deadLetters: DeadLetters;
     retryDelayMs: number;
+    /** The queue's redrive policy (functions/queue-retries.ts maxReceiveCountOf). */
+    maxReceiveCount: number;
     region: string;
     accountId: string;
     onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
@@ -53,10 +66,21 @@ export class LocalQueue {
     this.#host = options.host;
     this.#deadLetters = options.deadLetters;
     this.#retryDelayMs = options.retryDelayMs;
+    this.#maxReceiveCount = options.maxReceiveCount;
     this.#region = options.region;
     this.#onBatch = options.onBatch;
     this.name = `${options.host.declaration.name}-${options.trigger.name}`;
     this.arn = `arn:aws:sqs:${options.region}:${options.accountId}:${this.name}`;
+  }
+
+  /** Receives before the dead-letter list (the redrive policy). */
+  get maxReceiveCount(): number {
+    return this.#maxReceiveCount;
+  }
+
+  /** How many times each message on the queue has been received so far (the soak's outage phase). */
+  receiveCounts(): number[] {
+    return this.#messages.map((m) => m.receiveCount);
   }
 
   get depth(): number {
@@ -72,9 +96,23 @@ export class LocalQueue {
       receiveCount: 0,
       firstReceivedAt: undefined,
       visibleAt: 0,
+      receiptHandle: undefined,
+      changedVisibleAt: undefined,
     });
     this.#schedule(0);
     return messageId;
+  }
+
+  /**
+   * `ChangeMessageVisibility`: the message of this receipt handle becomes visible `seconds` from now
+   * (SQS's rule). Locally only a message in flight can be changed, which is the only use made of it.
+   */
+  changeVisibility(receiptHandle: string, seconds: number): VisibilityChangeRefusal | undefined {
+    const message = this.#messages.find((m) => m.receiptHandle === receiptHandle);
+    if (!message) return 'ReceiptHandleIsInvalid';
+    if (message.visibleAt !== Number.POSITIVE_INFINITY) return 'MessageNotInflight';
+    message.changedVisibleAt = Date.now() + seconds * 1000;
+    return undefined;
   }
 
   close(): void {
@@ -102,6 +140,8 @@ export class LocalQueue {
       message.receiveCount += 1;
       message.firstReceivedAt ??= now;
       message.visibleAt = Number.POSITIVE_INFINITY; // in flight
+      message.receiptHandle = randomUUID();
+      message.changedVisibleAt = undefined;
     }
     const result = await this.#host.invoke(this.#event(batch));
     let failedIds: Set<string>;
@@ -123,7 +163,7 @@ export class LocalQueue {
     for (const message of batch) {
       if (!failedIds.has(message.messageId)) {
         this.#remove(message);
-      } else if (message.receiveCount >= this.#trigger.maxReceiveCount) {
+      } else if (message.receiveCount >= this.#maxReceiveCount) {
         this.#remove(message);
         this.#deadLetters.add({
           source: `queue:${this.#trigger.name}`,
@@ -133,7 +173,9 @@ export class LocalQueue {
           payload: safeJson(message.body),
         });
       } else {
-        message.visibleAt = Date.now() + this.#retryDelayMs;
+        // The function's own delay when it set one, else the queue's.
+        message.visibleAt = message.changedVisibleAt ?? Date.now() + this.#retryDelayMs;
+        message.receiptHandle = undefined;
       }
     }
     this.#busy = false;
@@ -155,7 +197,7 @@ export class LocalQueue {
       Records: batch.map(
         (message): SQSRecord => ({
           messageId: message.messageId,
-          receiptHandle: `${message.messageId}#${message.receiveCount}`,
+          receiptHandle: message.receiptHandle ?? '',
           body: message.body,
           attributes: {
             ApproximateReceiveCount: String(message.receiveCount),

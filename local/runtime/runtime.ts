@@ -13,9 +13,11 @@ import {
   type PlatformSettings,
   salescalingConcurrency,
 } from '#functions/environment.ts';
+import { maxReceiveCountOf } from '#functions/queue-retries.ts';
 import { allEvents, EVENT_SOURCE, type EventDefinition } from '#shared/events/catalog.ts';
 import { publishedDetailTypes } from '#shared/events/publishers.ts';
 import { daysToSeconds, defaultIdempotencyExpiryDays } from '#shared/idempotency/expiry.ts';
+import type { RetrySchedule } from '#shared/queues/retry.ts';
 import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
@@ -87,6 +89,11 @@ export interface LocalRuntime {
 }
 
 export const LOCAL_REGION = 'us-east-1';
+/**
+ * The local outage schedule: a 2-minute window, 1 s doubling to 10 s. Time is not scaled locally
+ * (the handlers see real timestamps); a short window is what plays a long outage out in seconds.
+ */
+export const LOCAL_RETRY_SCHEDULE: RetrySchedule = { windowSeconds: 120, baseSeconds: 1, capSeconds: 10 };
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_BUS_NAME = 'salescaling-automation-local';
 export const LOCAL_SALESCALING_SECRET_ID = 'salescaling-automation/local/salescaling-api-key';
@@ -127,6 +134,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     StartedTimestamp: number;
   };
   const moveTasks = new Map<string, MoveTask[]>();
+  /** The functions' own (rule-target) queues by URL, for ChangeMessageVisibility from their consumer. */
+  const sourceQueues = new Map<string, { queue: LocalQueue; functionName: string }>();
   /** Moves a dead-letter queue's letters back to its source queue, as SQS's message-move task does. */
   const redrive = (dlq: { source: string; functionName: string; queue?: LocalQueue | undefined }): number => {
     const letters = deadLetters.take((l) => l.source === dlq.source && l.functionName === dlq.functionName);
@@ -477,6 +486,47 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       reply(200, { Results: moveTasks.get(String(sqsInput.SourceArn)) ?? [] });
       return;
     }
+    if (target === 'AmazonSQS.ChangeMessageVisibility') {
+      const request = z
+        .object({
+          QueueUrl: z.string().max(2048),
+          ReceiptHandle: z.string().min(1).max(1024),
+          VisibilityTimeout: z.number().int().min(0).max(43_200),
+        })
+        .safeParse(input);
+      const found = request.success ? sourceQueues.get(request.data.QueueUrl) : undefined;
+      // Only the function that consumes the queue (its event source grant), as in AWS.
+      if (caller.kind !== 'sandbox' || found?.functionName !== caller.functionName) {
+        sqsDenied(
+          'ChangeMessageVisibility',
+          found?.queue.arn ?? (request.success ? request.data.QueueUrl : String(sqsInput.QueueUrl ?? '')),
+        );
+        return;
+      }
+      if (!request.success) {
+        reply(400, {
+          __type: 'com.amazonaws.sqs#InvalidParameterValue',
+          message: `Invalid ChangeMessageVisibility request: ${describeFieldIssues(fieldIssues(request.error))}`,
+        });
+        return;
+      }
+      const refused = found.queue.changeVisibility(
+        request.data.ReceiptHandle,
+        request.data.VisibilityTimeout,
+      );
+      if (refused) {
+        reply(400, {
+          __type: `com.amazonaws.sqs#${refused}`,
+          message:
+            refused === 'MessageNotInflight'
+              ? 'The message is not in flight.'
+              : 'The receipt handle is not valid for this queue.',
+        });
+        return;
+      }
+      reply(200, {});
+      return;
+    }
     if (target === 'AmazonSQS.SendMessage') {
       const request = z
         .object({
@@ -704,8 +754,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     salescalingInvocations: salescalingConcurrency(options.declarations),
     // The local archive is a bounded ring rather than days: records live as prod's would.
     idempotencyExpirySeconds: daysToSeconds(defaultIdempotencyExpiryDays(90)),
+    retrySchedule: LOCAL_RETRY_SCHEDULE,
     ...options.platform,
   };
+  const retrySchedule = platform.retrySchedule ?? LOCAL_RETRY_SCHEDULE;
   const localhostOrigin = `http://localhost:${port}`;
   const settings: Record<SettingName, string> = {
     allowedOrigins: JSON.stringify([url, localhostOrigin]),
@@ -723,6 +775,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const dlqUrl = eventTrigger
       ? `${url}/${accountId}/${declaration.name}-${eventTrigger.name}-dlq`
       : undefined;
+    const sourceQueueUrl = eventTrigger ? `${url}/${accountId}/${declaration.name}-${eventTrigger.name}` : '';
     if (dlqUrl && eventTrigger) {
       const name = `${declaration.name}-${eventTrigger.name}-dlq`;
       deadLetterQueues.set(dlqUrl, {
@@ -755,6 +808,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         platform,
         { ...resources, ...dynamoDb.tableNames, deadLetterQueue: dlqUrl ?? '' },
         settings,
+        sourceQueueUrl,
       ),
     };
     const fnHost = new FunctionHost(declaration, {
@@ -777,6 +831,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           host: fnHost,
           deadLetters,
           retryDelayMs: options.queueRetryDelayMs ?? 1000,
+          maxReceiveCount: maxReceiveCountOf(declaration, trigger, retrySchedule),
           region,
           accountId,
           onBatch: (outcome, startedAt) =>
@@ -794,6 +849,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
             ),
         });
         queues.push(queue);
+        sourceQueues.set(`${url}/${accountId}/${queue.name}`, { queue, functionName: declaration.name });
         for (const dlq of deadLetterQueues.values()) {
           if (dlq.functionName === declaration.name && dlq.source === `queue:${trigger.name}`)
             dlq.queue = queue;

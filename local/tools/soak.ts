@@ -8,21 +8,29 @@ import { startLocalSystem } from '#local/tools/system.ts';
 import { DEFAULT_OPPORTUNITY_STATUSES } from '#shared/salescaling/assumptions.ts';
 
 /**
- * `npm run soak [-- --leads N --commands N --minutes N --seed N]`: the whole system under faults. N leads (a tenth of them sent twice),
+ * `npm run soak [-- --leads N --commands N --minutes N --seed N --outage-seconds N]`: the whole system under faults. N leads (a tenth of them sent twice),
  * inbound commands and two stale-deal sweeps go through the local runtime while the emulator answers
  * 20% of requests with 5xx, 5% with 429 and Retry-After, and hangs or drops 2%. Once it drains it
  * checks that every dead letter says why, then does what the runbook says once Salescaling is
  * healthy (redrive the dead-letter queues) and checks that every lead and command is exactly one
  * opportunity with its links, nothing is duplicated, and no stale deal was closed twice; then prints
- * one summary line and exits non-zero if anything is wrong. Loopback only; bounded in size and time.
+ * one summary line and exits non-zero if anything is wrong. Then an outage phase: Salescaling answers
+ * only 5xx while more leads arrive, for longer than the queue's old retries lasted (until every one
+ * of them has failed more than 5 receives, and at least `outageSeconds`), then recovers: none may be
+ * dead-lettered, and each must be synced exactly once. Loopback only; bounded in size and time.
  */
 export interface SoakOptions {
   leads: number;
   commands: number;
   seed: number;
   timeLimitMs: number;
+  /** The least time Salescaling answers only 5xx in the outage phase (default 30 s). */
+  outageSeconds?: number;
   log?: (line: string) => void;
 }
+
+/** The receives a lead-sync record had before outages were ridden out (a fixed maxReceiveCount). */
+const OLD_MAX_RECEIVE_COUNT = 5;
 
 export interface SoakResult {
   ok: boolean;
@@ -36,9 +44,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const staleDeals = staleDealsConfigSchema.parse({ dryRun: false, maxClosesPerRun: 1000 });
   const started = Date.now();
   const log = options.log ?? (() => undefined);
+  const outageSeconds = options.outageSeconds ?? 30;
   const { emulator, admin, runtime, close } = await startLocalSystem({
     seed: { opportunities: 200, seed: options.seed, staleShare: 0.3 },
-    platform: { salescalingMaxRps: 400, salescalingMaxConcurrency: 8, salescalingTimeoutMs: 1_000 },
+    platform: {
+      salescalingMaxRps: 400,
+      salescalingMaxConcurrency: 8,
+      salescalingTimeoutMs: 1_000,
+      // The stage's 6-hour window as 30 minutes: longer than the outage phase, whose rounds of
+      // receives take a minute at the full size (50 failing leads, one batch at a time).
+      retrySchedule: { windowSeconds: Math.max(1800, outageSeconds * 6), baseSeconds: 1, capSeconds: 5 },
+    },
     runtime: {
       settings: { staleDealsConfig: JSON.stringify(staleDeals) },
       queueRetryDelayMs: 100,
@@ -120,11 +136,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       ...leads.map((l) => ({ name: l.deal_name, company: true })),
       ...Array.from({ length: options.commands }, (_, i) => ({ name: `Soak command ${i}`, company: false })),
     ];
-    const countSynced = () => {
+    const countSynced = (wanted = expected) => {
       const all = emulator.store.listOpportunities({}, { page: 1, limit: 100_000 });
       const byName = Map.groupBy(all, (o) => String(o.name));
       const missing: string[] = [];
-      for (const { name, company } of expected) {
+      for (const { name, company } of wanted) {
         const matches = byName.get(name) ?? [];
         const [opportunity] = matches;
         if (matches.length > 1) missing.push(`${name}: ${matches.length} opportunities`);
@@ -136,7 +152,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
             missing.push(`${name}: ${contacts.length} contact and ${companies.length} company links`);
         }
       }
-      return { synced: expected.length - missing.length, missing };
+      return { synced: wanted.length - missing.length, missing };
     };
     // The bus keeps only its latest events: note each completed sweep while waiting.
     const sweepsCompleted = new Set<string>();
@@ -159,6 +175,63 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       problems.push(
         `queues still held messages at the time limit (${options.timeLimitMs / 60_000} minutes; raise it with --minutes)`,
       );
+    };
+    /**
+     * Salescaling answers only 5xx while `count` leads arrive; the outage lasts at least `minSeconds`
+     * and until every one of them has been received more than OLD_MAX_RECEIVE_COUNT times (so the old
+     * settings would have dead-lettered them all), then Salescaling recovers.
+     */
+    const outagePhase = async (minSeconds: number) => {
+      const phaseProblems: string[] = [];
+      const count = Math.min(50, Math.max(5, Math.round(options.leads / 10)));
+      const deadBefore = runtime.deadLetters.list().length;
+      const queue = runtime.queues.find((q) => q.name === 'lead-sync-lead-received');
+      await admin.setFaults({ errorRate: 1, errorStatuses: [500, 503] });
+      const outageStarted = Date.now();
+      const outageLeads = Array.from({ length: count }, (_, i) => ({
+        email: `outage-${i}@outage-${i}.example.com`,
+        name: `Outage Person ${i}`,
+        company: `Outage Company ${i}`,
+        deal_name: `Outage deal ${i}`,
+        budget: String(500 + i),
+      }));
+      for (const lead of outageLeads) {
+        let status = 0;
+        for (let attempt = 0; attempt < 20 && status !== 202; attempt++) {
+          const response = await fetch(`${runtime.url}/leads`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(lead),
+          });
+          await response.arrayBuffer();
+          status = response.status;
+          // 429 from route throttling: back off as a sender would.
+          if (status === 429) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        if (status !== 202) phaseProblems.push(`outage lead answered ${status}`);
+      }
+      let receives = 0;
+      while (Date.now() - started < options.timeLimitMs) {
+        const counts = queue?.receiveCounts() ?? [];
+        receives = Math.max(receives, ...counts);
+        const outlasted = counts.length === count && counts.every((n) => n > OLD_MAX_RECEIVE_COUNT);
+        if (outlasted && Date.now() - outageStarted >= minSeconds * 1000) break;
+        // A dead letter means the phase has failed already: stop waiting for the rest.
+        if (runtime.deadLetters.list().length > deadBefore) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const seconds = Math.round((Date.now() - outageStarted) / 1000);
+      await admin.clearFaults();
+      log(`outage: ${count} leads, ${seconds} s of 5xx, up to ${receives} receives each; recovering`);
+      await waitForQuiet();
+      const deadLetters = runtime.deadLetters.list().length - deadBefore;
+      if (deadLetters > 0) phaseProblems.push(`${deadLetters} dead letters from the outage phase`);
+      if (receives <= OLD_MAX_RECEIVE_COUNT) {
+        phaseProblems.push(`the outage did not outlast the old ${OLD_MAX_RECEIVE_COUNT} receives`);
+      }
+      const { synced, missing } = countSynced(outageLeads.map((l) => ({ name: l.deal_name, company: true })));
+      phaseProblems.push(...missing);
+      return { leads: count, seconds, receives, deadLetters, synced, problems: phaseProblems };
     };
     await waitForQuiet();
     await admin.clearFaults();
@@ -212,12 +285,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     noteSweeps();
     const sweeps = sweepsCompleted.size;
 
+    // The outage phase: Salescaling answers only 5xx; leads keep coming and must all survive it.
+    const outage = await outagePhase(outageSeconds);
+    problems.push(...outage.problems);
+
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const summary =
       `soak: ${options.leads} leads (+${sends.length - options.leads} duplicate sends), ${options.commands} commands, ${sweeps} sweeps; ` +
       `${syncedUnderFaults} of ${expected.length} synced under faults, ${deadLetters.length} dead letters (${deadLetters.length - unexplained.length} explained), ` +
       `${synced} of ${expected.length} exactly once with their links after the redrive, ` +
       `0 duplicates expected / ${duplicateContacts + duplicateCompanies} found, ${closedStale} of ${seededStale.length} stale deals closed once; ` +
+      `outage of ${outage.seconds} s (only 5xx; up to ${outage.receives} receives each): ${outage.deadLetters} dead letters, ${outage.synced} of ${outage.leads} leads synced once after; ` +
       `${faults} faults injected; ${seconds} s; ${problems.length === 0 ? 'OK' : `${problems.length} PROBLEMS`}`;
     const deadLetterReasons: Record<string, number> = {};
     for (const letter of deadLetters) {
@@ -236,7 +314,7 @@ if (import.meta.main) {
     const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
     if (!Number.isInteger(value) || value < 0) {
       console.error(
-        `--${name} must be a whole number\nUsage: npm run soak [-- --leads N --commands N --minutes N --seed N]`,
+        `--${name} must be a whole number\nUsage: npm run soak [-- --leads N --commands N --minutes N --seed N --outage-seconds N]`,
       );
       process.exit(2);
     }
@@ -248,6 +326,7 @@ if (import.meta.main) {
     seed: arg('seed', 7),
     // The full size takes about 31 minutes on 2 cores, mostly waiting out injected delays.
     timeLimitMs: arg('minutes', 60) * 60_000,
+    outageSeconds: arg('outage-seconds', 30),
     log: (line) => console.info(line),
   }).then(
     (result) => {

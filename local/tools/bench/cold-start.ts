@@ -410,6 +410,7 @@ function deployedEnvironment(
       staleDealsConfig: '{"dryRun":true}',
       opportunityStatuses: '{}',
     },
+    `${awsEndpoint}/000000000000/bench-source`,
   );
 }
 

@@ -28,6 +28,10 @@ beforeAll(async () => {
   vi.stubEnv('IDEMPOTENCY_EXPIRY_SECONDS', '3600');
   vi.stubEnv('DEAD_LETTER_QUEUE_URL', DLQ_URL);
   vi.stubEnv('MAX_RECEIVE_COUNT', '5');
+  vi.stubEnv('SOURCE_QUEUE_URL', 'https://sqs.eu-west-1.amazonaws.com/123456789012/queue');
+  vi.stubEnv('RETRY_WINDOW_SECONDS', '21600');
+  vi.stubEnv('RETRY_BASE_SECONDS', '60');
+  vi.stubEnv('RETRY_CAP_SECONDS', '1800');
   // The key middleware fetches at cold start (module scope): its answer must be set before import.
   secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'test-key' });
   handlers['lead-sync'] = (await import('#functions/lead-sync/handler.ts')).handler as unknown as Handler;
