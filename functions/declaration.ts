@@ -151,8 +151,31 @@ export const resourceBindings = {
   eventBus: { env: 'EVENT_BUS_NAME' },
   /** Read the webhook signing secrets (JSON: provider → secret or list of secrets). */
   webhookSigningSecrets: { env: 'WEBHOOK_SIGNING_SECRETS_ID' },
-  /** Read and write idempotency records (Powertools; DynamoDB in AWS, in-process locally). */
-  idempotencyTable: { env: 'IDEMPOTENCY_TABLE_NAME' },
+  /**
+   * Read and write idempotency records (Powertools' DynamoDB layer) and the commands' newest-time
+   * marks: DynamoDB in AWS and in the local runtime alike. Powertools needs exactly these actions.
+   */
+  idempotencyTable: {
+    env: 'IDEMPOTENCY_TABLE_NAME',
+    dynamoDbTable: {
+      partitionKey: 'id',
+      timeToLiveAttribute: 'expiration',
+      actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    },
+  },
+  /**
+   * The Salescaling request budget, shared by every invocation of every function: one token-bucket
+   * item per budget, leased with conditional updates (shared/salescaling/budget.ts). No TTL: the
+   * item lives as long as the stack.
+   */
+  budgetTable: {
+    env: 'SALESCALING_BUDGET_TABLE_NAME',
+    dynamoDbTable: {
+      partitionKey: 'id',
+      timeToLiveAttribute: undefined,
+      actions: ['GetItem', 'UpdateItem'],
+    },
+  },
   /** Send to the dead-letter queue of the function's (single) event trigger, for permanent failures. */
   deadLetterQueue: { env: 'DEAD_LETTER_QUEUE_URL' },
   /**
