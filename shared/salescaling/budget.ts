@@ -15,8 +15,9 @@ import {
  * scheduling" form of a token bucket): leasing k tokens moves `nextAt` k intervals forward and
  * gives the caller those k send times. Slots are spaced 1/rate apart across all callers, so any
  * window of T seconds holds at most rate × T + 1 sends, and there is no burst after idling beyond
- * that one. A caller leases a few slots with one write (fewer than one write per call under load);
- * a slot not used within a grace after its time is dropped (capacity lost, never budget exceeded).
+ * that one. A caller leases a few slots with one write (fewer than one write per call under load)
+ * and waits for each; a slot whose time passed before a request took it is dropped (capacity lost,
+ * never the budget exceeded). A request goes at its slot's time plus the timer's delay, no earlier.
  *
  * Adaptive, like the AWS SDK's adaptive retry mode: a 429 sets `pausedUntil` (its Retry-After,
  * capped) so every caller waits (from its next lease: slots already leased, at most half a second's
@@ -124,8 +125,8 @@ export class TokenBucket {
       for (;;) {
         signal?.throwIfAborted();
         const now = this.#now();
-        const grace = this.#grace();
-        while (this.#slots.length > 0 && (this.#slots[0] as number) + grace < now) this.#slots.shift();
+        // A slot already past is dropped, never sent late: late sends could bunch with later slots.
+        while (this.#slots.length > 0 && (this.#slots[0] as number) < now) this.#slots.shift();
         const slot = this.#slots.shift();
         if (slot !== undefined) {
           if (slot > now) await this.#sleep(slot - now, signal);
@@ -164,11 +165,6 @@ export class TokenBucket {
   /** The stored item, read strongly (for tests and diagnostics). */
   async read(): Promise<BudgetState> {
     return this.#get();
-  }
-
-  /** How late a slot may still be used: a quarter interval at the budget, at least 5 ms. */
-  #grace(): number {
-    return Math.max(5, 250 / this.budget);
   }
 
   async #lease(count: number): Promise<void> {
