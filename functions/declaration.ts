@@ -91,8 +91,9 @@ export const eventTriggerSchema = z
      */
     maxReceiveCount: z.number().int().min(1).max(1000).optional(),
     /**
-     * Concurrent invocations the queue may drive (Lambda's event source maximum concurrency). The
-     * Salescaling request budget is shared between them: each gets budget ÷ this.
+     * Concurrent invocations the queue may drive (Lambda's event source maximum concurrency). They
+     * draw from the shared Salescaling budget; its static split (budget ÷ the catalog's invocations,
+     * the fallback and `SALESCALING_BUDGET=static`) counts each of them.
      */
     maxConcurrency: z.number().int().min(2).max(1000).default(2),
     /**
