@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { logger } from '#shared/observability/logger.ts';
+import { metrics } from '#shared/observability/metrics.ts';
 import {
   BudgetUnavailableError,
   DECREASE_FACTOR,
@@ -221,6 +223,33 @@ describe('the shared-budget limiter', () => {
         throw new Error('Salescaling said no');
       }),
     ).rejects.toThrow('Salescaling said no');
+  });
+
+  it('as the functions build it, sends on the static share when DynamoDB is unreachable, and counts BudgetFallback', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', 'http://127.0.0.1:9');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    const added = vi.spyOn(metrics, 'addMetric').mockImplementation(() => undefined);
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      const limiter = limiterFromEnv({
+        SALESCALING_BUDGET_TABLE_NAME: 'budget',
+        SALESCALING_BUDGET_RPS: '20',
+      });
+      expect(await limiter.schedule(async () => 'sent')).toBe('sent');
+      expect(await limiter.schedule(async () => 'sent again')).toBe('sent again');
+      expect(added.mock.calls.map(([name, , value]) => [name, value])).toEqual([
+        ['BudgetFallback', 1],
+        ['BudgetFallback', 1],
+      ]);
+      // Logged once, when it switched, by the error's name: nothing from the request.
+      expect(warned).toHaveBeenCalledTimes(1);
+      expect(JSON.stringify(warned.mock.calls)).not.toMatch(/budget"|TableName/);
+    } finally {
+      vi.unstubAllEnvs();
+      vi.restoreAllMocks();
+    }
   });
 
   it('is the static share with SALESCALING_BUDGET=static or no table, and refuses another mode by name', () => {
