@@ -230,7 +230,7 @@ describe('the shared-budget limiter', () => {
     vi.stubEnv('AWS_REGION', 'eu-west-1');
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-    const added = vi.spyOn(metrics, 'addMetric').mockImplementation(() => undefined);
+    const added = vi.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
     const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
     try {
       const limiter = limiterFromEnv({
