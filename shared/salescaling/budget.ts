@@ -58,6 +58,8 @@ export const RECOVERY_PER_SECOND = 0.05;
 export const MIN_RATE_SHARE = 0.05;
 /** A Retry-After pauses everyone for at most this long (a longer one fails the request instead). */
 export const MAX_PAUSE_MS = 30_000;
+/** Leases without a dropped slot before a lone caller leases one slot ahead again. */
+const LOOKAHEAD_AFTER = 8;
 /** Attempts at one conditional write before giving up (contention this high means something is wrong). */
 const MAX_WRITE_ATTEMPTS = 20;
 
@@ -94,6 +96,12 @@ export class TokenBucket {
   #slots: number[] = [];
   #leasing: Promise<void> | undefined;
   #waiting = 0;
+  /**
+   * Leases since a leased slot was last dropped unused. A lone caller leases one slot ahead (half
+   * the writes) only while those slots get used: a caller slower than the budget's interval would
+   * otherwise waste every other slot, capacity the other functions could have had.
+   */
+  #leasesSinceDrop = LOOKAHEAD_AFTER;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
@@ -126,15 +134,22 @@ export class TokenBucket {
         signal?.throwIfAborted();
         const now = this.#now();
         // A slot already past is dropped, never sent late: late sends could bunch with later slots.
-        while (this.#slots.length > 0 && (this.#slots[0] as number) < now) this.#slots.shift();
+        while (this.#slots.length > 0 && (this.#slots[0] as number) < now) {
+          this.#slots.shift();
+          this.#leasesSinceDrop = 0;
+        }
         const slot = this.#slots.shift();
         if (slot !== undefined) {
           if (slot > now) await this.#sleep(slot - now, signal);
           return slot;
         }
-        this.#leasing ??= this.#lease(Math.min(this.#maxLease, Math.max(2, this.#waiting))).finally(() => {
-          this.#leasing = undefined;
-        });
+        const ahead = this.#leasesSinceDrop >= LOOKAHEAD_AFTER ? 2 : 1;
+        this.#leasing ??= this.#lease(Math.min(this.#maxLease, Math.max(ahead, this.#waiting))).finally(
+          () => {
+            this.#leasing = undefined;
+            this.#leasesSinceDrop++;
+          },
+        );
         await this.#leasing;
       }
     } finally {

@@ -111,6 +111,25 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     expect(next).toBeGreaterThanOrEqual(clock.t + 100);
   });
 
+  it('stops leasing ahead for a lone caller slower than the interval, wasting no slot of the budget', async () => {
+    const clock = { t: 4_500_000 };
+    const [slow] = processes(1, 20, clock) as [TokenBucket];
+    const before = writes;
+    let leased = 0;
+    let lastNextAt = 0;
+    for (let call = 0; call < 20; call++) {
+      const slot = await slow.acquire();
+      const { nextAt } = await slow.read();
+      // A new lease starts at this call's slot (the caller is behind the budget): count its slots.
+      if (nextAt !== lastNextAt) leased += Math.round((nextAt - slot) / 50);
+      lastNextAt = nextAt;
+      clock.t += 70; // its next request comes after its next slot (50 ms) has passed
+    }
+    // One spare slot at first, then one more each time it tries leasing ahead again (every 8 leases).
+    expect(leased).toBeLessThanOrEqual(20 + 3);
+    expect(writes - before).toBeLessThanOrEqual(20);
+  });
+
   it('pauses every process on a 429 with Retry-After, lowers the rate and lets it recover gradually', async () => {
     const clock = { t: 5_000_000 };
     const [hit, other] = processes(2, 20, clock) as [TokenBucket, TokenBucket];
