@@ -58,7 +58,7 @@ export const catalog = defineCatalog([
     entry: 'functions/lead-sync/handler.ts',
     memoryMb: 512,
     timeoutSeconds: 120,
-    access: ['salescalingApiKey', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
+    access: ['salescalingApiKey', 'budgetTable', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
     settings: ['opportunityStatuses'],
     triggers: [
       {
@@ -82,7 +82,7 @@ export const catalog = defineCatalog([
     entry: 'functions/stale-deals/handler.ts',
     memoryMb: 512,
     timeoutSeconds: 900,
-    access: ['salescalingApiKey', 'eventBus', 'sweepRunsTable'],
+    access: ['salescalingApiKey', 'budgetTable', 'eventBus', 'sweepRunsTable'],
     settings: ['staleDealsConfig', 'opportunityStatuses'],
     triggers: [
       {
@@ -117,7 +117,7 @@ export const catalog = defineCatalog([
     memoryMb: 512,
     // A batch of 5 × 8 calls at 0.71 requests/s (prod) takes about 56 s: 120 s leaves room for retries.
     timeoutSeconds: 120,
-    access: ['salescalingApiKey', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
+    access: ['salescalingApiKey', 'budgetTable', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
     settings: ['opportunityStatuses'],
     triggers: [
       {

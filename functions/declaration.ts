@@ -91,8 +91,9 @@ export const eventTriggerSchema = z
      */
     maxReceiveCount: z.number().int().min(1).max(1000).optional(),
     /**
-     * Concurrent invocations the queue may drive (Lambda's event source maximum concurrency). The
-     * Salescaling request budget is shared between them: each gets budget ÷ this.
+     * Concurrent invocations the queue may drive (Lambda's event source maximum concurrency). They
+     * draw from the shared Salescaling budget; its static split (budget ÷ the catalog's invocations,
+     * the fallback and `SALESCALING_BUDGET=static`) counts each of them.
      */
     maxConcurrency: z.number().int().min(2).max(1000).default(2),
     /**
@@ -151,8 +152,31 @@ export const resourceBindings = {
   eventBus: { env: 'EVENT_BUS_NAME' },
   /** Read the webhook signing secrets (JSON: provider → secret or list of secrets). */
   webhookSigningSecrets: { env: 'WEBHOOK_SIGNING_SECRETS_ID' },
-  /** Read and write idempotency records (Powertools; DynamoDB in AWS, in-process locally). */
-  idempotencyTable: { env: 'IDEMPOTENCY_TABLE_NAME' },
+  /**
+   * Read and write idempotency records (Powertools' DynamoDB layer) and the commands' newest-time
+   * marks: DynamoDB in AWS and in the local runtime alike. Powertools needs exactly these actions.
+   */
+  idempotencyTable: {
+    env: 'IDEMPOTENCY_TABLE_NAME',
+    dynamoDbTable: {
+      partitionKey: 'id',
+      timeToLiveAttribute: 'expiration',
+      actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    },
+  },
+  /**
+   * The Salescaling request budget, shared by every invocation of every function: one token-bucket
+   * item per budget, leased with conditional updates (shared/salescaling/budget.ts). No TTL: the
+   * item lives as long as the stack.
+   */
+  budgetTable: {
+    env: 'SALESCALING_BUDGET_TABLE_NAME',
+    dynamoDbTable: {
+      partitionKey: 'id',
+      timeToLiveAttribute: undefined,
+      actions: ['GetItem', 'UpdateItem'],
+    },
+  },
   /** Send to the dead-letter queue of the function's (single) event trigger, for permanent failures. */
   deadLetterQueue: { env: 'DEAD_LETTER_QUEUE_URL' },
   /**

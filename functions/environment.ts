@@ -23,6 +23,12 @@ export interface PlatformSettings {
   salescalingBaseUrl: string;
   salescalingMaxRps: number;
   salescalingMaxConcurrency: number;
+  /**
+   * `shared` (default): every call draws from one token bucket in the budget table, so one busy
+   * function may use the whole budget; `static`: each invocation keeps budget ÷ invocations (the
+   * split before the shared bucket, and its fallback).
+   */
+  salescalingBudget?: SalescalingBudgetMode | undefined;
   /** Per-attempt timeout of Salescaling requests; unset: the client's default (10 s). */
   salescalingTimeoutMs?: number | undefined;
   /** How long a function caches the Salescaling key; unset: five minutes. Tests shorten it. */
@@ -38,6 +44,9 @@ export interface PlatformSettings {
 }
 
 export const SERVICE_NAME = 'salescaling-automation';
+
+export const SALESCALING_BUDGET_MODES = ['shared', 'static'] as const;
+export type SalescalingBudgetMode = (typeof SALESCALING_BUDGET_MODES)[number];
 
 export function functionEnvironment(
   declaration: FunctionDeclaration,
@@ -63,6 +72,9 @@ export function functionEnvironment(
       requestsPerSecond(platform.salescalingMaxRps, platform.salescalingInvocations),
     ),
     SALESCALING_MAX_CONCURRENCY: String(platform.salescalingMaxConcurrency),
+    // The whole budget, for the shared bucket; SALESCALING_MAX_RPS stays the static share (its fallback).
+    SALESCALING_BUDGET_RPS: String(platform.salescalingMaxRps),
+    SALESCALING_BUDGET: platform.salescalingBudget ?? 'shared',
     // Only when set: the client's own default (10 s) applies otherwise.
     ...(platform.salescalingTimeoutMs === undefined
       ? {}

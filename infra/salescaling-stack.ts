@@ -119,6 +119,7 @@ export class SalescalingStack extends Stack {
   readonly signingSecrets: Secret;
   readonly idempotencyTable: Table;
   readonly sweepRunsTable: Table;
+  readonly budgetTable: Table;
   readonly functions = new Map<string, HouseFunction>();
   readonly alarmTopic: Topic;
   readonly deadLetterQueues: Queue[] = [];
@@ -227,20 +228,23 @@ export class SalescalingStack extends Stack {
 
     [this.api, this.apiStage] = this.#httpApi(stage, config, logRetention, removalPolicy);
 
+    const idempotency = resourceBindings.idempotencyTable.dynamoDbTable;
     this.idempotencyTable = new Table(this, 'IdempotencyTable', {
-      partitionKey: { name: 'id', type: AttributeType.STRING },
-      timeToLiveAttribute: 'expiration',
+      partitionKey: { name: idempotency.partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute: idempotency.timeToLiveAttribute,
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
     });
     this.sweepRunsTable = this.#sweepRunsTable(removalPolicy);
+    this.budgetTable = this.#budgetTable(removalPolicy);
     const resources: Omit<Record<ResourceName, string>, 'deadLetterQueue'> = {
       salescalingApiKey: this.apiKeySecret.secretArn,
       eventBus: this.bus.eventBusName,
       webhookSigningSecrets: this.signingSecrets.secretArn,
       idempotencyTable: this.idempotencyTable.tableName,
       sweepRunsTable: this.sweepRunsTable.tableName,
+      budgetTable: this.budgetTable.tableName,
     };
     const settings: Record<SettingName, string> = {
       allowedOrigins: JSON.stringify(config.api.allowedOrigins),
@@ -318,6 +322,7 @@ export class SalescalingStack extends Stack {
         if (resource === 'webhookSigningSecrets') this.signingSecrets.grantRead(fn);
         if (resource === 'idempotencyTable') this.#grantIdempotency(fn);
         if (resource === 'sweepRunsTable') this.#grantSweepRuns(fn);
+        if (resource === 'budgetTable') this.#grantTable(this.budgetTable, 'budgetTable', fn);
         if (resource === 'deadLetterQueue') triggerDlq?.grantSendMessages(fn);
       }
 
@@ -330,6 +335,7 @@ export class SalescalingStack extends Stack {
     this.#busPolicy(stage, config);
     this.#tablePolicy(this.idempotencyTable);
     this.#tablePolicy(this.sweepRunsTable);
+    this.#tablePolicy(this.budgetTable);
 
     if (Object.keys(routeThrottles).length > 0) {
       (this.apiStage.node.defaultChild as CfnStage).addPropertyOverride('RouteSettings', routeThrottles);
@@ -760,13 +766,35 @@ export class SalescalingStack extends Stack {
 
   /** Powertools idempotency needs exactly these item actions on its table. */
   #grantIdempotency(fn: HouseFunction): void {
+    this.#grantTable(this.idempotencyTable, 'idempotencyTable', fn);
+  }
+
+  /** The binding's declared item actions on its table, and the function named in its table policy. */
+  #grantTable(table: Table, resource: 'idempotencyTable' | 'budgetTable', fn: HouseFunction): void {
     fn.addToRolePolicy(
       new PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: [this.idempotencyTable.tableArn],
+        actions: resourceBindings[resource].dynamoDbTable.actions.map((action) => `dynamodb:${action}`),
+        resources: [table.tableArn],
       }),
     );
-    this.#addTableUser(this.idempotencyTable, fn);
+    this.#addTableUser(table, fn);
+  }
+
+  /**
+   * The shared Salescaling budget (shared/salescaling/budget.ts): one small item per budget,
+   * rewritten a few times a second at most. No TTL. It holds no data (a lost item restarts at the
+   * full budget), but is kept and backed up as every table is, so no table is an exception.
+   */
+  #budgetTable(removalPolicy: RemovalPolicy): Table {
+    return new Table(this, 'BudgetTable', {
+      partitionKey: {
+        name: resourceBindings.budgetTable.dynamoDbTable.partitionKey,
+        type: AttributeType.STRING,
+      },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
   }
 
   #addTableUser(table: Table, fn: HouseFunction): void {

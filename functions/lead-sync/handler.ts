@@ -28,7 +28,7 @@ const config = loadConfig(
     SALESCALING_BASE_URL: z.url(),
     SALESCALING_API_KEY_SECRET_ID: z.string().min(1),
     EVENT_BUS_NAME: z.string().min(1),
-    /** A DynamoDB table name, or `in-process` (the local runtime). */
+    /** A DynamoDB table name (dynalite's, in the local runtime). */
     IDEMPOTENCY_TABLE_NAME: z.string().min(1),
     /** At least the bus archive's retention (shared/idempotency/expiry.ts). */
     IDEMPOTENCY_EXPIRY_SECONDS: z.coerce.number().int().positive(),

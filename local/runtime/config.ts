@@ -33,6 +33,8 @@ const envSchema = z
     /** Default 5 against a real API; 50 against the emulator, which has no limit of its own. */
     SALESCALING_MAX_RPS: z.coerce.number().positive().optional(),
     SALESCALING_MAX_CONCURRENCY: z.coerce.number().int().positive().default(3),
+    /** `shared` (one token bucket in DynamoDB for every function) or `static` (budget ÷ invocations). */
+    SALESCALING_BUDGET: z.enum(['shared', 'static']).default('shared'),
     /** `on`: schedules fire on their timers; `manual`: only through POST /_local/schedules/{name}. */
     LOCAL_SCHEDULES: z.enum(['on', 'manual']).default('on'),
     /**

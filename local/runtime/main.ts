@@ -41,6 +41,7 @@ export async function main(
       salescalingBaseUrl,
       salescalingMaxRps,
       salescalingMaxConcurrency: config.SALESCALING_MAX_CONCURRENCY,
+      salescalingBudget: config.SALESCALING_BUDGET,
       retrySchedule,
     },
     secrets: {

@@ -113,12 +113,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     [LOCAL_SIGNING_SECRETS_ID, JSON.stringify(options.secrets.webhookSigningSecrets ?? {})],
   ]);
   // Tables are named by the local DynamoDB once it runs (see dynamodb.ts).
-  const resources: Omit<Record<ResourceName, string>, 'deadLetterQueue' | 'sweepRunsTable'> = {
+  const resources: Omit<
+    Record<ResourceName, string>,
+    'deadLetterQueue' | 'sweepRunsTable' | 'idempotencyTable' | 'budgetTable'
+  > = {
     salescalingApiKey: LOCAL_SALESCALING_SECRET_ID,
     eventBus: LOCAL_BUS_NAME,
     webhookSigningSecrets: LOCAL_SIGNING_SECRETS_ID,
-    // Powertools idempotency records kept in the function's own process (see in-process-store.ts).
-    idempotencyTable: 'in-process',
   };
   /** Local dead-letter queues by URL: where their letters come from, and the queue a redrive returns them to. */
   const deadLetterQueues = new Map<

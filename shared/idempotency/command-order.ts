@@ -58,7 +58,7 @@ export class DynamoDbCommandOrderStore implements CommandOrderStore {
           TableName: this.#tableName,
           Key: { [KEY]: `${ORDER_KEY_PREFIX}${key}` },
           UpdateExpression: 'SET #time = :time, #commandId = :commandId, #ttl = :ttl',
-          // A mark past its TTL counts as gone, as in the in-process store (DynamoDB deletes late).
+          // A mark past its TTL counts as gone (DynamoDB deletes expired items late).
           ConditionExpression: 'attribute_not_exists(#time) OR #time <= :time OR #ttl < :now',
           ExpressionAttributeNames: { '#time': 'commandTime', '#commandId': 'commandId', '#ttl': TTL },
           ExpressionAttributeValues: {
@@ -94,31 +94,11 @@ export class DynamoDbCommandOrderStore implements CommandOrderStore {
   }
 }
 
-/** The local runtime's stand-in (IDEMPOTENCY_TABLE_NAME `in-process`): the same rule, in this process. */
-export class InProcessCommandOrderStore implements CommandOrderStore {
-  readonly #marks = new Map<string, OrderMark & { expiresAt: number }>();
-  readonly #expirySeconds: number;
-  readonly #now: () => number;
-
-  constructor(options: { expirySeconds: number; now?: (() => number) | undefined }) {
-    this.#expirySeconds = options.expirySeconds;
-    this.#now = options.now ?? Date.now;
-  }
-
-  async advance(key: string, mark: OrderMark): Promise<AdvanceResult> {
-    const now = this.#now();
-    const current = this.#marks.get(key);
-    if (current && current.expiresAt > now && current.time > mark.time) {
-      return { advanced: false, newer: { time: current.time, commandId: current.commandId } };
-    }
-    this.#marks.set(key, { ...mark, expiresAt: now + this.#expirySeconds * 1000 });
-    return { advanced: true };
-  }
-}
-
 /** Where the marks live: beside the idempotency records (see `idempotencyStore`). */
-export function commandOrderStore(tableName: string, expirySeconds: number): CommandOrderStore {
-  return tableName === 'in-process'
-    ? new InProcessCommandOrderStore({ expirySeconds })
-    : new DynamoDbCommandOrderStore({ tableName, expirySeconds });
+export function commandOrderStore(
+  tableName: string,
+  expirySeconds: number,
+  client?: DynamoDBClient,
+): CommandOrderStore {
+  return new DynamoDbCommandOrderStore({ tableName, expirySeconds, client });
 }

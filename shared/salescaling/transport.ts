@@ -315,6 +315,8 @@ export class SalescalingTransport {
     if (status === 404) throw new SalescalingNotFoundError(what, options);
     if (status === 429) {
       const retryAfterMs = parseRetryAfter(response.retryAfter, Date.now());
+      // Every caller slows down, not only this one (the shared budget); never awaited, never throws.
+      void this.#limiter.rateLimited?.(retryAfterMs);
       throw new SalescalingRateLimitedError(
         `${what}${retryAfterMs === undefined ? '' : ` (retry after ${retryAfterMs} ms)`}${attemptsSuffix(attempt)}`,
         { ...options, retryAfterMs },

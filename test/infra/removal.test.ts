@@ -49,7 +49,7 @@ describe('removal: prod (retainData) keeps every resource holding data; dev dele
     expect(prodData.buses).toHaveLength(1);
     expect(prodData.archives).toHaveLength(1);
     expect(prodData.secrets).toHaveLength(2);
-    expect(prodData.tables).toHaveLength(2);
+    expect(prodData.tables).toHaveLength(3);
     expect(prodData.logGroups.length).toBeGreaterThanOrEqual(2);
   });
 

@@ -379,7 +379,16 @@ describe('lead sync', () => {
       ]),
     );
     const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toHaveLength(4);
+    // And the shared Salescaling budget's item: read and conditionally update.
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^BudgetTable/), 'Arn'] },
+        }),
+      ]),
+    );
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toHaveLength(6);
   });
 });
 
@@ -608,6 +617,7 @@ describe('least privilege, role by role', () => {
   const readKey = 'secretsmanager:GetSecretValue, secretsmanager:DescribeSecret → SalescalingApiKey';
   const idempotency =
     'dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem → IdempotencyTable';
+  const budget = 'dynamodb:GetItem, dynamodb:UpdateItem → BudgetTable';
   const send = (dlq: string) => `sqs:SendMessage, sqs:GetQueueAttributes, sqs:GetQueueUrl → ${dlq}`;
 
   it('grants each role only the actions it needs, each on its one resource', () => {
@@ -622,6 +632,7 @@ describe('least privilege, role by role', () => {
         ...common('LeadSync'),
         consume('LeadSyncLeadReceivedQueue'),
         readKey,
+        budget,
         'events:PutEvents → Bus',
         idempotency,
         send('LeadSyncLeadReceivedDlq'),
@@ -631,6 +642,7 @@ describe('least privilege, role by role', () => {
         consume('StaleDealsStaleSweepContinuedQueue'),
         send('StaleDealsSchedulesDlq'),
         readKey,
+        budget,
         'events:PutEvents → Bus',
         'dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem → SweepRunsTable',
       ].sort(),
@@ -642,6 +654,7 @@ describe('least privilege, role by role', () => {
         ...common('IntegrationCommands'),
         consume('IntegrationCommandsCommandsQueue'),
         readKey,
+        budget,
         'events:PutEvents → Bus',
         idempotency,
         send('IntegrationCommandsCommandsDlq'),

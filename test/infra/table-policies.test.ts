@@ -11,8 +11,9 @@ import {
 import { prodReady } from './prod-ready.ts';
 
 /**
- * The two tables whose records carry authority (a sweep's run record decides its dry run and cap;
- * an idempotency record whether a lead or command is applied): each table's resource policy denies
+ * The tables whose records carry authority (a sweep's run record decides its dry run and cap;
+ * an idempotency record whether a lead or command is applied; the budget item how fast every
+ * function may call Salescaling): each table's resource policy denies
  * every item-level read and write to every principal but the roles of the functions whose `access`
  * names it, whatever their IAM allows.
  */
@@ -51,6 +52,7 @@ const exempted = (deny: Statement) =>
 const tables = [
   { prefix: 'IdempotencyTable', access: 'idempotencyTable' },
   { prefix: 'SweepRunsTable', access: 'sweepRunsTable' },
+  { prefix: 'BudgetTable', access: 'budgetTable' },
 ] as const;
 
 describe('table resource policies', () => {
@@ -82,6 +84,9 @@ describe('table resource policies', () => {
       [roleIdOf(dev.template, 'integration-commands'), roleIdOf(dev.template, 'lead-sync')].sort(),
     );
     expect(exempted(first('SweepRunsTable'))).toEqual([roleIdOf(dev.template, 'stale-deals')]);
+    expect(exempted(first('BudgetTable')).sort()).toEqual(
+      ['integration-commands', 'lead-sync', 'stale-deals'].map((name) => roleIdOf(dev.template, name)).sort(),
+    );
   });
 
   it('covers every item action, PartiQL included, and no table-level one', () => {

@@ -9,8 +9,9 @@ import { sweep } from '#functions/stale-deals/sweep.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
-import { InProcessCommandOrderStore } from '#shared/idempotency/command-order.ts';
+import { type CommandOrderStore, DynamoDbCommandOrderStore } from '#shared/idempotency/command-order.ts';
 import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
+import { startTestDynamoDb, type TestDynamoDb } from '#test/support/dynamodb.ts';
 import { TEST_API_KEY, useEmulator } from '#test/support/emulator.ts';
 import { eventually } from '#test/support/eventually.ts';
 import { MemoryRunStore } from '#test/unit/stale-deals/memory-run-store.ts';
@@ -22,8 +23,15 @@ import { MemoryRunStore } from '#test/unit/stale-deals/memory-run-store.ts';
 const ctx = useEmulator();
 const statuses = opportunityStatusesSchema.parse({});
 const publisher: EventPublisher = { publish: async () => ({ eventId: 'e' }) };
-/** The commands' ordering guard (docs/replays.md); each test works on deals of its own. */
-const orderStore = new InProcessCommandOrderStore({ expirySeconds: 3600 });
+/** The commands' ordering guard (docs/replays.md), on dynalite; each test works on deals of its own. */
+let dynamoDb: TestDynamoDb;
+let orderStore: CommandOrderStore;
+beforeAll(async () => {
+  dynamoDb = await startTestDynamoDb();
+  const tableName = await dynamoDb.createTable('idempotency');
+  orderStore = new DynamoDbCommandOrderStore({ tableName, expirySeconds: 3600, client: dynamoDb.client });
+});
+afterAll(() => dynamoDb?.close());
 const NOW = new Date('2026-11-28T10:00:00.000Z');
 const daysBefore = (days: number) => new Date(NOW.getTime() - days * 86_400_000).toISOString();
 

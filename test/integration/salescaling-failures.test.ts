@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '#local/emulator/server.ts';
+import { TokenBucket } from '#shared/salescaling/budget.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import {
   SalescalingError,
@@ -11,8 +12,10 @@ import {
   SalescalingTimeoutError,
   SalescalingUnauthorizedError,
 } from '#shared/salescaling/errors.ts';
-import { createRequestLimiter } from '#shared/salescaling/limiter.ts';
+import { createRequestLimiter, createSharedBudgetLimiter } from '#shared/salescaling/limiter.ts';
+import { startTestDynamoDb } from '#test/support/dynamodb.ts';
 import { TEST_API_KEY, useEmulator } from '#test/support/emulator.ts';
+import { eventually } from '#test/support/eventually.ts';
 
 /** The client under failure, driven by the emulator's fault injection over real HTTP. */
 const ctx = useEmulator();
@@ -305,6 +308,44 @@ describe('client-side limiter', () => {
     const client = ctx.client({ limiter: createRequestLimiter({ requestsPerSecond: 1000, concurrency: 2 }) });
     await Promise.all(Array.from({ length: 8 }, () => client.listContacts()));
     expect((await ctx.admin.stats()).requests.maxInFlight).toBe(2);
+  });
+
+  it('on the shared budget, a 429 one process gets pauses another for its Retry-After', async () => {
+    const dynamoDb = await startTestDynamoDb();
+    try {
+      await dynamoDb.createTable('budget');
+      const process = () => {
+        const bucket = new TokenBucket({ client: dynamoDb.client, tableName: 'budget', ratePerSecond: 50 });
+        const limiter = createSharedBudgetLimiter({
+          bucket,
+          fallback: createRequestLimiter({ requestsPerSecond: 1000 }),
+          onFallback: () => {
+            throw new Error('the table is up: no fallback');
+          },
+        });
+        return { bucket, client: ctx.client({ limiter }) };
+      };
+      const [a, b] = [process(), process()];
+      await ctx.admin.scriptFaults([
+        { fault: 'rate-limit', retryAfterSeconds: 1, operation: 'listContacts' },
+      ]);
+      const first = a.client.listContacts();
+      await eventually(
+        () => b.bucket.read(),
+        (state) => state.pausedUntil > 0,
+      );
+      await b.client.listCompanies();
+      await first;
+      const [limited] = await ctx.admin.requests({ operation: 'listContacts' });
+      const [other] = await ctx.admin.requests({ operation: 'listCompanies' });
+      expect(limited?.status).toBe(429);
+      // B never got a 429 itself: it waited out A's.
+      expect(other?.status).toBe(200);
+      expect((other?.receivedAt ?? 0) - (limited?.receivedAt ?? 0)).toBeGreaterThanOrEqual(950);
+      expect((await b.bucket.read()).rate).toBeLessThan(50);
+    } finally {
+      await dynamoDb.close();
+    }
   });
 
   it('is shared by every client of the process unless one is given', async () => {

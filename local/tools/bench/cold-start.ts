@@ -31,7 +31,7 @@ const GOAL_TYPICAL = 0.8;
 const REFERENCES = ['empty', 'typical'] as const;
 const API_KEY = `bench-${randomBytes(8).toString('hex')}`;
 const SECRET_IDS = { salescalingApiKey: 'bench/salescaling-api-key', webhookSigningSecrets: 'bench/signing' };
-const TABLES = { idempotency: 'bench-idempotency', sweepRuns: 'bench-sweep-runs' };
+const TABLES = { idempotency: 'bench-idempotency', sweepRuns: 'bench-sweep-runs', budget: 'bench-budget' };
 
 interface Target {
   name: string;
@@ -59,7 +59,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
       [SECRET_IDS.salescalingApiKey]: API_KEY,
       [SECRET_IDS.webhookSigningSecrets]: JSON.stringify({ typeform: 'bench-signing-secret' }),
     },
-    tables: { [TABLES.idempotency]: 'id', [TABLES.sweepRuns]: 'runId' },
+    tables: { [TABLES.idempotency]: 'id', [TABLES.sweepRuns]: 'runId', [TABLES.budget]: 'id' },
   });
   try {
     const cdk = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8'));
@@ -401,6 +401,7 @@ function deployedEnvironment(
       webhookSigningSecrets: SECRET_IDS.webhookSigningSecrets,
       idempotencyTable: TABLES.idempotency,
       sweepRunsTable: TABLES.sweepRuns,
+      budgetTable: TABLES.budget,
       deadLetterQueue: `${awsEndpoint}/000000000000/bench-dead-letters`,
     },
     {

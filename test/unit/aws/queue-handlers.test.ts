@@ -24,7 +24,7 @@ beforeAll(async () => {
   vi.stubEnv('SALESCALING_BASE_URL', 'http://127.0.0.1:9/api');
   vi.stubEnv('SALESCALING_API_KEY_SECRET_ID', 'salescaling/api-key');
   vi.stubEnv('EVENT_BUS_NAME', 'bus');
-  vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'in-process');
+  vi.stubEnv('IDEMPOTENCY_TABLE_NAME', 'idempotency-table'); // never reached: no record gets that far
   vi.stubEnv('IDEMPOTENCY_EXPIRY_SECONDS', '3600');
   vi.stubEnv('DEAD_LETTER_QUEUE_URL', DLQ_URL);
   vi.stubEnv('MAX_RECEIVE_COUNT', '5');

@@ -2,15 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type CommandOrderStore,
-  DynamoDbCommandOrderStore,
-  InProcessCommandOrderStore,
-} from '#shared/idempotency/command-order.ts';
+import { type CommandOrderStore, DynamoDbCommandOrderStore } from '#shared/idempotency/command-order.ts';
 
 /**
  * The newest-command marks' contract, on DynamoDB (dynalite over HTTP, the real SDK, a table keyed
- * as the idempotency table) and in process (the local runtime's), so the two cannot drift.
+ * as the idempotency table): the one store, in AWS and in the local runtime.
  */
 const server = dynalite({ createTableMs: 0 });
 let client: DynamoDBClient;
@@ -41,7 +37,6 @@ let clock = Date.parse('2026-11-28T09:00:00Z');
 const now = () => clock;
 let keys = 0;
 const stores: Array<[string, () => CommandOrderStore]> = [
-  ['in process', () => new InProcessCommandOrderStore({ expirySeconds: HOUR, now })],
   [
     'on DynamoDB (dynalite)',
     () => new DynamoDbCommandOrderStore({ tableName: TABLE, expirySeconds: HOUR, client, now }),

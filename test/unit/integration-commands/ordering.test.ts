@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyOrReject,
   type CommandEvent,
@@ -7,18 +7,25 @@ import {
 } from '#functions/integration-commands/commands.ts';
 import { events } from '#shared/events/catalog.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
-import { InProcessCommandOrderStore } from '#shared/idempotency/command-order.ts';
+import { DynamoDbCommandOrderStore } from '#shared/idempotency/command-order.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
+import { startTestDynamoDb, type TestDynamoDb } from '#test/support/dynamodb.ts';
 
 /**
- * The ordering guard alone: an injected clock and store, a fake client that keeps one opportunity's
+ * The ordering guard alone: an injected clock and the DynamoDB store (dynalite, a table per test), a fake client that keeps one opportunity's
  * contact links and counts every write, and a publisher that keeps what it is given.
  */
 const OPPORTUNITY = '5516cd47-2bd0-4f4f-adc2-22524e54ba4d';
 const CONTACT = '0f0c6a3e-8f0e-4d6b-9f5e-2a1d3c4b5e6f';
 const T0 = Date.parse('2026-11-28T09:00:00Z');
+let dynamoDb: TestDynamoDb;
+let tables = 0;
+beforeAll(async () => {
+  dynamoDb = await startTestDynamoDb();
+});
+afterAll(() => dynamoDb?.close());
 
-function harness() {
+async function harness() {
   const links = new Set<string>();
   const writes: string[] = [];
   const client = {
@@ -40,7 +47,13 @@ function harness() {
     },
   };
   let clock = T0;
-  const store = new InProcessCommandOrderStore({ expirySeconds: 3600, now: () => clock });
+  const tableName = await dynamoDb.createTable(`idempotency-${++tables}`);
+  const store = new DynamoDbCommandOrderStore({
+    tableName,
+    expirySeconds: 3600,
+    client: dynamoDb.client,
+    now: () => clock,
+  });
   const deps = {
     client,
     publisher,
@@ -63,7 +76,7 @@ const command = (id: string, detailType: 'Link Contact' | 'Unlink Contact', at: 
 
 describe('commands on one opportunity are ordered by their time', () => {
   it('an older command arriving after a newer one is superseded: not applied, and announced', async () => {
-    const { deps, writes, links, published } = harness();
+    const { deps, writes, links, published } = await harness();
     expect(await applyOrReject(command('new', 'Link Contact', T0), deps)).toMatchObject({
       outcome: 'applied',
     });
@@ -85,7 +98,7 @@ describe('commands on one opportunity are ordered by their time', () => {
   });
 
   it('a newer command after an older one is applied', async () => {
-    const { deps, writes, applied } = harness();
+    const { deps, writes, applied } = await harness();
     await applyOrReject(command('a', 'Link Contact', T0 - 60_000), deps);
     await applyOrReject(command('b', 'Unlink Contact', T0), deps);
     expect(writes).toEqual([`link ${CONTACT}`, `unlink ${CONTACT}`]);
@@ -93,14 +106,14 @@ describe('commands on one opportunity are ordered by their time', () => {
   });
 
   it('two commands of the same second are both applied, in the order they arrive', async () => {
-    const { deps, writes } = harness();
+    const { deps, writes } = await harness();
     await applyOrReject(command('a', 'Link Contact', T0), deps);
     await applyOrReject(command('b', 'Unlink Contact', T0), deps);
     expect(writes).toEqual([`link ${CONTACT}`, `unlink ${CONTACT}`]);
   });
 
   it('a command retried after a failure is not superseded by its own first attempt', async () => {
-    const { deps, writes } = harness();
+    const { deps, writes } = await harness();
     const failing = {
       ...deps,
       client: {
@@ -116,7 +129,7 @@ describe('commands on one opportunity are ordered by their time', () => {
   });
 
   it('refuses, naming the time, a command dated too far ahead (it would supersede every later one)', async () => {
-    const { deps, writes, published } = harness();
+    const { deps, writes, published } = await harness();
     const ahead = await applyOrReject(
       command('future', 'Link Contact', T0 + MAX_COMMAND_CLOCK_SKEW_MS + 1000),
       deps,
@@ -135,7 +148,7 @@ describe('commands on one opportunity are ordered by their time', () => {
   });
 
   it('refuses a command without a valid time, before any Salescaling call', async () => {
-    const { deps, writes } = harness();
+    const { deps, writes } = await harness();
     for (const time of [undefined, 'yesterday', 'x'.repeat(100)]) {
       expect(await applyOrReject({ ...command('t', 'Link Contact', T0), time }, deps)).toMatchObject({
         outcome: 'rejected',
@@ -146,7 +159,7 @@ describe('commands on one opportunity are ordered by their time', () => {
   });
 
   it('orders again once the mark expires with the idempotency records', async () => {
-    const { deps, writes, setClock } = harness();
+    const { deps, writes, setClock } = await harness();
     await applyOrReject(command('new', 'Link Contact', T0), deps);
     setClock(T0 + 3601_000);
     expect(await applyOrReject(command('old', 'Unlink Contact', T0 - 1000), deps)).toMatchObject({
@@ -176,7 +189,7 @@ describe('an Upsert Opportunity is ordered by what it resolves by', () => {
   });
 
   it('an older upsert after a newer one for the same opportunity makes no Salescaling call', async () => {
-    const { deps, published } = harness();
+    const { deps, published } = await harness();
     const store = deps.orderStore;
     await store.advance(keyOf(upsert('ada@example.com', 'Renewal')), { time: T0, commandId: 'newer' });
     const noCalls = new Proxy({} as SalescalingClient, {

@@ -1,6 +1,6 @@
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { Context } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyOrReject,
   type CommandEvent,
@@ -8,9 +8,10 @@ import {
   publishRejection,
 } from '#functions/integration-commands/commands.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
-import { InProcessCommandOrderStore } from '#shared/idempotency/command-order.ts';
-import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
+import { DynamoDbCommandOrderStore } from '#shared/idempotency/command-order.ts';
+import { idempotencyStore } from '#shared/idempotency/store.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
+import { startTestDynamoDb, type TestDynamoDb } from '#test/support/dynamodb.ts';
 
 /**
  * The rejection path of one command: a fake publisher that refuses, as EventBridge does, any entry
@@ -22,6 +23,15 @@ const client = new Proxy({} as SalescalingClient, {
     throw new Error(`Salescaling called (${String(name)}) for a command that should be rejected`);
   },
 });
+
+/** The stores as deployed (DynamoDB), on dynalite. */
+let dynamoDb: TestDynamoDb;
+const TABLE = 'idempotency';
+beforeAll(async () => {
+  dynamoDb = await startTestDynamoDb();
+  await dynamoDb.createTable(TABLE);
+});
+afterAll(() => dynamoDb?.close());
 
 function harness(refuse: (detail: string) => boolean = () => false) {
   const published: Array<{ detailType: string; detail: string }> = [];
@@ -38,7 +48,11 @@ function harness(refuse: (detail: string) => boolean = () => false) {
     client,
     publisher,
     settings,
-    orderStore: new InProcessCommandOrderStore({ expirySeconds: 3600 }),
+    orderStore: new DynamoDbCommandOrderStore({
+      tableName: TABLE,
+      expirySeconds: 3600,
+      client: dynamoDb.client,
+    }),
     warn: (message: string) => warnings.push(message),
   };
   return { published, warnings, deps, publisher };
@@ -115,7 +129,7 @@ describe('a rejected command', () => {
     const config = new IdempotencyConfig({ eventKeyJmesPath: 'id', expiresAfterSeconds: 3600 });
     config.registerLambdaContext({ getRemainingTimeInMillis: () => 30_000 } as Context);
     const applyOnce = makeIdempotent((event: CommandEvent) => applyOrReject(event, deps), {
-      persistenceStore: new InProcessPersistenceLayer(),
+      persistenceStore: idempotencyStore(TABLE, dynamoDb.client),
       config,
     });
     const event = paddedClose(255);

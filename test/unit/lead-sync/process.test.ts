@@ -6,17 +6,27 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Context, SQSRecord } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leadIdempotency, processRecord } from '#functions/lead-sync/process.ts';
 import type { SyncResult } from '#functions/lead-sync/sync.ts';
-import { InProcessPersistenceLayer } from '#shared/idempotency/in-process-store.ts';
+import { idempotencyStore } from '#shared/idempotency/store.ts';
 import type { Lead } from '#shared/leads/lead.ts';
+import { startTestDynamoDb, type TestDynamoDb } from '#test/support/dynamodb.ts';
 
 /**
  * One record through processRecord with the real Powertools idempotency (the handler's key and
- * payload check) over the in-process store; only the sync itself is a fake that counts its runs.
+ * payload check) over the DynamoDB store (dynalite, a table per test); only the sync itself is a
+ * fake that counts its runs.
  */
-function harness() {
+let dynamoDb: TestDynamoDb;
+let tables = 0;
+beforeAll(async () => {
+  dynamoDb = await startTestDynamoDb();
+});
+afterAll(() => dynamoDb?.close());
+
+async function harness() {
+  const tableName = await dynamoDb.createTable(`idempotency-${++tables}`);
   const runs: Lead[] = [];
   const letters: Array<{ messageId: string; reason: string }> = [];
   const config = new IdempotencyConfig({ ...leadIdempotency, expiresAfterSeconds: 3600 });
@@ -26,7 +36,7 @@ function harness() {
       runs.push(lead);
       return { opportunityId: `opp-${runs.length}` } as SyncResult;
     },
-    { persistenceStore: new InProcessPersistenceLayer(), config },
+    { persistenceStore: idempotencyStore(tableName, dynamoDb.client), config },
   );
   const process = (detail: object, messageId = `m-${Math.random()}`) =>
     processRecord(record(detail, messageId), {
@@ -65,7 +75,7 @@ function lead(overrides: Record<string, unknown> = {}, fieldsJson = '{"Email":"a
 
 describe('one lead per door and id, checked by content', () => {
   it('a true redelivery (received and submitted later, same content) runs once, with no dead letter', async () => {
-    const h = harness();
+    const h = await harness();
     const first = await h.process(lead());
     const again = await h.process(
       lead({ receivedAt: '2026-11-28T10:00:00.000Z', submittedAt: '2026-11-28T09:59:00.000Z' }),
@@ -85,7 +95,7 @@ describe('one lead per door and id, checked by content', () => {
   ])(
     'a different lead under a used id (%s) is dead-lettered with a plain reason, never synced',
     async (_, first, other) => {
-      const h = harness();
+      const h = await harness();
       await h.process(first);
       expect(await h.process(other, 'm-second')).toBeUndefined();
       expect(h.runs).toHaveLength(1);
@@ -99,7 +109,7 @@ describe('one lead per door and id, checked by content', () => {
   );
 
   it('the same id through another door is another lead: both run', async () => {
-    const h = harness();
+    const h = await harness();
     await h.process(lead());
     await h.process(lead({ source: { provider: 'standard-webhooks' } }));
     expect(h.runs.map((l) => l.source.provider)).toEqual(['form', 'standard-webhooks']);

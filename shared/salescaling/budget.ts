@@ -1,0 +1,274 @@
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+
+/**
+ * The Salescaling request budget shared by every invocation of every function: one DynamoDB item
+ * per budget, read and moved with conditional updates, so callers in any number of processes
+ * together never exceed it and one busy caller may use all of it.
+ *
+ * The item is a token bucket kept as the time of its next free slot (GCRA, the "virtual
+ * scheduling" form of a token bucket): leasing k tokens moves `nextAt` k intervals forward and
+ * gives the caller those k send times. Slots are spaced 1/rate apart across all callers, so any
+ * window of T seconds holds at most rate × T + 1 sends, and there is no burst after idling beyond
+ * that one. A caller leases a few slots with one write (fewer than one write per call under load)
+ * and waits for each; a slot whose time passed before a request took it is dropped (capacity lost,
+ * never the budget exceeded). A request goes at its slot's time plus the timer's delay, no earlier.
+ *
+ * Adaptive, like the AWS SDK's adaptive retry mode: a 429 sets `pausedUntil` (its Retry-After,
+ * capped) so every caller waits (from its next lease: slots already leased, at most half a second's
+ * worth, are still used; the process that got the 429 drops its own), and lowers `rate` multiplicatively (at most once a second, so one
+ * overload answered by several 429s counts once); the rate then recovers additively to the budget.
+ */
+
+export interface BudgetState {
+  /** Epoch ms of the next free slot. */
+  nextAt: number;
+  /** Requests per second when last lowered (or the budget); recovers from `rateAt`. */
+  rate: number;
+  rateAt: number;
+  /** No slot before this (epoch ms): a 429's Retry-After, for everyone. */
+  pausedUntil: number;
+  /** Optimistic-concurrency counter: every write is conditional on it. */
+  version: number;
+}
+
+export interface TokenBucketOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** The whole budget, requests per second. */
+  ratePerSecond: number;
+  /** The item's key (one item per budget); default `salescaling`. */
+  key?: string | undefined;
+  now?: (() => number) | undefined;
+  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
+  /** Most slots one write leases; default rate ÷ 2, between 2 and 10. */
+  maxLease?: number | undefined;
+}
+
+/** Multiplicative decrease on a 429, as the AWS SDK's adaptive mode (β = 0.7). */
+export const DECREASE_FACTOR = 0.7;
+/** Additive increase: this share of the budget per second after the last decrease. */
+export const RECOVERY_PER_SECOND = 0.05;
+/** The rate never drops below this share of the budget. */
+export const MIN_RATE_SHARE = 0.05;
+/** A Retry-After pauses everyone for at most this long (a longer one fails the request instead). */
+export const MAX_PAUSE_MS = 30_000;
+/** Leases without a dropped slot before a lone caller leases one slot ahead again. */
+const LOOKAHEAD_AFTER = 8;
+/** Attempts at one conditional write before giving up (contention this high means something is wrong). */
+const MAX_WRITE_ATTEMPTS = 20;
+
+/** The bucket's table could not be used (unreachable, throttled, denied): the caller falls back. */
+export class BudgetUnavailableError extends Error {
+  override name = 'BudgetUnavailableError';
+}
+
+const realSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+export class TokenBucket {
+  readonly budget: number;
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+  readonly #key: string;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #maxLease: number;
+  /** The item as last written or read by this process (a guess: every write checks its version). */
+  #state: BudgetState | undefined;
+  /** Slots leased and not yet used, earliest first. */
+  #slots: number[] = [];
+  #leasing: Promise<void> | undefined;
+  #waiting = 0;
+  /**
+   * Leases since a leased slot was last dropped unused. A lone caller leases one slot ahead (half
+   * the writes) only while those slots get used: a caller slower than the budget's interval would
+   * otherwise waste every other slot, capacity the other functions could have had.
+   */
+  #leasesSinceDrop = LOOKAHEAD_AFTER;
+
+  constructor(options: TokenBucketOptions) {
+    if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
+      throw new Error(`ratePerSecond must be a positive number (got ${options.ratePerSecond})`);
+    }
+    this.budget = options.ratePerSecond;
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+    this.#key = options.key ?? 'salescaling';
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? realSleep;
+    this.#maxLease = options.maxLease ?? Math.min(10, Math.max(2, Math.ceil(this.budget / 2)));
+  }
+
+  /** The rate now: the stored one plus its additive recovery, never above the budget. */
+  rateAt(state: BudgetState, now: number): number {
+    const recovered =
+      state.rate + RECOVERY_PER_SECOND * this.budget * Math.max(0, (now - state.rateAt) / 1000);
+    return Math.min(this.budget, Math.max(this.budget * MIN_RATE_SHARE, recovered));
+  }
+
+  /**
+   * Waits for this caller's slot and resolves at its time, with that time. Throws
+   * BudgetUnavailableError when the table cannot be used, and the signal's reason when aborted.
+   */
+  async acquire(signal?: AbortSignal): Promise<number> {
+    this.#waiting++;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const now = this.#now();
+        // A slot already past is dropped, never sent late: late sends could bunch with later slots.
+        while (this.#slots.length > 0 && (this.#slots[0] as number) < now) {
+          this.#slots.shift();
+          this.#leasesSinceDrop = 0;
+        }
+        const slot = this.#slots.shift();
+        if (slot !== undefined) {
+          if (slot > now) await this.#sleep(slot - now, signal);
+          return slot;
+        }
+        const ahead = this.#leasesSinceDrop >= LOOKAHEAD_AFTER ? 2 : 1;
+        this.#leasing ??= this.#lease(Math.min(this.#maxLease, Math.max(ahead, this.#waiting))).finally(
+          () => {
+            this.#leasing = undefined;
+            this.#leasesSinceDrop++;
+          },
+        );
+        await this.#leasing;
+      }
+    } finally {
+      this.#waiting--;
+    }
+  }
+
+  /**
+   * Salescaling answered 429: pause every caller until the Retry-After (capped at MAX_PAUSE_MS)
+   * and lower the shared rate. Throws BudgetUnavailableError when the table cannot be used.
+   */
+  async rateLimited(retryAfterMs: number | undefined): Promise<void> {
+    const pause = Math.min(Math.max(0, retryAfterMs ?? 0), MAX_PAUSE_MS);
+    this.#slots = []; // leased before the pause: not to be used through it
+    await this.#write((state, now) => {
+      const lower = now - state.rateAt >= 1000;
+      return {
+        ...state,
+        rate: lower
+          ? Math.max(this.budget * MIN_RATE_SHARE, this.rateAt(state, now) * DECREASE_FACTOR)
+          : state.rate,
+        rateAt: lower ? now : state.rateAt,
+        pausedUntil: Math.max(state.pausedUntil, now + pause),
+      };
+    });
+  }
+
+  /** The stored item, read strongly (for tests and diagnostics). */
+  async read(): Promise<BudgetState> {
+    return this.#get();
+  }
+
+  async #lease(count: number): Promise<void> {
+    const slots: number[] = [];
+    await this.#write((state, now) => {
+      const interval = 1000 / this.rateAt(state, now);
+      const start = Math.max(state.nextAt, now, state.pausedUntil);
+      slots.length = 0;
+      for (let i = 0; i < count; i++) slots.push(start + i * interval);
+      return { ...state, nextAt: start + count * interval };
+    });
+    this.#slots.push(...slots);
+  }
+
+  /** One optimistic read-modify-write of the item, retried on a lost race with the fresh item. */
+  async #write(change: (state: BudgetState, now: number) => BudgetState): Promise<void> {
+    let state = this.#state ?? (await this.#get());
+    for (let attempt = 1; ; attempt++) {
+      const next = change(state, this.#now());
+      next.version = state.version + 1;
+      try {
+        await this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#tableName,
+            Key: { id: { S: this.#key } },
+            UpdateExpression:
+              'SET nextAt = :nextAt, rate = :rate, rateAt = :rateAt, pausedUntil = :pausedUntil, version = :next',
+            ConditionExpression: state.version === 0 ? 'attribute_not_exists(version)' : 'version = :version',
+            ExpressionAttributeValues: {
+              ':nextAt': num(next.nextAt),
+              ':rate': num(next.rate),
+              ':rateAt': num(next.rateAt),
+              ':pausedUntil': num(next.pausedUntil),
+              ':next': num(next.version),
+              ...(state.version === 0 ? {} : { ':version': num(state.version) }),
+            },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        this.#state = next;
+        return;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw unavailable(error);
+        if (attempt >= MAX_WRITE_ATTEMPTS) {
+          throw new BudgetUnavailableError(`the budget item stayed contended for ${attempt} writes`);
+        }
+        // DynamoDB returns the current item with the failure; an emulator that does not is asked.
+        state = error.Item ? this.#parse(error.Item) : await this.#get();
+      }
+    }
+  }
+
+  async #get(): Promise<BudgetState> {
+    try {
+      const { Item } = await this.#client.send(
+        new GetItemCommand({
+          TableName: this.#tableName,
+          Key: { id: { S: this.#key } },
+          ConsistentRead: true,
+        }),
+      );
+      this.#state = Item ? this.#parse(Item) : undefined;
+      return this.#state ?? { nextAt: 0, rate: this.budget, rateAt: 0, pausedUntil: 0, version: 0 };
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  #parse(item: Record<string, AttributeValue>): BudgetState {
+    const field = (name: string, fallback: number) => {
+      const value = Number(item[name]?.N);
+      return Number.isFinite(value) ? value : fallback;
+    };
+    return {
+      nextAt: field('nextAt', 0),
+      rate: field('rate', this.budget),
+      rateAt: field('rateAt', 0),
+      pausedUntil: field('pausedUntil', 0),
+      version: field('version', 0),
+    };
+  }
+}
+
+function num(value: number): AttributeValue {
+  return { N: String(value) };
+}
+
+function unavailable(error: unknown): BudgetUnavailableError {
+  // The name only: an SDK error's message may quote the request.
+  const name = error instanceof Error ? error.name : 'unknown error';
+  return new BudgetUnavailableError(`the budget table could not be used (${name})`, { cause: error });
+}

@@ -1,0 +1,286 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { logger } from '#shared/observability/logger.ts';
+import { metrics } from '#shared/observability/metrics.ts';
+import {
+  BudgetUnavailableError,
+  DECREASE_FACTOR,
+  MAX_PAUSE_MS,
+  RECOVERY_PER_SECOND,
+  TokenBucket,
+} from '#shared/salescaling/budget.ts';
+import {
+  createRequestLimiter,
+  createSharedBudgetLimiter,
+  limiterFromEnv,
+} from '#shared/salescaling/limiter.ts';
+import { startTestDynamoDb, type TestDynamoDb } from '#test/support/dynamodb.ts';
+
+/**
+ * The shared budget's token bucket on a real DynamoDB API (dynalite, the real SDK client), with a
+ * fake clock: each TokenBucket instance stands for one process (a Lambda instance, a sandbox).
+ */
+let dynamoDb: TestDynamoDb;
+let writes = 0;
+beforeAll(async () => {
+  dynamoDb = await startTestDynamoDb();
+  await dynamoDb.createTable('budget');
+  dynamoDb.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'UpdateItemCommand') writes++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countWrites' },
+  );
+});
+afterAll(() => dynamoDb?.close());
+
+let keys = 0;
+function processes(count: number, ratePerSecond: number, clock: { t: number }) {
+  const key = `budget-${++keys}`;
+  return Array.from(
+    { length: count },
+    () =>
+      new TokenBucket({
+        client: dynamoDb.client,
+        tableName: 'budget',
+        key,
+        ratePerSecond,
+        now: () => clock.t,
+        // The fake clock moves only when the test moves it: a wait is recorded, not slept.
+        sleep: async () => undefined,
+      }),
+  );
+}
+
+describe('the shared budget (token bucket in DynamoDB)', () => {
+  it('lets one busy caller use the whole budget, at well under one write per call', async () => {
+    const clock = { t: 1_000_000 };
+    const [alone] = processes(1, 20, clock) as [TokenBucket];
+    const before = writes;
+    const slots: number[] = [];
+    // Three requests at a time, as a client's concurrency cap allows.
+    for (let round = 0; round < 20; round++) {
+      slots.push(...(await Promise.all([alone.acquire(), alone.acquire(), alone.acquire()])));
+    }
+    expect(slots).toHaveLength(60);
+    const sorted = [...slots].sort((a, b) => a - b);
+    // 20 a second, no faster: 60 calls take 59 intervals of 50 ms.
+    expect((sorted.at(-1) as number) - (sorted[0] as number)).toBeCloseTo(59 * 50, 6);
+    for (let i = 1; i < sorted.length; i++) {
+      expect((sorted[i] as number) - (sorted[i - 1] as number)).toBeGreaterThanOrEqual(50 - 1e-6);
+    }
+    expect(writes - before).toBeLessThanOrEqual(60 / 2);
+  });
+
+  it('shares it between processes: together never faster than the budget, each making progress', async () => {
+    const clock = { t: 2_000_000 };
+    const [a, b] = processes(2, 10, clock) as [TokenBucket, TokenBucket];
+    const mine: { a: number[]; b: number[] } = { a: [], b: [] };
+    for (let round = 0; round < 10; round++) {
+      const [x, y, z, w] = await Promise.all([a.acquire(), b.acquire(), a.acquire(), b.acquire()]);
+      mine.a.push(x, z);
+      mine.b.push(y, w);
+      clock.t += 50;
+    }
+    const all = [...mine.a, ...mine.b].sort((p, q) => p - q);
+    for (let i = 1; i < all.length; i++) {
+      expect((all[i] as number) - (all[i - 1] as number)).toBeGreaterThanOrEqual(100 - 1e-6);
+    }
+    expect(mine.a).toHaveLength(20);
+    expect(mine.b).toHaveLength(20);
+  });
+
+  it('after idling gives no burst: the next slot is now, the one after a full interval later', async () => {
+    const clock = { t: 3_000_000 };
+    const [p] = processes(1, 5, clock) as [TokenBucket];
+    await p.acquire();
+    clock.t += 60_000;
+    const [first, second] = await Promise.all([p.acquire(), p.acquire()]);
+    expect(first).toBe(clock.t);
+    expect(second).toBe(clock.t + 200);
+  });
+
+  it('drops a leased slot gone stale rather than send late, bunched with later ones', async () => {
+    const clock = { t: 4_000_000 };
+    const [p, other] = processes(2, 10, clock) as [TokenBucket, TokenBucket];
+    await p.acquire(); // leases two: one used now, one for +100 ms
+    clock.t += 1_000;
+    await other.acquire();
+    const next = await p.acquire();
+    expect(next).toBeGreaterThanOrEqual(clock.t + 100);
+  });
+
+  it('stops leasing ahead for a lone caller slower than the interval, wasting no slot of the budget', async () => {
+    const clock = { t: 4_500_000 };
+    const [slow] = processes(1, 20, clock) as [TokenBucket];
+    const before = writes;
+    let leased = 0;
+    let lastNextAt = 0;
+    for (let call = 0; call < 20; call++) {
+      const slot = await slow.acquire();
+      const { nextAt } = await slow.read();
+      // A new lease starts at this call's slot (the caller is behind the budget): count its slots.
+      if (nextAt !== lastNextAt) leased += Math.round((nextAt - slot) / 50);
+      lastNextAt = nextAt;
+      clock.t += 70; // its next request comes after its next slot (50 ms) has passed
+    }
+    // One spare slot at first, then one more each time it tries leasing ahead again (every 8 leases).
+    expect(leased).toBeLessThanOrEqual(20 + 3);
+    expect(writes - before).toBeLessThanOrEqual(20);
+  });
+
+  it('pauses every process on a 429 with Retry-After, lowers the rate and lets it recover gradually', async () => {
+    const clock = { t: 5_000_000 };
+    const [hit, other] = processes(2, 20, clock) as [TokenBucket, TokenBucket];
+    await other.acquire();
+    await hit.rateLimited(2_000);
+    const state = await hit.read();
+    expect(state.pausedUntil).toBe(clock.t + 2_000);
+    expect(state.rate).toBeCloseTo(20 * DECREASE_FACTOR, 6);
+    // The other process learns of the pause at its next lease: its one slot leased before the 429
+    // (at most half a second of budget) goes, then nothing until the pause ends.
+    const pausedAt = clock.t;
+    clock.t += 10;
+    expect(await other.acquire()).toBe(pausedAt + 50);
+    expect(await other.acquire()).toBe(pausedAt + 2_000);
+
+    // Another 429 of the same overload, within a second: paused again, not lowered twice.
+    await other.rateLimited(undefined);
+    expect((await hit.read()).rate).toBeCloseTo(20 * DECREASE_FACTOR, 6);
+    // A run of them, a second apart: multiplicative decrease.
+    clock.t += 1_000;
+    await other.rateLimited(undefined);
+    const lowered = await hit.read();
+    // (what it had recovered to in the 1.01 s since) × β
+    expect(lowered.rate).toBeCloseTo(
+      (20 * DECREASE_FACTOR + 20 * RECOVERY_PER_SECOND * 1.01) * DECREASE_FACTOR,
+      6,
+    );
+    // Additive recovery: RECOVERY_PER_SECOND of the budget a second, back to the budget, no higher.
+    expect(hit.rateAt(lowered, clock.t + 1_000)).toBeCloseTo(lowered.rate + 20 * RECOVERY_PER_SECOND, 6);
+    expect(hit.rateAt(lowered, clock.t + 60_000)).toBe(20);
+  });
+
+  it('caps a pause at MAX_PAUSE_MS (a longer Retry-After fails the request instead)', async () => {
+    const clock = { t: 6_000_000 };
+    const [p] = processes(1, 5, clock) as [TokenBucket];
+    await p.rateLimited(3_600_000);
+    expect((await p.read()).pausedUntil).toBe(clock.t + MAX_PAUSE_MS);
+  });
+
+  it('says the table is unavailable, naming no request detail, when DynamoDB cannot be reached', async () => {
+    const unreachable = new DynamoDBClient({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 1,
+    });
+    const p = new TokenBucket({ client: unreachable, tableName: 'budget', ratePerSecond: 5 });
+    const error = await p.acquire().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BudgetUnavailableError);
+    expect((error as Error).message).toMatch(/^the budget table could not be used \(\w+\)$/);
+    unreachable.destroy();
+  });
+});
+
+describe('the shared-budget limiter', () => {
+  it('falls back to the static share when the table is unavailable, counts it, and tries the table again later', async () => {
+    const clock = { t: 7_000_000 };
+    let tableUp = false;
+    const [bucket] = processes(1, 50, clock) as [TokenBucket];
+    const flaky = Object.assign(Object.create(bucket) as TokenBucket, {
+      acquire: async () => {
+        if (!tableUp) throw new BudgetUnavailableError('the budget table could not be used (TimeoutError)');
+        return bucket.acquire();
+      },
+    });
+    const fallbacks: string[] = [];
+    let throughFallback = 0;
+    const staticShare = createRequestLimiter({ requestsPerSecond: 1000 });
+    const limiter = createSharedBudgetLimiter({
+      bucket: flaky,
+      fallback: {
+        schedule: (task, signal) => {
+          throughFallback++;
+          return staticShare.schedule(task, signal);
+        },
+      },
+      retryBucketAfterMs: 30_000,
+      now: () => clock.t,
+      onFallback: (error) => fallbacks.push(error.message),
+    });
+    expect(await limiter.schedule(async () => 'sent')).toBe('sent');
+    tableUp = true;
+    expect(await limiter.schedule(async () => 'sent')).toBe('sent');
+    expect(throughFallback).toBe(2); // still within the 30 s before the table is tried again
+    clock.t += 30_000;
+    expect(await limiter.schedule(async () => 'sent')).toBe('sent');
+    expect(throughFallback).toBe(2);
+    expect(fallbacks).toEqual([
+      'the budget table could not be used (TimeoutError)',
+      'still on the local share',
+    ]);
+  });
+
+  it('passes a task failure through untouched (only the table falls back)', async () => {
+    const clock = { t: 8_000_000 };
+    const [bucket] = processes(1, 50, clock) as [TokenBucket];
+    const limiter = createSharedBudgetLimiter({
+      bucket,
+      fallback: createRequestLimiter({ requestsPerSecond: 1000 }),
+      now: () => clock.t,
+      onFallback: () => {
+        throw new Error('must not fall back');
+      },
+    });
+    await expect(
+      limiter.schedule(async () => {
+        throw new Error('Salescaling said no');
+      }),
+    ).rejects.toThrow('Salescaling said no');
+  });
+
+  it('as the functions build it, sends on the static share when DynamoDB is unreachable, and counts BudgetFallback', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', 'http://127.0.0.1:9');
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    const added = vi.spyOn(metrics, 'addMetric').mockImplementation(() => metrics);
+    const warned = vi.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      const limiter = limiterFromEnv({
+        SALESCALING_BUDGET_TABLE_NAME: 'budget',
+        SALESCALING_BUDGET_RPS: '20',
+      });
+      expect(await limiter.schedule(async () => 'sent')).toBe('sent');
+      expect(await limiter.schedule(async () => 'sent again')).toBe('sent again');
+      expect(added.mock.calls.map(([name, , value]) => [name, value])).toEqual([
+        ['BudgetFallback', 1],
+        ['BudgetFallback', 1],
+      ]);
+      // Logged once, when it switched, by the error's name: nothing from the request.
+      expect(warned).toHaveBeenCalledTimes(1);
+      expect(JSON.stringify(warned.mock.calls)).not.toMatch(/budget"|TableName/);
+    } finally {
+      vi.unstubAllEnvs();
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('is the static share with SALESCALING_BUDGET=static or no table, and refuses another mode by name', () => {
+    expect(
+      limiterFromEnv({ SALESCALING_BUDGET: 'static', SALESCALING_BUDGET_TABLE_NAME: 't' }).rateLimited,
+    ).toBe(undefined);
+    expect(limiterFromEnv({}).rateLimited).toBe(undefined);
+    expect(
+      typeof limiterFromEnv({ SALESCALING_BUDGET_TABLE_NAME: 't', AWS_REGION: 'eu-west-1' }).rateLimited,
+    ).toBe('function');
+    expect(() => limiterFromEnv({ SALESCALING_BUDGET: 'greedy' })).toThrow(
+      'SALESCALING_BUDGET must be "shared" or "static" (got "greedy")',
+    );
+  });
+});
