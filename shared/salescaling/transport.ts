@@ -16,6 +16,7 @@ import {
   SalescalingUnauthorizedError,
   SalescalingUnexpectedResponseError,
 } from './errors.ts';
+import { fetchExchange, type HttpExchange, nodeHttpExchange } from './http-exchange.ts';
 import { type RequestLimiter, sharedRequestLimiter } from './limiter.ts';
 import { DEFAULT_BASE_URL, expandPath, type OperationName, operations } from './operations.ts';
 import { envelopeSchema } from './schemas.ts';
@@ -54,6 +55,7 @@ export interface TransportOptions {
   maxRetryAfterMs?: number | undefined;
   /** Default: the process-wide limiter, shared by every client in this process. */
   limiter?: RequestLimiter | undefined;
+  /** Tests inject a `fetch`; by default requests go over `node:http(s)` (see http-exchange.ts). */
   fetch?: typeof globalThis.fetch | undefined;
   logger?: SalescalingLogger | undefined;
   /** Jitter source, injectable for tests. */
@@ -111,7 +113,7 @@ export class SalescalingTransport {
   #maxDelayMs: number;
   #maxRetryAfterMs: number;
   #limiter: RequestLimiter;
-  #fetch: typeof globalThis.fetch;
+  #exchange: HttpExchange;
   #logger: SalescalingLogger | undefined;
   #random: () => number;
   #onEvent: ((event: TransportEvent) => void) | undefined;
@@ -131,7 +133,7 @@ export class SalescalingTransport {
     this.#maxDelayMs = options.maxDelayMs ?? 8_000;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
     this.#limiter = options.limiter ?? sharedRequestLimiter();
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#exchange = options.fetch ? fetchExchange(options.fetch) : nodeHttpExchange;
     this.#logger = options.logger;
     this.#random = options.random ?? Math.random;
     this.#onEvent = options.onEvent;
@@ -245,15 +247,14 @@ export class SalescalingTransport {
       const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
       recordCall(spec.operation);
       try {
-        const response = await this.#fetch(url, { method, headers, body, signal });
-        const text = await response.text();
+        const response = await this.#exchange(url, { method, headers, body, signal });
         const status = response.status;
         this.#onEvent?.({
           type: 'response',
           operation: spec.operation,
           outcome: status === 429 ? '429' : status >= 500 ? '5xx' : status >= 400 ? '4xx' : '2xx',
         });
-        return { status: response.status, retryAfter: response.headers.get('retry-after'), text };
+        return response;
       } catch (error) {
         if (spec.signal?.aborted) throw error; // cancelled by the caller: not ours to classify
         if (timeout.aborted) {
