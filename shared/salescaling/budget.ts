@@ -82,6 +82,9 @@ const realSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** The most a lease starts ahead of now: a slow write once must not hold every caller back long. */
+const MAX_LEAD_MS = 250;
+
 export class TokenBucket {
   readonly budget: number;
   readonly #client: DynamoDBClient;
@@ -102,6 +105,12 @@ export class TokenBucket {
    * otherwise waste every other slot, capacity the other functions could have had.
    */
   #leasesSinceDrop = LOOKAHEAD_AFTER;
+  /**
+   * How far ahead of now a lease starts its slots: the last lease's write time, with half again as
+   * margin. Slots leased from "now" would be past, and dropped, by the time the write returns: the
+   * first slot of every idle lease wasted, and at a high rate every slot, leasing over and over.
+   */
+  #leadMs = 0;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
@@ -184,13 +193,15 @@ export class TokenBucket {
 
   async #lease(count: number): Promise<void> {
     const slots: number[] = [];
+    const began = this.#now();
     await this.#write((state, now) => {
       const interval = 1000 / this.rateAt(state, now);
-      const start = Math.max(state.nextAt, now, state.pausedUntil);
+      const start = Math.max(state.nextAt, now + this.#leadMs, state.pausedUntil);
       slots.length = 0;
       for (let i = 0; i < count; i++) slots.push(start + i * interval);
       return { ...state, nextAt: start + count * interval };
     });
+    this.#leadMs = Math.min(MAX_LEAD_MS, (this.#now() - began) * 1.5);
     this.#slots.push(...slots);
   }
 

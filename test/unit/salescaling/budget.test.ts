@@ -284,3 +284,59 @@ describe('the shared-budget limiter', () => {
     );
   });
 });
+
+describe('leases that take time to write', () => {
+  /** A clock that moves by `writeMs` while each budget write is on the wire, as a real one does. */
+  function slowWrites(writeMs: number, ratePerSecond: number) {
+    const clock = { t: 5_000_000 };
+    const client = new DynamoDBClient({
+      endpoint: dynamoDb.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    let leases = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'UpdateItemCommand') {
+          leases++;
+          clock.t += writeMs;
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'slowWrites' },
+    );
+    const bucket = new TokenBucket({
+      client,
+      tableName: 'budget',
+      key: `slow-${++keys}`,
+      ratePerSecond,
+      now: () => clock.t,
+      sleep: async (ms) => {
+        clock.t += ms;
+      },
+    });
+    return { bucket, clock, leases: () => leases };
+  }
+
+  it('start their slots far enough ahead that none is past when the write returns', async () => {
+    // 1,000 a second with 5 ms writes: slots leased from "now" would all be past on arrival.
+    const { bucket, leases } = slowWrites(5, 1000);
+    const slots: number[] = [];
+    for (let i = 0; i < 20; i++) slots.push(await bucket.acquire());
+    expect(slots).toHaveLength(20);
+    // Fewer leases than calls: only the first (which cannot know the write time yet) loses its
+    // slot, and that loss holds the caller to one slot a lease for the next 8 leases (LOOKAHEAD_AFTER).
+    expect(leases()).toBeLessThanOrEqual(1 + 8 + 6);
+  });
+
+  it("do not waste an idle lease's first slot", async () => {
+    // 5 a second: a wasted slot would cost the caller 200 ms.
+    const { bucket, clock } = slowWrites(10, 5);
+    await bucket.acquire(); // learns the write time
+    clock.t += 10_000; // idle
+    const asked = clock.t;
+    const slot = await bucket.acquire();
+    expect(slot - asked).toBeLessThan(50);
+  });
+});
