@@ -69,6 +69,11 @@ export interface LocalRuntimeOptions {
   log?: ((line: string) => void) | undefined;
   /** The functions' own output; default: this process's stdout/stderr. */
   functionOutput?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
+  /**
+   * Variables set in every function's environment after the declared ones (a benchmark runs the
+   * same system with `SALESCALING_BUDGET=static` and `=shared` side by side).
+   */
+  functionEnvironment?: Readonly<Record<string, string>> | undefined;
   /** The event catalog whose outbound entries (`by`) say what each function may publish; default: the product's. */
   events?: readonly EventDefinition[] | undefined;
 }
@@ -810,6 +815,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         settings,
         sourceQueueUrl,
       ),
+      ...options.functionEnvironment,
     };
     const fnHost = new FunctionHost(declaration, {
       projectRoot: options.projectRoot ?? projectRootDefault,
@@ -841,6 +847,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 trigger: 'event',
                 source: trigger.name,
                 outcome: outcome.error ? 'error' : outcome.failed > 0 ? 'partial' : 'ok',
+                coldStart: outcome.coldStart,
                 detail: outcome.error
                   ? `${outcome.records} record(s), failed: ${outcome.error}`
                   : `${outcome.records} record(s), ${outcome.failed} failed`,

@@ -373,10 +373,13 @@ describe('recovering dead letters', () => {
 describe('rotating the Salescaling key', () => {
   it('needs no redeploy: a warm function meets a 401, reads the secret afresh once, and carries on', async () => {
     await putLeads(lead('s-before-rotation', 'a@one.example.com', 'Before'));
+    // Its batch done, so the sandbox that ran it is idle and warm, and takes the next lead (a batch
+    // still running would send the next one to another sandbox, which meets its own 401).
     await eventually(
       () => emulator.store.stats(),
-      (stats) => stats.opportunities === 1,
+      (stats) => stats.opportunities === 1 && stats.companyLinks === 1,
     );
+    await eventually(syncInvocations, (list) => list.length === 1);
 
     // The operator creates a new key in Salescaling (the old one stops working) and puts it in the secret.
     const rotated = 'sk-sync-rotated-9a8b7c6d5e4f';
