@@ -4,6 +4,7 @@ import type { FunctionDeclaration } from '#functions/declaration.ts';
 import { requestsPerSecond, salescalingConcurrency } from '#functions/environment.ts';
 import type { RequestRecord } from '#local/emulator/request-log.ts';
 import { type LocalSystem, startLocalSystem } from '#local/tools/system.ts';
+import { DEFAULT_OPPORTUNITY_STATUSES } from '#shared/salescaling/assumptions.ts';
 import type { BenchSection } from './stats.ts';
 
 /**
@@ -18,8 +19,6 @@ export const LATENCY_MS = 50;
 const MAX_CONCURRENCY = 4;
 export const BUDGET_MODES = ['static', 'shared'] as const;
 export type BudgetMode = (typeof BUDGET_MODES)[number];
-/** What the stale sweep calls; every other operation in these runs is lead sync's. */
-const SWEEP_OPERATIONS = new Set(['listOpportunities', 'listOpportunityIntegrations', 'updateOpportunity']);
 /** Opportunities for the sweep to page through and close while the burst drains. */
 const SWEEP_OPPORTUNITIES = 3_000;
 /** Leads posted at once, concurrently, over this many connections (the ingest route is not the subject). */
@@ -42,11 +41,9 @@ export interface BurstRun {
 }
 
 export interface ContentionRun extends BurstRun {
-  leadCalls: number;
-  sweepCalls: number;
-  /** Requests per second each made while the burst drained. */
-  leadRps: number;
-  sweepRps: number;
+  /** Stale deals the sweep had closed when the burst had drained (its progress). */
+  sweepClosed: number;
+  sweepStale: number;
 }
 
 /** The catalog with the form route's throttle lifted, so the whole burst lands at once. */
@@ -156,14 +153,15 @@ async function measure(
   const requests = (await system.admin.requests()).filter(
     (r) => r.receivedAt >= startedAt && r.receivedAt <= endedAt,
   );
-  const leadRequests = requests.filter((r) => !SWEEP_OPERATIONS.has(r.operation ?? ''));
-  const lastAnswer = Math.max(...leadRequests.map((r) => r.receivedAt + (r.durationMs ?? 0)));
+  // Until the burst's last answer: its end (with a sweep beside it, the sweep's requests are counted
+  // too, as the emulator cannot tell who calls; both share one key).
+  const lastAnswer = Math.max(...requests.map((r) => r.receivedAt + (r.durationMs ?? 0)));
   const seconds = (lastAnswer - startedAt) / 1000;
-  const lowerBoundSeconds = leadRequests.length / BUDGET_RPS;
+  const lowerBoundSeconds = requests.length / BUDGET_RPS;
   const result: BurstRun = {
     mode,
     leads,
-    calls: leadRequests.length,
+    calls: requests.length,
     seconds,
     lowerBoundSeconds,
     ratio: seconds / lowerBoundSeconds,
@@ -171,7 +169,7 @@ async function measure(
     maxInFlight: maxInFlight(requests),
     coldStarts: system.runtime.hosts.get('lead-sync')?.coldStarts ?? 0,
   };
-  return { result, requests, leadRequests, seconds };
+  return result;
 }
 
 export async function burstRun(mode: BudgetMode, leads: number): Promise<BurstRun> {
@@ -182,7 +180,7 @@ export async function burstRun(mode: BudgetMode, leads: number): Promise<BurstRu
     const before = system.emulator.store.stats().opportunities;
     const startedAt = Date.now();
     await postBurst(system, mode, leads);
-    return (await measure(system, mode, leads, startedAt, before)).result;
+    return await measure(system, mode, leads, startedAt, before);
   } finally {
     await system.close();
   }
@@ -201,17 +199,13 @@ export async function contentionRun(mode: BudgetMode, leads: number): Promise<Co
       () => undefined,
     );
     await postBurst(system, `${mode}-c`, leads);
-    const { result, requests, leadRequests, seconds } = await measure(system, mode, leads, startedAt, before);
-    const sweepCalls = requests.length - leadRequests.length;
-    if (sweepCalls === 0) throw new Error('The sweep made no request while the burst drained');
+    const result = await measure(system, mode, leads, startedAt, before);
+    const stale = system.emulator.seeded?.staleOpportunityIds ?? [];
+    const sweepClosed = stale.filter(
+      (id) => system.emulator.store.getOpportunity(id)?.status === DEFAULT_OPPORTUNITY_STATUSES.lost,
+    ).length;
     void sweep;
-    return {
-      ...result,
-      leadCalls: leadRequests.length,
-      sweepCalls,
-      leadRps: leadRequests.length / seconds,
-      sweepRps: sweepCalls / seconds,
-    };
+    return { ...result, sweepClosed, sweepStale: stale.length };
   } finally {
     await system.close();
   }
@@ -259,16 +253,16 @@ export async function benchContention(leads: number, modes: readonly BudgetMode[
     markdown: [
       `## The same burst (${leads} leads) while a stale sweep runs`,
       '',
-      `As above, with a stale sweep (${SWEEP_OPPORTUNITIES.toLocaleString('en-US')} opportunities, a fifth of them stale, closing for real) started with the burst. Counted at the emulator's request log until the burst has drained; the sweep's requests told apart by operation.`,
+      `As above, with a stale sweep (${SWEEP_OPPORTUNITIES.toLocaleString('en-US')} opportunities, a fifth of them stale, closing for real) started with the burst. Counted at the emulator's request log from the start until the burst has drained: every request, the sweep's and lead sync's (one key, so the emulator cannot tell them apart; their progress is told by what each has done).`,
       '',
-      '| Budget | Lead calls | Sweep calls | Drain (s) | Lower bound (s) | × lower bound | Lead sync (req/s) | Sweep (req/s) | Busiest second (both) |',
+      '| Budget | Calls (both) | Drain (s) | Lower bound (s) | × lower bound | Requests/s (both) | Busiest second (both) | Leads synced | Stale deals closed |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...runs.map(
         (r) =>
-          `| ${r.mode} | ${r.leadCalls} | ${r.sweepCalls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${f1(r.leadRps)} | ${f1(r.sweepRps)} | ${r.busiestSecond} |`,
+          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${f1(r.calls / r.seconds)} | ${r.busiestSecond} | ${r.leads} of ${r.leads} | ${r.sweepClosed} of ${r.sweepStale} |`,
       ),
       '',
-      `Goal: the busiest second of both together never above ${BUDGET_RPS}, and both making progress. The lower bound here is the leads' calls alone ÷ budget; the sweep's share of the budget lengthens the drain.`,
+      `Goal: the busiest second of both together never above ${BUDGET_RPS}, and both making progress. Lower bound: all the calls made in the window ÷ budget.`,
       '',
     ],
   };
