@@ -52,6 +52,7 @@ export class LocalQueue {
   #messages: Message[] = [];
   /** Batches in flight now (at most the trigger's maxConcurrency). */
   #running = 0;
+  #maxConcurrency: number;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
@@ -66,7 +67,10 @@ export class LocalQueue {
     region: string;
     accountId: string;
     onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
+    /** Batches at once; default the trigger's maxConcurrency. */
+    maxConcurrency?: number | undefined;
   }) {
+    this.#maxConcurrency = options.maxConcurrency ?? options.trigger.maxConcurrency;
     this.#trigger = options.trigger;
     this.#host = options.host;
     this.#deadLetters = options.deadLetters;
@@ -76,6 +80,11 @@ export class LocalQueue {
     this.#onBatch = options.onBatch;
     this.name = `${options.host.declaration.name}-${options.trigger.name}`;
     this.arn = `arn:aws:sqs:${options.region}:${options.accountId}:${this.name}`;
+  }
+
+  /** Batches it runs at once. */
+  get maxConcurrency(): number {
+    return this.#maxConcurrency;
   }
 
   /** Receives before the dead-letter list (the redrive policy). */
@@ -126,14 +135,14 @@ export class LocalQueue {
   }
 
   #schedule(delayMs: number): void {
-    if (this.#closed || this.#running >= this.#trigger.maxConcurrency) return;
+    if (this.#closed || this.#running >= this.#maxConcurrency) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#deliver(), delayMs);
   }
 
   #deliver(): void {
     this.#timer = undefined;
-    while (!this.#closed && this.#running < this.#trigger.maxConcurrency) {
+    while (!this.#closed && this.#running < this.#maxConcurrency) {
       const now = Date.now();
       const batch = this.#messages.filter((m) => m.visibleAt <= now).slice(0, this.#trigger.batchSize);
       if (batch.length === 0) break;

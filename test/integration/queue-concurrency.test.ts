@@ -146,3 +146,22 @@ describe('a queue with maxConcurrency 2', () => {
     expect(letter?.payload).toMatchObject({ detail: { fail: true } });
   });
 });
+
+describe("the product's queues", () => {
+  it('run one batch at a time while their idempotency records are in the sandbox, else maxConcurrency', async () => {
+    const product = await startQuietRuntime();
+    try {
+      const concurrency = Object.fromEntries(product.queues.map((q) => [q.name, q.maxConcurrency]));
+      const inProcess = (name: string) =>
+        product.hosts.get(name)?.environment.IDEMPOTENCY_TABLE_NAME === 'in-process';
+      for (const name of ['lead-sync', 'integration-commands']) {
+        const queue = product.queues.find((q) => q.name.startsWith(`${name}-`));
+        expect(queue?.maxConcurrency).toBe(inProcess(name) ? 1 : 2);
+      }
+      // Its stores in DynamoDB already: the sweep's continuations run as many as declared.
+      expect(concurrency['stale-deals-stale-sweep-continued']).toBe(2);
+    } finally {
+      await product.close();
+    }
+  });
+});
