@@ -38,6 +38,8 @@ export interface BurstRun {
   maxInFlight: number;
   /** Lead-sync sandboxes started (cold starts). */
   coldStarts: number;
+  /** Lead-sync batches the local queue runs at once (docs/local-runtime.md). */
+  batchesAtOnce: number;
 }
 
 export interface ContentionRun extends BurstRun {
@@ -168,6 +170,8 @@ async function measure(
     busiestSecond: busiestSecond(requests.map((r) => r.receivedAt)),
     maxInFlight: maxInFlight(requests),
     coldStarts: system.runtime.hosts.get('lead-sync')?.coldStarts ?? 0,
+    batchesAtOnce:
+      system.runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.maxConcurrency ?? 0,
   };
   return result;
 }
@@ -223,13 +227,13 @@ export async function benchBurst(leads: number, modes: readonly BudgetMode[]): P
     markdown: [
       `## Burst of ${leads} new leads on a budget of ${BUDGET_RPS} requests/s`,
       '',
-      `${leads} new leads (each a new contact, company and opportunity) posted at once to \`POST /leads\` (its throttle lifted), the emulator adding ${LATENCY_MS} ms to every request; lead sync drains them through the local runtime (2 batches of 5 at once, its \`maxConcurrency\`). Counted at the emulator's request log; one run per budget mode. Lower bound: calls ÷ budget.`,
+      `${leads} new leads (each a new contact, company and opportunity) posted at once to \`POST /leads\` (its throttle lifted), the emulator adding ${LATENCY_MS} ms to every request; lead sync drains them through the local runtime (batches of 5, as many at once as the table says). Counted at the emulator's request log; one run per budget mode. Lower bound: calls ÷ budget.`,
       '',
-      '| Budget | Calls | Drain (s) | Lower bound (s) | × lower bound | Leads/s | Busiest second | Max in flight | Lead-sync sandboxes |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Budget | Calls | Drain (s) | Lower bound (s) | × lower bound | Leads/s | Busiest second | Max in flight | Batches at once | Lead-sync sandboxes |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...runs.map(
         (r) =>
-          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${(r.leads / r.seconds).toFixed(2)} | ${r.busiestSecond} | ${r.maxInFlight} | ${r.coldStarts} |`,
+          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${(r.leads / r.seconds).toFixed(2)} | ${r.busiestSecond} | ${r.maxInFlight} | ${r.batchesAtOnce} | ${r.coldStarts} |`,
       ),
       '',
       `Goal: drain ≤ 1.15 × the lower bound, and the busiest second never above ${BUDGET_RPS}. \`static\` gives each of the ${salescalingConcurrency(catalog)} invocations that may call Salescaling ${staticShare()} requests/s, whether the others are busy or not; \`shared\` is one bucket for all of them (\`SALESCALING_BUDGET\`, docs/salescaling-client.md).`,
