@@ -177,6 +177,25 @@ export function orderKey(
   return { key: opportunityKey(opportunityId), opportunityId };
 }
 
+/**
+ * What a command's record must not race with in its batch (shared/queues/keyed-chains.ts): a command
+ * naming an opportunity waits for the batch's earlier commands on the same one, so they are applied
+ * in batch order as the guard expects; upserts name none before they run (they find or create it),
+ * so they wait for each other, as they did when a batch ran in series. An unreadable record has none.
+ * Commands on one opportunity in two batches at once are what the ordering guard itself settles.
+ */
+export function commandChainKeys(body: string): string[] {
+  let event: { 'detail-type'?: unknown; detail?: unknown };
+  try {
+    event = JSON.parse(body) as typeof event;
+  } catch {
+    return [];
+  }
+  if (event?.['detail-type'] === events.upsertOpportunity.detailType) return ['upserts'];
+  const opportunityId = (event?.detail as { opportunityId?: unknown } | undefined)?.opportunityId;
+  return typeof opportunityId === 'string' ? [opportunityKey(opportunityId.slice(0, 200))] : [];
+}
+
 export async function applyCommand(event: CommandEvent, deps: CommandCollaborators): Promise<CommandOutcome> {
   const definition = commands.find((c) => c.detailType === event['detail-type']);
   if (!definition) throw new CommandRejected(`Unknown command "${event['detail-type']}"`);

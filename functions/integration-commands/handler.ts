@@ -14,14 +14,15 @@ import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { commandOrderStore } from '#shared/idempotency/command-order.ts';
 import { idempotencyStore } from '#shared/idempotency/store.ts';
-import { logger } from '#shared/observability/logger.ts';
+import { appendRecordKeys, logger, withRecordKeys } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
+import { keyedChains } from '#shared/queues/keyed-chains.ts';
 import { queueRetries } from '#shared/queues/retry.ts';
 import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { clipText } from '#shared/salescaling/schemas.ts';
-import { applyOrReject, type CommandEvent, type CommandRejection } from './commands.ts';
+import { applyOrReject, type CommandEvent, type CommandRejection, commandChainKeys } from './commands.ts';
 
 const config = loadConfig(
   z.object({
@@ -106,7 +107,7 @@ const processRecord = async (record: SQSRecord) => {
     await sendToDeadLetterQueue(record, 'The message is not an EventBridge event');
     return;
   }
-  logger.appendKeys({ commandId: clipText(event.id, 200), command: clipText(event['detail-type'], 200) });
+  appendRecordKeys({ commandId: clipText(event.id, 200), command: clipText(event['detail-type'], 200) });
   try {
     const outcome = await applyOnce({
       id: event.id,
@@ -153,20 +154,28 @@ const processRecordLoggingFailure = async (record: SQSRecord) => {
       error,
     });
     throw error;
-  } finally {
-    logger.removeKeys(['commandId', 'command']);
   }
 };
 
+// A batch's records run at once, paced by the Salescaling limiter, each failure reported alone;
+// commands for one opportunity (and all upserts, which find and create contacts and companies) run
+// in batch order, so they never race past the ordering guard (commandChainKeys in commands.ts).
 const processor = new BatchProcessor(EventType.SQS);
 
 const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: unknown }) => {
   key.remember(context);
   idempotency.registerLambdaContext(context);
-  return processPartialResponse(event, processRecordLoggingFailure, processor, {
-    context,
-    processInParallel: false,
-  });
+  const inOrder = keyedChains();
+  return processPartialResponse(
+    event,
+    (record: SQSRecord) =>
+      // Each record's own log keys (its command's), right while the others run beside it.
+      inOrder(commandChainKeys(record.body), () =>
+        withRecordKeys({}, () => processRecordLoggingFailure(record)),
+      ),
+    processor,
+    { context, processInParallel: true },
+  );
 };
 
 export const handler = middy(handle)

@@ -14,13 +14,14 @@ import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { idempotencyStore } from '#shared/idempotency/store.ts';
 import type { Lead } from '#shared/leads/lead.ts';
-import { logger } from '#shared/observability/logger.ts';
+import { appendRecordKeys, logger, withRecordKeys } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
+import { keyedChains } from '#shared/queues/keyed-chains.ts';
 import { queueRetries } from '#shared/queues/retry.ts';
 import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
-import { leadIdempotency, processRecord, publishSyncEvents } from './process.ts';
+import { leadChainKeys, leadIdempotency, processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
 
 const config = loadConfig(
@@ -92,7 +93,7 @@ const syncOnce = makeIdempotent(
 
 const sync = async (lead: Lead) => {
   // Every line logged about this lead (the client's retries and a dead letter included) carries its id.
-  logger.appendKeys({ submissionId: lead.submissionId, provider: lead.source.provider });
+  appendRecordKeys({ submissionId: lead.submissionId, provider: lead.source.provider });
   const result = await syncOnce(lead);
   if (!ran.has(lead)) logger.info('Duplicate lead: already synced, nothing done', { calls: 0 });
   return result;
@@ -104,25 +105,33 @@ const deadLetter = async (record: SQSRecord, reason: string) => {
   await sendToDeadLetterQueue(record, reason);
 };
 
-// One record at a time: the process's Salescaling budget is shared, and order within a batch is kept.
+// A batch's records run at once: the Salescaling limiter paces them, and each record's failure is
+// still reported alone (partial batch response). Leads are independent (one opportunity each, made
+// once by the idempotency record), except two of one contact or company: those run in batch order.
 const processor = new BatchProcessor(EventType.SQS);
 
 const handle = async (event: SQSEvent, context: Context & { salescalingApiKey?: unknown }) => {
   key.remember(context);
   idempotency.registerLambdaContext(context);
+  const inOrder = keyedChains();
   return processPartialResponse(
     event,
     (record: SQSRecord) =>
-      processRecord(record, {
-        sync,
-        deadLetter,
-        maxReceiveCount: config.MAX_RECEIVE_COUNT,
-        retry,
-      }).finally(() => logger.removeKeys(['submissionId', 'provider'])),
+      inOrder(leadChainKeys(record), () =>
+        // Each record's own log keys (its lead's), right while the others run beside it.
+        withRecordKeys({}, () =>
+          processRecord(record, {
+            sync,
+            deadLetter,
+            maxReceiveCount: config.MAX_RECEIVE_COUNT,
+            retry,
+          }),
+        ),
+      ),
     processor,
     {
       context,
-      processInParallel: false,
+      processInParallel: true,
     },
   );
 };

@@ -105,6 +105,28 @@ function reusedIdReason(lead: Lead, error: IdempotencyValidationError): string {
   return `A different lead already used submission id "${submissionId}" from ${provider}`;
 }
 
+/**
+ * What a lead's record must not race with in its batch (shared/queues/keyed-chains.ts): two leads of
+ * one contact or one company run in batch order, so the second finds what the first created rather
+ * than creating it twice. A record that is not a Lead has none (it is only dead-lettered).
+ */
+export function leadChainKeys(record: SQSRecord): string[] {
+  let detail: unknown;
+  try {
+    detail = (JSON.parse(record.body) as { detail?: unknown }).detail;
+  } catch {
+    return [];
+  }
+  const parsed = leadSchema.safeParse(detail);
+  if (!parsed.success) return [];
+  const { contact, company } = parsed.data;
+  return [
+    `contact:${contact.email}`,
+    ...(company.domain ? [`company-domain:${company.domain.toLowerCase()}`] : []),
+    ...(company.name ? [`company-name:${company.name.trim().toLowerCase()}`] : []),
+  ];
+}
+
 /** The events one sync publishes, correlated by the lead's submissionId. */
 export function publishSyncEvents(publisher: EventPublisher, lead: Lead, result: SyncResult): Promise<void> {
   return publishUpsertEvents(publisher, result, { submissionId: lead.submissionId });

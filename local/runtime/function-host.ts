@@ -5,9 +5,12 @@ import { Worker } from 'node:worker_threads';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
 
 /**
- * Runs one declared function the way Lambda does: an isolated sandbox (a worker thread) with the
- * function's own environment, started on first use (cold start), reused while warm, and discarded
- * when an invocation runs past the function's timeout or the module fails to load.
+ * Runs one declared function the way Lambda does: isolated sandboxes (worker threads) with the
+ * function's own environment, each started on first use (a cold start), reused while warm, and
+ * discarded when an invocation runs past the function's timeout or the module fails to load.
+ * An exclusive invocation (a queue batch, a scheduled run) gets a sandbox of its own, as Lambda runs
+ * one invocation per execution environment: an idle warm one, else a new one. HTTP invocations may
+ * share a warm sandbox, so a load test does not start a thread per request.
  */
 export interface InvocationError {
   name: string;
@@ -27,18 +30,33 @@ export interface FunctionHostOptions {
   output?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
 }
 
+export interface InvokeOptions {
+  /** Never share the sandbox with another invocation (Lambda's rule; the queues and schedules). */
+  exclusive?: boolean | undefined;
+  /** Told whether this invocation started a new sandbox. */
+  onColdStart?: (() => void) | undefined;
+}
+
 interface Pending {
   resolve(result: InvocationResult): void;
   timer: NodeJS.Timeout;
 }
 
+interface Sandbox {
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<string, Pending>;
+  /** Invocations running in it now (held from the choice of sandbox, before it is ready). */
+  inFlight: number;
+}
+
 export class FunctionHost {
   readonly declaration: FunctionDeclaration;
   #options: FunctionHostOptions;
-  #worker: Worker | undefined;
-  #ready: Promise<void> | undefined;
-  #pending = new Map<string, Pending>();
+  #sandboxes: Sandbox[] = [];
   #closed = false;
+  #coldStarts = 0;
+  #peakInFlight = 0;
 
   constructor(declaration: FunctionDeclaration, options: FunctionHostOptions) {
     this.declaration = declaration;
@@ -50,38 +68,77 @@ export class FunctionHost {
     return this.#options.environment;
   }
 
-  async invoke(event: unknown): Promise<InvocationResult> {
+  /** Sandboxes started so far (each a cold start). */
+  get coldStarts(): number {
+    return this.#coldStarts;
+  }
+
+  /** Sandboxes alive now. */
+  get sandboxes(): number {
+    return this.#sandboxes.length;
+  }
+
+  /** The most exclusive invocations seen running at once. */
+  get peakConcurrency(): number {
+    return this.#peakInFlight;
+  }
+
+  async invoke(event: unknown, options: InvokeOptions = {}): Promise<InvocationResult> {
     if (this.#closed) return failure('HostClosed', 'The local runtime is shutting down');
-    try {
-      await this.#start();
-    } catch (error) {
-      return failure('Runtime.InitError', (error as Error).message);
+    const sandbox = this.#choose(options);
+    sandbox.inFlight += 1;
+    if (options.exclusive) {
+      const running = this.#sandboxes.filter((s) => s.inFlight > 0).length;
+      this.#peakInFlight = Math.max(this.#peakInFlight, running);
     }
-    const worker = this.#worker;
-    if (!worker) return failure('Runtime.InitError', 'The function sandbox is not running');
-    const id = randomUUID();
-    const timeoutMs = this.declaration.timeoutSeconds * 1000;
-    return new Promise<InvocationResult>((resolveResult) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        resolveResult(
-          failure('Sandbox.Timedout', `Task timed out after ${this.declaration.timeoutSeconds} seconds`),
-        );
-        // Lambda discards a sandbox that timed out; so do we (the next call is a cold start).
-        void this.#discard(worker);
-      }, timeoutMs);
-      this.#pending.set(id, { resolve: resolveResult, timer });
-      worker.postMessage({ id, event, deadline: Date.now() + timeoutMs });
-    });
+    try {
+      return await this.#run(sandbox, event);
+    } finally {
+      sandbox.inFlight -= 1;
+    }
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#worker) await this.#discard(this.#worker);
+    await Promise.all(this.#sandboxes.map((s) => this.#discard(s)));
   }
 
-  #start(): Promise<void> {
-    if (this.#ready) return this.#ready;
+  #choose(options: InvokeOptions): Sandbox {
+    const idle = this.#sandboxes.find((s) => s.inFlight === 0);
+    if (idle) return idle;
+    const shared = this.#sandboxes[0];
+    if (!options.exclusive && shared) return shared;
+    options.onColdStart?.();
+    return this.#start();
+  }
+
+  async #run(sandbox: Sandbox, event: unknown): Promise<InvocationResult> {
+    try {
+      await sandbox.ready;
+    } catch (error) {
+      return failure('Runtime.InitError', (error as Error).message);
+    }
+    if (!this.#sandboxes.includes(sandbox)) {
+      return failure('Runtime.InitError', 'The function sandbox is not running');
+    }
+    const id = randomUUID();
+    const timeoutMs = this.declaration.timeoutSeconds * 1000;
+    return new Promise<InvocationResult>((resolveResult) => {
+      const timer = setTimeout(() => {
+        sandbox.pending.delete(id);
+        resolveResult(
+          failure('Sandbox.Timedout', `Task timed out after ${this.declaration.timeoutSeconds} seconds`),
+        );
+        // Lambda discards a sandbox that timed out; so do we (the next call is a cold start).
+        void this.#discard(sandbox);
+      }, timeoutMs);
+      sandbox.pending.set(id, { resolve: resolveResult, timer });
+      sandbox.worker.postMessage({ id, event, deadline: Date.now() + timeoutMs });
+    });
+  }
+
+  #start(): Sandbox {
+    this.#coldStarts += 1;
     const worker = new Worker(new URL('./worker.ts', import.meta.url), {
       env: this.#options.environment,
       stdout: true,
@@ -95,52 +152,43 @@ export class FunctionHost {
         accountId: this.#options.accountId,
       },
     });
-    this.#worker = worker;
     this.#pipe(worker.stdout, 'stdout');
     this.#pipe(worker.stderr, 'stderr');
-    this.#ready = new Promise<void>((resolveReady, rejectReady) => {
+    const pending = new Map<string, Pending>();
+    const ready = new Promise<void>((resolveReady, rejectReady) => {
       worker.on('message', (message: { ready?: true; id?: string } & InvocationResult) => {
         if (message.ready) {
           resolveReady();
           return;
         }
-        const pending = message.id ? this.#pending.get(message.id) : undefined;
-        if (!pending || !message.id) return;
-        clearTimeout(pending.timer);
-        this.#pending.delete(message.id);
-        pending.resolve(
+        const waiting = message.id ? pending.get(message.id) : undefined;
+        if (!waiting || !message.id) return;
+        clearTimeout(waiting.timer);
+        pending.delete(message.id);
+        waiting.resolve(
           message.ok ? { ok: true, result: message.result } : { ok: false, error: message.error },
         );
       });
       worker.on('error', (error) => {
         rejectReady(error);
-        this.#failAll(failure('Runtime.UnhandledError', error.message));
+        failAll(pending, failure('Runtime.UnhandledError', error.message));
       });
       worker.on('exit', () => {
-        if (this.#worker === worker) {
-          this.#worker = undefined;
-          this.#ready = undefined;
-        }
-        this.#failAll(failure('Runtime.ExitError', 'The function sandbox exited'));
+        this.#sandboxes = this.#sandboxes.filter((s) => s.worker !== worker);
+        rejectReady(new Error('The function sandbox exited'));
+        failAll(pending, failure('Runtime.ExitError', 'The function sandbox exited'));
       });
     });
-    return this.#ready;
+    // A failed start is reported to its invocation (Runtime.InitError), never unhandled.
+    ready.catch(() => undefined);
+    const sandbox: Sandbox = { worker, ready, pending, inFlight: 0 };
+    this.#sandboxes.push(sandbox);
+    return sandbox;
   }
 
-  async #discard(worker: Worker): Promise<void> {
-    if (this.#worker === worker) {
-      this.#worker = undefined;
-      this.#ready = undefined;
-    }
-    await worker.terminate();
-  }
-
-  #failAll(result: InvocationResult): void {
-    for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
-      this.#pending.delete(id);
-      pending.resolve(result);
-    }
+  async #discard(sandbox: Sandbox): Promise<void> {
+    this.#sandboxes = this.#sandboxes.filter((s) => s !== sandbox);
+    await sandbox.worker.terminate();
   }
 
   #pipe(stream: Readable, name: 'stdout' | 'stderr'): void {
@@ -156,6 +204,14 @@ export class FunctionHost {
         else (name === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`);
       }
     });
+  }
+}
+
+function failAll(pending: Map<string, Pending>, result: InvocationResult): void {
+  for (const [id, waiting] of pending) {
+    clearTimeout(waiting.timer);
+    pending.delete(id);
+    waiting.resolve(result);
   }
 }
 

@@ -10,6 +10,8 @@ import type { DeadLetters } from './records.ts';
  * ApproximateReceiveCount, SentTimestamp and ApproximateFirstReceiveTimestamp), partial batch
  * failures (`batchItemFailures`), `ChangeMessageVisibility` on a message in flight, redelivery after
  * a visibility delay, and the dead-letter list after `maxReceiveCount` receives.
+ * Up to the trigger's `maxConcurrency` batches run at once, each in a sandbox of its own (as Lambda's
+ * SQS poller scales out to the event source's maximum concurrency); a message is in one batch at most.
  * Locally the default redelivery delay is short (`retryDelayMs`) rather than the queue's visibility
  * timeout, and the batching window is not waited for. Time is real: a multi-hour outage window is
  * played out by giving the local stage a window of seconds, not by scaling the clock.
@@ -34,6 +36,8 @@ export interface QueueBatchOutcome {
   records: number;
   failed: number;
   error?: string;
+  /** This batch started a new sandbox. */
+  coldStart: boolean;
 }
 
 export class LocalQueue {
@@ -46,7 +50,9 @@ export class LocalQueue {
   #maxReceiveCount: number;
   #region: string;
   #messages: Message[] = [];
-  #busy = false;
+  /** Batches in flight now (at most the trigger's maxConcurrency). */
+  #running = 0;
+  #maxConcurrency: number;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
@@ -61,7 +67,10 @@ export class LocalQueue {
     region: string;
     accountId: string;
     onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
+    /** Batches at once; default the trigger's maxConcurrency. */
+    maxConcurrency?: number | undefined;
   }) {
+    this.#maxConcurrency = options.maxConcurrency ?? options.trigger.maxConcurrency;
     this.#trigger = options.trigger;
     this.#host = options.host;
     this.#deadLetters = options.deadLetters;
@@ -71,6 +80,11 @@ export class LocalQueue {
     this.#onBatch = options.onBatch;
     this.name = `${options.host.declaration.name}-${options.trigger.name}`;
     this.arn = `arn:aws:sqs:${options.region}:${options.accountId}:${this.name}`;
+  }
+
+  /** Batches it runs at once. */
+  get maxConcurrency(): number {
+    return this.#maxConcurrency;
   }
 
   /** Receives before the dead-letter list (the redrive policy). */
@@ -121,21 +135,27 @@ export class LocalQueue {
   }
 
   #schedule(delayMs: number): void {
-    if (this.#closed || this.#busy) return;
+    if (this.#closed || this.#running >= this.#maxConcurrency) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#deliver(), delayMs);
   }
 
-  async #deliver(): Promise<void> {
+  #deliver(): void {
     this.#timer = undefined;
-    if (this.#closed || this.#busy) return;
-    const now = Date.now();
-    const batch = this.#messages.filter((m) => m.visibleAt <= now).slice(0, this.#trigger.batchSize);
-    if (batch.length === 0) {
-      this.#scheduleNextVisible();
-      return;
+    while (!this.#closed && this.#running < this.#maxConcurrency) {
+      const now = Date.now();
+      const batch = this.#messages.filter((m) => m.visibleAt <= now).slice(0, this.#trigger.batchSize);
+      if (batch.length === 0) break;
+      this.#running += 1;
+      void this.#runBatch(batch, now).finally(() => {
+        this.#running -= 1;
+        this.#scheduleNextVisible();
+      });
     }
-    this.#busy = true;
+    this.#scheduleNextVisible();
+  }
+
+  async #runBatch(batch: Message[], now: number): Promise<void> {
     for (const message of batch) {
       message.receiveCount += 1;
       message.firstReceivedAt ??= now;
@@ -143,7 +163,13 @@ export class LocalQueue {
       message.receiptHandle = randomUUID();
       message.changedVisibleAt = undefined;
     }
-    const result = await this.#host.invoke(this.#event(batch));
+    let coldStart = false;
+    const result = await this.#host.invoke(this.#event(batch), {
+      exclusive: true,
+      onColdStart: () => {
+        coldStart = true;
+      },
+    });
     let failedIds: Set<string>;
     let reason: string;
     if (!result.ok) {
@@ -157,7 +183,7 @@ export class LocalQueue {
     }
     // Record the invocation before its consequences (dead letters) become visible.
     this.#onBatch(
-      { records: batch.length, failed: failedIds.size, ...(result.ok ? {} : { error: reason }) },
+      { records: batch.length, failed: failedIds.size, coldStart, ...(result.ok ? {} : { error: reason }) },
       now,
     );
     for (const message of batch) {
@@ -178,13 +204,13 @@ export class LocalQueue {
         message.receiptHandle = undefined;
       }
     }
-    this.#busy = false;
-    this.#scheduleNextVisible();
   }
 
   #scheduleNextVisible(): void {
     if (this.#messages.length === 0) return;
-    const next = Math.min(...this.#messages.map((m) => m.visibleAt));
+    let next = Number.POSITIVE_INFINITY;
+    // A loop, not Math.min(...spread): a deep queue (a 1,000-lead burst) must not hit the argument limit.
+    for (const m of this.#messages) next = Math.min(next, m.visibleAt);
     if (Number.isFinite(next)) this.#schedule(Math.max(0, next - Date.now()));
   }
 

@@ -11,6 +11,8 @@ export interface InvocationRecord {
   durationMs: number;
   outcome: 'ok' | 'error' | 'partial';
   detail: string;
+  /** The invocation started a new sandbox (queue batches; see function-host.ts). */
+  coldStart?: boolean | undefined;
 }
 
 export interface DeadLetter {

@@ -69,6 +69,11 @@ export interface LocalRuntimeOptions {
   log?: ((line: string) => void) | undefined;
   /** The functions' own output; default: this process's stdout/stderr. */
   functionOutput?: ((line: string, stream: 'stdout' | 'stderr') => void) | undefined;
+  /**
+   * Variables set in every function's environment after the declared ones (a benchmark runs the
+   * same system with `SALESCALING_BUDGET=static` and `=shared` side by side).
+   */
+  functionEnvironment?: Readonly<Record<string, string>> | undefined;
   /** The event catalog whose outbound entries (`by`) say what each function may publish; default: the product's. */
   events?: readonly EventDefinition[] | undefined;
 }
@@ -811,6 +816,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         settings,
         sourceQueueUrl,
       ),
+      ...options.functionEnvironment,
     };
     const fnHost = new FunctionHost(declaration, {
       projectRoot: options.projectRoot ?? projectRootDefault,
@@ -833,6 +839,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           deadLetters,
           retryDelayMs: options.queueRetryDelayMs ?? 1000,
           maxReceiveCount: maxReceiveCountOf(declaration, trigger, retrySchedule),
+          // Records kept in the sandbox's own memory (IDEMPOTENCY_TABLE_NAME=in-process) are not seen
+          // by a second sandbox: such a function runs one batch at a time, as before, until its
+          // stores are in DynamoDB, where every sandbox sees them.
+          maxConcurrency: environment.IDEMPOTENCY_TABLE_NAME === 'in-process' ? 1 : trigger.maxConcurrency,
           region,
           accountId,
           onBatch: (outcome, startedAt) =>
@@ -842,6 +852,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
                 trigger: 'event',
                 source: trigger.name,
                 outcome: outcome.error ? 'error' : outcome.failed > 0 ? 'partial' : 'ok',
+                coldStart: outcome.coldStart,
                 detail: outcome.error
                   ? `${outcome.records} record(s), failed: ${outcome.error}`
                   : `${outcome.records} record(s), ${outcome.failed} failed`,

@@ -74,7 +74,7 @@ export class LocalSchedule {
     const attempts = this.trigger.retryAttempts + 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const startedAt = Date.now();
-      result = await this.host.invoke({ ...this.trigger.input, ...override });
+      result = await this.host.invoke({ ...this.trigger.input, ...override }, { exclusive: true });
       this.#onRun(attempt, result, startedAt);
       if (result.ok) return result;
       if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, this.#retryDelayMs));

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { BUDGET_MODES, type BudgetMode, benchBurst, benchContention } from './bench/budget.ts';
 import { benchCallsPerLead } from './bench/calls-per-lead.ts';
 import { benchColdStart } from './bench/cold-start.ts';
 import { benchIngest } from './bench/ingest.ts';
@@ -8,10 +9,12 @@ import type { BenchSection } from './bench/stats.ts';
 import { benchSweep } from './bench/sweep.ts';
 
 /**
- * `npm run bench [-- --runs N --only cold-start,calls,sweep,ingest --out DIR]`: every figure
- * docs/performance.md quotes, each the median of several runs with its spread, written to
- * bench/results.md and bench/results.json (or DIR) with the machine they ran on. Loopback only.
- * Without --runs: 5 runs each, 9 for cold start, 3 for the sweep.
+ * `npm run bench [-- --runs N --only cold-start,calls,sweep,ingest,burst,contention --out DIR
+ * --leads N --budgets static,shared]`: every figure docs/performance.md quotes, each the median of
+ * several runs with its spread, written to bench/results.md and bench/results.json (or DIR) with the
+ * machine they ran on. Loopback only. Without --runs: 5 runs each, 9 for cold start, 3 for the sweep.
+ * The burst and contention run once per budget mode: 500 leads, or 20 under `--runs 1` (CI's smoke
+ * run) unless --leads says otherwise.
  */
 const projectRoot = new URL('../..', import.meta.url).pathname;
 const argument = (name: string) => {
@@ -20,7 +23,7 @@ const argument = (name: string) => {
 };
 const usage = (message: string): never => {
   console.error(
-    `${message}\nUsage: npm run bench [-- --runs N --only cold-start,calls,sweep,ingest --out DIR]`,
+    `${message}\nUsage: npm run bench [-- --runs N --only cold-start,calls,sweep,ingest,burst,contention --out DIR --leads N --budgets static,shared]`,
   );
   process.exit(2);
 };
@@ -29,12 +32,19 @@ const runs = Number(runsGiven ?? 5);
 if (!Number.isInteger(runs) || runs < 1) usage('--runs must be a whole number ≥ 1');
 const only = argument('only')?.split(',');
 const out = argument('out') ?? join(projectRoot, 'bench');
+const leads = Number(argument('leads') ?? (runs === 1 ? 20 : 500));
+if (!Number.isInteger(leads) || leads < 1 || leads > 10_000)
+  usage('--leads must be a whole number from 1 to 10000');
+const budgets = (argument('budgets')?.split(',') ?? [...BUDGET_MODES]) as BudgetMode[];
+if (budgets.some((b) => !BUDGET_MODES.includes(b))) usage(`--budgets takes ${BUDGET_MODES.join(',')}`);
 
 const benches: Record<string, () => Promise<BenchSection>> = {
   'cold-start': () => benchColdStart(projectRoot, runsGiven ? runs : 9),
   calls: () => benchCallsPerLead(runs),
   sweep: () => benchSweep(runsGiven ? runs : 3),
   ingest: () => benchIngest(runs),
+  burst: () => benchBurst(leads, budgets),
+  contention: () => benchContention(leads, budgets),
 };
 /** Each benchmark's key in results.json and the start of its heading in results.md. */
 const SECTION_KEYS: Record<string, string> = {
@@ -42,12 +52,16 @@ const SECTION_KEYS: Record<string, string> = {
   calls: 'callsPerLead',
   sweep: 'sweep',
   ingest: 'ingest',
+  burst: 'burst',
+  contention: 'contention',
 };
 const SECTION_HEADINGS: Record<string, string> = {
   coldStart: 'Cold start',
   callsPerLead: 'Salescaling calls per lead',
   sweep: 'Stale-deal sweep',
   ingest: 'Ingest',
+  burst: 'Burst of',
+  contention: 'The same burst',
 };
 const unknown = only?.filter((name) => !(name in benches)) ?? [];
 if (unknown.length > 0)

@@ -38,6 +38,50 @@ export interface SoakResult {
   problems: string[];
   /** Dead letters by reason (first 120 characters), to see that each is explained. */
   deadLetterReasons: Record<string, number>;
+  /** The run up to the outage phase against its lower bound (see soakLowerBound). */
+  bound: SoakBound;
+}
+
+export interface SoakBound {
+  /** From the start to the end of the redrive's drain (the outage phase is held open by design). */
+  seconds: number;
+  requests: number;
+  budgetRps: number;
+  /** requests ÷ budget. */
+  budgetSeconds: number;
+  /** The time covered by at least one 429's Retry-After: no request may be sent then. */
+  retryAfterSeconds: number;
+  lowerBoundSeconds: number;
+  ratio: number;
+  /** The outage phase: held open for its minimum and for its receives, then drained. */
+  outagePhaseSeconds: number;
+}
+
+/**
+ * The least time the soak's requests could take: every request at the budget's pace, plus the time
+ * during which some 429's Retry-After forbade any request (the union of those windows, each from
+ * the 429's answer). Hangs waiting out the client's timeout are left out, so the bound is low.
+ */
+export function soakLowerBound(
+  requests: readonly { receivedAt: number; durationMs: number | null; status: number | null }[],
+  budgetRps: number,
+  retryAfterMs: number,
+): { budgetSeconds: number; retryAfterSeconds: number } {
+  const windows = requests
+    .filter((r) => r.status === 429)
+    .map((r) => {
+      const from = r.receivedAt + (r.durationMs ?? 0);
+      return [from, from + retryAfterMs] as const;
+    })
+    .sort((a, b) => a[0] - b[0]);
+  let covered = 0;
+  let end = Number.NEGATIVE_INFINITY;
+  for (const [from, to] of windows) {
+    if (to <= end) continue;
+    covered += to - Math.max(from, end);
+    end = to;
+  }
+  return { budgetSeconds: requests.length / budgetRps, retryAfterSeconds: covered / 1000 };
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -45,10 +89,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
   const outageSeconds = options.outageSeconds ?? 30;
+  const budgetRps = 400;
+  const retryAfterSeconds = 1;
   const { emulator, admin, runtime, close } = await startLocalSystem({
     seed: { opportunities: 200, seed: options.seed, staleShare: 0.3 },
     platform: {
-      salescalingMaxRps: 400,
+      salescalingMaxRps: budgetRps,
       salescalingMaxConcurrency: 8,
       salescalingTimeoutMs: 1_000,
       // The stage's 6-hour window as 30 minutes: longer than the outage phase, whose rounds of
@@ -69,7 +115,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await admin.setFaults({
       errorRate: 0.2,
       rateLimitRate: 0.05,
-      retryAfterSeconds: 1,
+      retryAfterSeconds,
       hangRate: 0.01,
       dropRate: 0.01,
       seed: options.seed,
@@ -285,8 +331,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     noteSweeps();
     const sweeps = sweepsCompleted.size;
 
+    // The run so far against its lower bound, before the outage phase (held open by design).
+    const mainEnded = Date.now();
+    const mainRequests = await admin.requests();
+    const parts = soakLowerBound(mainRequests, budgetRps, retryAfterSeconds * 1000);
+    const mainSeconds = (mainEnded - started) / 1000;
+    const lowerBoundSeconds = parts.budgetSeconds + parts.retryAfterSeconds;
+
     // The outage phase: Salescaling answers only 5xx; leads keep coming and must all survive it.
     const outage = await outagePhase(outageSeconds);
+    const bound: SoakBound = {
+      seconds: mainSeconds,
+      requests: mainRequests.length,
+      budgetRps,
+      ...parts,
+      lowerBoundSeconds,
+      ratio: mainSeconds / lowerBoundSeconds,
+      outagePhaseSeconds: (Date.now() - mainEnded) / 1000,
+    };
     problems.push(...outage.problems);
 
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -302,7 +364,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const reason = `${letter.functionName}: ${letter.reason.slice(0, 120)}`;
       deadLetterReasons[reason] = (deadLetterReasons[reason] ?? 0) + 1;
     }
-    return { ok: problems.length === 0, summary, problems, deadLetterReasons };
+    return { ok: problems.length === 0, summary, problems, deadLetterReasons, bound };
   } finally {
     await close();
   }
@@ -333,6 +395,10 @@ if (import.meta.main) {
       for (const problem of result.problems.slice(0, 20)) console.error(`  problem: ${problem}`);
       for (const [reason, count] of Object.entries(result.deadLetterReasons))
         console.info(`  dead letter ×${count}: ${reason}`);
+      const b = result.bound;
+      console.info(
+        `soak time: ${b.seconds.toFixed(1)} s to the end of the redrive, against a lower bound of ${b.lowerBoundSeconds.toFixed(1)} s (${b.requests} requests ÷ ${b.budgetRps}/s = ${b.budgetSeconds.toFixed(1)} s, plus ${b.retryAfterSeconds.toFixed(1)} s under a 429's Retry-After): ${b.ratio.toFixed(2)} × the bound; then the outage phase, ${b.outagePhaseSeconds.toFixed(1)} s (held open by design)`,
+      );
       console.info(result.summary);
       process.exit(result.ok ? 0 : 1);
     },

@@ -1,0 +1,273 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { catalog } from '#functions/catalog.ts';
+import type { FunctionDeclaration } from '#functions/declaration.ts';
+import { requestsPerSecond, salescalingConcurrency } from '#functions/environment.ts';
+import type { RequestRecord } from '#local/emulator/request-log.ts';
+import { type LocalSystem, startLocalSystem } from '#local/tools/system.ts';
+import { DEFAULT_OPPORTUNITY_STATUSES } from '#shared/salescaling/assumptions.ts';
+import type { BenchSection } from './stats.ts';
+
+/**
+ * How fast a burst of new leads drains through the Salescaling budget, counted at the emulator's
+ * request log: `burst` alone, and `contention` with a stale sweep running beside it. Each runs once
+ * per budget mode (`SALESCALING_BUDGET=static`, today's budget ÷ concurrency split, and `shared`, the
+ * one bucket every invocation draws from), side by side in one table.
+ */
+export const BUDGET_RPS = 20;
+export const LATENCY_MS = 50;
+/** Requests in flight per invocation: never the limit here (20 requests/s × 50 ms is 1 in flight). */
+const MAX_CONCURRENCY = 4;
+export const BUDGET_MODES = ['static', 'shared'] as const;
+export type BudgetMode = (typeof BUDGET_MODES)[number];
+/** Opportunities for the sweep to page through and close while the burst drains. */
+const SWEEP_OPPORTUNITIES = 3_000;
+/** Leads posted at once, concurrently, over this many connections (the ingest route is not the subject). */
+const POSTERS = 25;
+
+export interface BurstRun {
+  mode: BudgetMode;
+  leads: number;
+  calls: number;
+  /** From the first POST to the last Salescaling answer of the burst. */
+  seconds: number;
+  lowerBoundSeconds: number;
+  ratio: number;
+  /** The most requests that arrived at the emulator within any one second. */
+  busiestSecond: number;
+  /** The most requests in flight at once, at the emulator. */
+  maxInFlight: number;
+  /** Lead-sync sandboxes started (cold starts). */
+  coldStarts: number;
+  /** Lead-sync batches the local queue runs at once (docs/local-runtime.md). */
+  batchesAtOnce: number;
+}
+
+export interface ContentionRun extends BurstRun {
+  /** Stale deals the sweep had closed when the burst had drained (its progress). */
+  sweepClosed: number;
+  sweepStale: number;
+}
+
+/** The catalog with the form route's throttle lifted, so the whole burst lands at once. */
+function burstCatalog(): FunctionDeclaration[] {
+  return catalog.map((declaration) => ({
+    ...declaration,
+    triggers: declaration.triggers.map((trigger) =>
+      trigger.kind === 'http' && trigger.throttle
+        ? { ...trigger, throttle: { rateLimit: 10_000, burstLimit: 10_000 } }
+        : trigger,
+    ),
+  }));
+}
+
+async function startSystem(mode: BudgetMode, withSweep: boolean): Promise<LocalSystem> {
+  return startLocalSystem({
+    seed: withSweep ? { opportunities: SWEEP_OPPORTUNITIES, seed: 11, staleShare: 0.2 } : undefined,
+    platform: { salescalingMaxRps: BUDGET_RPS, salescalingMaxConcurrency: MAX_CONCURRENCY },
+    runtime: {
+      declarations: burstCatalog(),
+      functionEnvironment: { SALESCALING_BUDGET: mode },
+      // Redelivery after a failure as the product's queue would, not the tests' short delay.
+      queueRetryDelayMs: 1000,
+      ...(withSweep
+        ? {
+            settings: {
+              staleDealsConfig: JSON.stringify({ dryRun: false, maxClosesPerRun: SWEEP_OPPORTUNITIES }),
+            },
+          }
+        : {}),
+    },
+  });
+}
+
+const lead = (run: string, i: number) => ({
+  email: `lead${i}@company-${run}-${i}.example.com`,
+  name: `Lead ${i}`,
+  company: `Company ${run} ${i}`,
+  deal_name: `Burst ${run} ${i}`,
+});
+
+/** Posts `count` new leads at once; resolves when every one is accepted (on the lead-sync queue). */
+async function postBurst(system: LocalSystem, run: string, count: number): Promise<void> {
+  let next = 0;
+  const poster = async () => {
+    while (next < count) {
+      const i = next++;
+      const response = await fetch(`${system.runtime.url}/leads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(lead(run, i)),
+      });
+      await response.arrayBuffer();
+      if (response.status !== 202) throw new Error(`POST /leads answered ${response.status} for lead ${i}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(POSTERS, count) }, poster));
+}
+
+async function drained(system: LocalSystem, expectedOpportunities: number): Promise<void> {
+  const queue = system.runtime.queues.find((q) => q.name === 'lead-sync-lead-received');
+  // A message leaves the queue only when its batch is done: depth 0 is every lead synced or dead-lettered.
+  while ((queue?.depth ?? 0) > 0) await sleep(50);
+  const letters = system.runtime.deadLetters.list().filter((l) => l.functionName === 'lead-sync');
+  if (letters.length > 0) throw new Error(`${letters.length} lead(s) dead-lettered: ${letters[0]?.reason}`);
+  const opportunities = system.emulator.store.stats().opportunities;
+  if (opportunities < expectedOpportunities)
+    throw new Error(`${opportunities} opportunities, expected at least ${expectedOpportunities}`);
+}
+
+/** The most arrivals within any one-second window (a sliding window over the arrival times). */
+export function busiestSecond(arrivals: readonly number[]): number {
+  const sorted = [...arrivals].sort((a, b) => a - b);
+  let peak = 0;
+  let first = 0;
+  for (let last = 0; last < sorted.length; last++) {
+    while ((sorted[last] as number) - (sorted[first] as number) >= 1000) first++;
+    peak = Math.max(peak, last - first + 1);
+  }
+  return peak;
+}
+
+function maxInFlight(requests: readonly RequestRecord[]): number {
+  const edges = requests.flatMap((r) => [
+    { at: r.receivedAt, step: 1 },
+    { at: r.receivedAt + (r.durationMs ?? 0), step: -1 },
+  ]);
+  edges.sort((a, b) => a.at - b.at || a.step - b.step);
+  let running = 0;
+  let peak = 0;
+  for (const edge of edges) {
+    running += edge.step;
+    peak = Math.max(peak, running);
+  }
+  return peak;
+}
+
+async function measure(
+  system: LocalSystem,
+  mode: BudgetMode,
+  leads: number,
+  startedAt: number,
+  before: number,
+) {
+  await drained(system, before + leads);
+  const endedAt = Date.now();
+  const requests = (await system.admin.requests()).filter(
+    (r) => r.receivedAt >= startedAt && r.receivedAt <= endedAt,
+  );
+  // Until the burst's last answer: its end (with a sweep beside it, the sweep's requests are counted
+  // too, as the emulator cannot tell who calls; both share one key).
+  const lastAnswer = Math.max(...requests.map((r) => r.receivedAt + (r.durationMs ?? 0)));
+  const seconds = (lastAnswer - startedAt) / 1000;
+  const lowerBoundSeconds = requests.length / BUDGET_RPS;
+  const result: BurstRun = {
+    mode,
+    leads,
+    calls: requests.length,
+    seconds,
+    lowerBoundSeconds,
+    ratio: seconds / lowerBoundSeconds,
+    busiestSecond: busiestSecond(requests.map((r) => r.receivedAt)),
+    maxInFlight: maxInFlight(requests),
+    coldStarts: system.runtime.hosts.get('lead-sync')?.coldStarts ?? 0,
+    batchesAtOnce:
+      system.runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.maxConcurrency ?? 0,
+  };
+  return result;
+}
+
+export async function burstRun(mode: BudgetMode, leads: number): Promise<BurstRun> {
+  const system = await startSystem(mode, false);
+  try {
+    await system.admin.setFaults({ latencyMs: LATENCY_MS });
+    await system.admin.clearRequests();
+    const before = system.emulator.store.stats().opportunities;
+    const startedAt = Date.now();
+    await postBurst(system, mode, leads);
+    return await measure(system, mode, leads, startedAt, before);
+  } finally {
+    await system.close();
+  }
+}
+
+export async function contentionRun(mode: BudgetMode, leads: number): Promise<ContentionRun> {
+  const system = await startSystem(mode, true);
+  try {
+    await system.admin.setFaults({ latencyMs: LATENCY_MS });
+    await system.admin.clearRequests();
+    const before = system.emulator.store.stats().opportunities;
+    const startedAt = Date.now();
+    // Not awaited: the local schedule route answers when the run ends, and the run outlasts the burst
+    // (it is cut short when the system closes).
+    const sweep = fetch(`${system.runtime.url}/_local/schedules/stale-deals`, { method: 'POST' }).catch(
+      () => undefined,
+    );
+    await postBurst(system, `${mode}-c`, leads);
+    const result = await measure(system, mode, leads, startedAt, before);
+    const stale = system.emulator.seeded?.staleOpportunityIds ?? [];
+    const sweepClosed = stale.filter(
+      (id) => system.emulator.store.getOpportunity(id)?.status === DEFAULT_OPPORTUNITY_STATUSES.lost,
+    ).length;
+    void sweep;
+    return { ...result, sweepClosed, sweepStale: stale.length };
+  } finally {
+    await system.close();
+  }
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const staticShare = () => requestsPerSecond(BUDGET_RPS, salescalingConcurrency(catalog));
+
+export async function benchBurst(leads: number, modes: readonly BudgetMode[]): Promise<BenchSection> {
+  const runs: BurstRun[] = [];
+  for (const mode of modes) runs.push(await burstRun(mode, leads));
+  return {
+    key: 'burst',
+    json: { leads, budgetRps: BUDGET_RPS, latencyMs: LATENCY_MS, staticShareRps: staticShare(), runs },
+    markdown: [
+      `## Burst of ${leads} new leads on a budget of ${BUDGET_RPS} requests/s`,
+      '',
+      `${leads} new leads (each a new contact, company and opportunity) posted at once to \`POST /leads\` (its throttle lifted), the emulator adding ${LATENCY_MS} ms to every request; lead sync drains them through the local runtime (batches of 5, as many at once as the table says). Counted at the emulator's request log; one run per budget mode. Lower bound: calls ÷ budget.`,
+      '',
+      '| Budget | Calls | Drain (s) | Lower bound (s) | × lower bound | Leads/s | Busiest second | Max in flight | Batches at once | Lead-sync sandboxes |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...runs.map(
+        (r) =>
+          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${(r.leads / r.seconds).toFixed(2)} | ${r.busiestSecond} | ${r.maxInFlight} | ${r.batchesAtOnce} | ${r.coldStarts} |`,
+      ),
+      '',
+      `Goal: drain ≤ 1.15 × the lower bound, and the busiest second never above ${BUDGET_RPS}. \`static\` gives each of the ${salescalingConcurrency(catalog)} invocations that may call Salescaling ${staticShare()} requests/s, whether the others are busy or not; \`shared\` is one bucket for all of them (\`SALESCALING_BUDGET\`, docs/salescaling-client.md).`,
+      '',
+    ],
+  };
+}
+
+export async function benchContention(leads: number, modes: readonly BudgetMode[]): Promise<BenchSection> {
+  const runs: ContentionRun[] = [];
+  for (const mode of modes) runs.push(await contentionRun(mode, leads));
+  return {
+    key: 'contention',
+    json: {
+      leads,
+      budgetRps: BUDGET_RPS,
+      latencyMs: LATENCY_MS,
+      sweepOpportunities: SWEEP_OPPORTUNITIES,
+      runs,
+    },
+    markdown: [
+      `## The same burst (${leads} leads) while a stale sweep runs`,
+      '',
+      `As above, with a stale sweep (${SWEEP_OPPORTUNITIES.toLocaleString('en-US')} opportunities, a fifth of them stale, closing for real) started with the burst. Counted at the emulator's request log from the start until the burst has drained: every request, the sweep's and lead sync's (one key, so the emulator cannot tell them apart; their progress is told by what each has done).`,
+      '',
+      '| Budget | Calls (both) | Drain (s) | Lower bound (s) | × lower bound | Requests/s (both) | Busiest second (both) | Leads synced | Stale deals closed |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...runs.map(
+        (r) =>
+          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${f1(r.calls / r.seconds)} | ${r.busiestSecond} | ${r.leads} of ${r.leads} | ${r.sweepClosed} of ${r.sweepStale} |`,
+      ),
+      '',
+      `Goal: the busiest second of both together never above ${BUDGET_RPS}, and both making progress. Lower bound: all the calls made in the window ÷ budget.`,
+      '',
+    ],
+  };
+}

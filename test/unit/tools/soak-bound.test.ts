@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { busiestSecond } from '#local/tools/bench/budget.ts';
+import { soakLowerBound } from '#local/tools/soak.ts';
+
+const request = (receivedAt: number, status: number, durationMs = 10) => ({ receivedAt, status, durationMs });
+
+describe("the soak's lower bound", () => {
+  it('counts every request at the budget pace, and the time under any Retry-After once', () => {
+    const requests = [
+      request(0, 200),
+      // Two 429s whose 1 s windows overlap (10–1010 and 510–1510): 1.5 s forbidden, not 2.
+      request(0, 429),
+      request(500, 429),
+      // A later one on its own: another second.
+      request(5000, 429),
+      request(6000, 503),
+    ];
+    const bound = soakLowerBound(requests, 2, 1000);
+    expect(bound.budgetSeconds).toBe(2.5);
+    expect(bound.retryAfterSeconds).toBe(2.5);
+  });
+
+  it('is the budget alone when nothing was rate limited', () => {
+    expect(soakLowerBound([request(0, 200), request(1, 500)], 1, 1000)).toEqual({
+      budgetSeconds: 2,
+      retryAfterSeconds: 0,
+    });
+  });
+});
+
+describe('the busiest second', () => {
+  it('is the most arrivals in any one-second window, however the windows fall', () => {
+    // 0.6–1.5 s holds four; no window starting on a whole second does.
+    expect(busiestSecond([0, 600, 900, 1200, 1500, 2700])).toBe(4);
+    expect(busiestSecond([0, 1000, 2000])).toBe(1);
+    expect(busiestSecond([])).toBe(0);
+  });
+});
