@@ -839,10 +839,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           deadLetters,
           retryDelayMs: options.queueRetryDelayMs ?? 1000,
           maxReceiveCount: maxReceiveCountOf(declaration, trigger, retrySchedule),
-          // Records kept in the sandbox's own memory (IDEMPOTENCY_TABLE_NAME=in-process) are not seen
-          // by a second sandbox: such a function runs one batch at a time, as before, until its
-          // stores are in DynamoDB, where every sandbox sees them.
-          maxConcurrency: environment.IDEMPOTENCY_TABLE_NAME === 'in-process' ? 1 : trigger.maxConcurrency,
+          // Every sandbox sees the same idempotency records and budget (DynamoDB), as in AWS.
+          maxConcurrency: trigger.maxConcurrency,
           region,
           accountId,
           onBatch: (outcome, startedAt) =>
