@@ -60,6 +60,12 @@ export const MIN_RATE_SHARE = 0.05;
 export const MAX_PAUSE_MS = 30_000;
 /** Leases without a dropped slot before a lone caller leases one slot ahead again. */
 const LOOKAHEAD_AFTER = 8;
+/**
+ * Slots are spaced for 98% of the rate: requests leave at their slots but reach Salescaling a few
+ * milliseconds apart from them, and at exactly the rate one early arrival makes a second hold one
+ * request more than the budget (the burst benchmark saw 21 of 20 without it).
+ */
+export const HEADROOM = 0.98;
 /** Attempts at one conditional write before giving up (contention this high means something is wrong). */
 const MAX_WRITE_ATTEMPTS = 20;
 
@@ -195,7 +201,7 @@ export class TokenBucket {
     const slots: number[] = [];
     const began = this.#now();
     await this.#write((state, now) => {
-      const interval = 1000 / this.rateAt(state, now);
+      const interval = 1000 / (this.rateAt(state, now) * HEADROOM);
       const start = Math.max(state.nextAt, now + this.#leadMs, state.pausedUntil);
       slots.length = 0;
       for (let i = 0; i < count; i++) slots.push(start + i * interval);

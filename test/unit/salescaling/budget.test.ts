@@ -5,6 +5,7 @@ import { metrics } from '#shared/observability/metrics.ts';
 import {
   BudgetUnavailableError,
   DECREASE_FACTOR,
+  HEADROOM,
   MAX_PAUSE_MS,
   RECOVERY_PER_SECOND,
   TokenBucket,
@@ -36,6 +37,8 @@ beforeAll(async () => {
 afterAll(() => dynamoDb?.close());
 
 let keys = 0;
+/** The spacing of slots at a budget (ms): a little over 1/rate (HEADROOM). */
+const gap = (ratePerSecond: number) => 1000 / (ratePerSecond * HEADROOM);
 function processes(count: number, ratePerSecond: number, clock: { t: number }) {
   const key = `budget-${++keys}`;
   return Array.from(
@@ -65,8 +68,8 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     }
     expect(slots).toHaveLength(60);
     const sorted = [...slots].sort((a, b) => a - b);
-    // 20 a second, no faster: 60 calls take 59 intervals of 50 ms.
-    expect((sorted.at(-1) as number) - (sorted[0] as number)).toBeCloseTo(59 * 50, 6);
+    // 20 a second, no faster: 60 calls take 59 intervals of just over 50 ms (HEADROOM).
+    expect((sorted.at(-1) as number) - (sorted[0] as number)).toBeCloseTo(59 * gap(20), 6);
     for (let i = 1; i < sorted.length; i++) {
       expect((sorted[i] as number) - (sorted[i - 1] as number)).toBeGreaterThanOrEqual(50 - 1e-6);
     }
@@ -98,7 +101,7 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     clock.t += 60_000;
     const [first, second] = await Promise.all([p.acquire(), p.acquire()]);
     expect(first).toBe(clock.t);
-    expect(second).toBe(clock.t + 200);
+    expect(second).toBe(clock.t + gap(5));
   });
 
   it('drops a leased slot gone stale rather than send late, bunched with later ones', async () => {
@@ -121,7 +124,7 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
       const slot = await slow.acquire();
       const { nextAt } = await slow.read();
       // A new lease starts at this call's slot (the caller is behind the budget): count its slots.
-      if (nextAt !== lastNextAt) leased += Math.round((nextAt - slot) / 50);
+      if (nextAt !== lastNextAt) leased += Math.round((nextAt - slot) / gap(20));
       lastNextAt = nextAt;
       clock.t += 70; // its next request comes after its next slot (50 ms) has passed
     }
@@ -142,7 +145,7 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     // (at most half a second of budget) goes, then nothing until the pause ends.
     const pausedAt = clock.t;
     clock.t += 10;
-    expect(await other.acquire()).toBe(pausedAt + 50);
+    expect(await other.acquire()).toBe(pausedAt + gap(20));
     expect(await other.acquire()).toBe(pausedAt + 2_000);
 
     // Another 429 of the same overload, within a second: paused again, not lowered twice.
