@@ -19,7 +19,7 @@ import { metrics } from '#shared/observability/metrics.ts';
 import { tracer } from '#shared/observability/tracer.ts';
 import { deadLetterSender } from '#shared/queues/dead-letter.ts';
 import { keyedChains } from '#shared/queues/keyed-chains.ts';
-import { queueRetries } from '#shared/queues/retry.ts';
+import { queueRetriesFromConfig, queueRetryEnv } from '#shared/queues/retry-env.ts';
 import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { leadChainKeys, leadIdempotency, processRecord, publishSyncEvents } from './process.ts';
 import { syncLead } from './sync.ts';
@@ -34,11 +34,7 @@ const config = loadConfig(
     /** At least the bus archive's retention (shared/idempotency/expiry.ts). */
     IDEMPOTENCY_EXPIRY_SECONDS: z.coerce.number().int().positive(),
     DEAD_LETTER_QUEUE_URL: z.url(),
-    MAX_RECEIVE_COUNT: z.coerce.number().int().positive(),
-    SOURCE_QUEUE_URL: z.url(),
-    RETRY_WINDOW_SECONDS: z.coerce.number().int().positive(),
-    RETRY_BASE_SECONDS: z.coerce.number().int().positive(),
-    RETRY_CAP_SECONDS: z.coerce.number().int().positive(),
+    ...queueRetryEnv,
     OPPORTUNITY_STATUSES: opportunityStatusesEnv,
   }),
 );
@@ -46,15 +42,7 @@ const config = loadConfig(
 const sqs = new SQSClient({});
 const sendToDeadLetterQueue = deadLetterSender(sqs, config.DEAD_LETTER_QUEUE_URL);
 // A Salescaling outage is ridden out with growing delays, up to the stage's window (docs/outages.md).
-const retry = queueRetries({
-  sqs,
-  queueUrl: config.SOURCE_QUEUE_URL,
-  schedule: {
-    windowSeconds: config.RETRY_WINDOW_SECONDS,
-    baseSeconds: config.RETRY_BASE_SECONDS,
-    capSeconds: config.RETRY_CAP_SECONDS,
-  },
-  maxReceiveCount: config.MAX_RECEIVE_COUNT,
+const retry = queueRetriesFromConfig(sqs, config, {
   warn: (message, details) => logger.warn(message, details),
   info: (message, details) => logger.info(message, details),
 });
