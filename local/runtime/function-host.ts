@@ -78,6 +78,11 @@ export class FunctionHost {
     return this.#sandboxes.length;
   }
 
+  /** Invocations running now, in every sandbox. */
+  get running(): number {
+    return this.#sandboxes.reduce((sum, s) => sum + s.inFlight, 0);
+  }
+
   /** The most exclusive invocations seen running at once. */
   get peakConcurrency(): number {
     return this.#peakInFlight;

@@ -9,6 +9,7 @@ import { redrive } from '#local/tools/redrive.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { events } from '#shared/events/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { quiet } from '#test/support/quiet.ts';
 
 /**
  * Inbound commands as a producer sends them: PutEvents with the AWS SDK on the local bus, applied by
@@ -41,6 +42,7 @@ beforeAll(async () => {
   });
 });
 beforeEach(async () => {
+  await quiet(runtime);
   await admin.reset();
   runtime.bus.events.clear();
   runtime.deadLetters.clear();

@@ -9,6 +9,7 @@ import type { DeadLetter, InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, LOCAL_SALESCALING_SECRET_ID, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { quiet } from '#test/support/quiet.ts';
 import { fixture, signers, standardWebhooksHeaders } from '#test/support/signing.ts';
 
 /**
@@ -43,6 +44,7 @@ beforeAll(async () => {
 });
 
 beforeEach(async () => {
+  await quiet(runtime);
   await admin.reset();
   runtime.bus.events.clear();
   runtime.deadLetters.clear();

@@ -23,6 +23,7 @@ import {
 import { type LocalSystem, startLocalSystem, startQuietRuntime } from '#local/tools/system.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { quiet } from '#test/support/quiet.ts';
 import { sandboxEventBridge } from '#test/support/sandbox.ts';
 
 /**
@@ -48,7 +49,8 @@ beforeAll(async () => {
   });
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  await quiet(runtime);
   runtime.deadLetters.clear();
   runtime.invocations.clear();
   runtime.bus.events.clear();
@@ -354,7 +356,8 @@ describe("the bus's trust boundary (the product's catalog)", () => {
   afterAll(async () => {
     await product?.close();
   });
-  beforeEach(() => {
+  beforeEach(async () => {
+    await quiet(product);
     product.bus.events.clear();
     product.invocations.clear();
     product.deadLetters.clear();

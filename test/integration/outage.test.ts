@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InvocationRecord } from '#local/runtime/records.ts';
 import { type LocalSystem, startLocalSystem } from '#local/tools/system.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { quiet } from '#test/support/quiet.ts';
 
 /**
  * A Salescaling outage as deployed: the lead-sync handler behind the local bus and queue (which
@@ -38,6 +39,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   for (const s of [system, shortWindow]) {
+    await quiet(s.runtime);
     await s.admin.reset();
     s.runtime.deadLetters.clear();
     s.runtime.invocations.clear();

@@ -5,6 +5,7 @@ import type { InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { quiet } from '#test/support/quiet.ts';
 
 /**
  * A queue runs up to its trigger's maxConcurrency batches at once, each in a sandbox of its own,
@@ -55,7 +56,8 @@ beforeAll(async () => {
   });
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  await quiet(runtime);
   runtime.invocations.clear();
   runtime.deadLetters.clear();
 });

@@ -6,6 +6,7 @@ import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { quiet } from '#test/support/quiet.ts';
 
 /**
  * Item 4 of issue 15: replays change nothing. The whole system on loopback: commands put with the
@@ -39,6 +40,7 @@ beforeAll(async () => {
   });
 });
 beforeEach(async () => {
+  await quiet(runtime);
   await admin.reset();
   runtime.bus.events.clear();
   runtime.bus.archive.clear();
@@ -111,7 +113,7 @@ const ago = (s: number) => new Date(Math.floor(Date.now() / 1000) * 1000 - secon
 
 /** Each test its own deal: the function's newest-command marks outlive the emulator's reset. */
 let deal = 0;
-beforeEach(() => {
+beforeEach(async () => {
   deal += 1;
 });
 const upsert = (amount: number, nextStep: string) => ({

@@ -11,6 +11,7 @@ import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { eventually } from '#test/support/eventually.ts';
+import { quiet } from '#test/support/quiet.ts';
 
 /**
  * The stale-deal sweep as deployed: its handler in the local runtime, its run records in the
@@ -73,6 +74,7 @@ afterAll(async () => {
 
 let seeded: SeedSummary;
 beforeEach(async () => {
+  await quiet(system.runtime);
   await system.admin.reset();
   seeded = await system.admin.seed({ opportunities: 28, staleShare: 0.4, seed: 5 });
   system.runtime.bus.events.clear();
@@ -156,7 +158,12 @@ describe('a long sweep through the local runtime', () => {
     ).toEqual([...seeded.staleOpportunityIds].sort());
     for (const deal of closedDeals())
       expect(String(deal.featuredNotes).match(/Closed as stale/g)).toHaveLength(1);
-    expect(await runs.get(runId)).toMatchObject({ status: 'completed', step: 5, dryRun: false });
+    // Completed is told before the run is recorded completed (sweep.ts): wait for the record.
+    const run = await eventually(
+      () => runs.get(runId),
+      (record) => record?.status === 'completed',
+    );
+    expect(run).toMatchObject({ status: 'completed', step: 5, dryRun: false });
 
     // The last step publishes Completed before its invocation is recorded: wait for all five.
     await eventually(queueInvocations, (list) => list.length === continued.length);
