@@ -28,19 +28,41 @@ interface ParameterObject {
   schema: AnySchemaObject;
 }
 
+/** A validator, compiled on first use and kept (see SalescalingContract). */
+type Validator = () => ValidateFunction;
+
 interface CompiledOperation {
   method: string;
   path: string;
-  pathParams: ValidateFunction | undefined;
-  query: ValidateFunction | undefined;
-  body: ValidateFunction | undefined;
+  pathParams: Validator | undefined;
+  query: Validator | undefined;
+  body: Validator | undefined;
   bodyRequired: boolean;
   /** By status key as the document writes it: "200", "404", "5XX", "default". */
-  responses: Map<string, ValidateFunction>;
+  responses: Map<string, Validator>;
 }
 
 export function loadOpenApiDocument(): Json {
   return parseYaml(readFileSync(OPENAPI_DOCUMENT_URL, 'utf8')) as Json;
+}
+
+let parsed: Json | undefined;
+
+/** The document, read and parsed once per process. */
+export function openApiDocument(): Json {
+  parsed ??= loadOpenApiDocument();
+  return parsed;
+}
+
+/**
+ * The properties a schema of `components.schemas` documents (e.g. the writable fields of an
+ * opportunity, `OpportunityWrite`): what the emulator stores is what the document names.
+ */
+export function documentedFields(schema: string): string[] {
+  const schemas = ((openApiDocument().components ?? {}) as Json).schemas as Record<string, Json>;
+  const properties = schemas[schema]?.properties;
+  if (!properties) throw new Error(`The Salescaling document has no schema "${schema}" with properties`);
+  return Object.keys(properties);
 }
 
 /**
@@ -114,17 +136,24 @@ function parametersSchema(
   if (chosen.length === 0) return undefined;
   return {
     type: 'object',
-    properties: Object.fromEntries(chosen.map((parameter) => [parameter.name, absolute(parameter.schema)])),
+    properties: Object.fromEntries(chosen.map((parameter) => [parameter.name, parameter.schema])),
     required: chosen.filter((parameter) => parameter.required).map((parameter) => parameter.name),
   };
 }
 
-/** Every operation of the document, by operationId, with its validators compiled once. */
+/**
+ * Every operation of the document, by operationId, with its validators. The document is read and its
+ * operations resolved at construction (a broken `$ref` fails the emulator's start); each validator is
+ * compiled by Ajv the first time it is needed and kept for the life of the process, because compiling
+ * all of them costs more than the rest of the emulator's start-up (docs/emulator.md, "Start-up").
+ * `compileAll()` compiles them at once (the document's test does).
+ */
 export class SalescalingContract {
   readonly document: Json;
   readonly #operations = new Map<string, CompiledOperation>();
+  readonly #validators: Validator[] = [];
 
-  constructor(document: Json = loadOpenApiDocument()) {
+  constructor(document: Json = openApiDocument()) {
     this.document = document;
     const ajv = documentAjv();
     const queryAjv = documentAjv({ coerceTypes: true });
@@ -132,15 +161,20 @@ export class SalescalingContract {
     register(queryAjv, document);
     // Most answers share a schema (every error is the ErrorEnvelope): each is compiled once.
     const compiled = new Map<string, ValidateFunction>();
-    const compile = (schema: unknown) => {
-      const key = JSON.stringify(schema);
-      let validate = compiled.get(key);
-      if (!validate) {
-        validate = ajv.compile(absolute(schema));
-        compiled.set(key, validate);
-      }
-      return validate;
+    const lazily = (instance: Ajv2020, schema: unknown): Validator => {
+      const key = `${instance === ajv ? 'json' : 'query'}:${JSON.stringify(schema)}`;
+      const validator = () => {
+        let validate = compiled.get(key);
+        if (!validate) {
+          validate = instance.compile(absolute(schema));
+          compiled.set(key, validate);
+        }
+        return validate;
+      };
+      this.#validators.push(validator);
+      return validator;
     };
+    const compile = (schema: unknown) => lazily(ajv, schema);
     const paths = (document.paths ?? {}) as Record<string, Json>;
     for (const [path, item] of Object.entries(paths)) {
       const shared = ((item.parameters ?? []) as unknown[]).map((p) => resolve(document, p));
@@ -155,7 +189,7 @@ export class SalescalingContract {
         const pathSchema = parametersSchema(parameters, 'path');
         const querySchema = parametersSchema(parameters, 'query');
         const requestBody = operation.requestBody ? resolve(document, operation.requestBody) : undefined;
-        const responses = new Map<string, ValidateFunction>();
+        const responses = new Map<string, Validator>();
         for (const [status, response] of Object.entries((operation.responses ?? {}) as Json)) {
           const resolved = resolve(document, response);
           const schema = ((resolved.content as Json | undefined)?.['application/json'] as Json | undefined)
@@ -165,8 +199,8 @@ export class SalescalingContract {
         this.#operations.set(id, {
           method: method.toUpperCase(),
           path,
-          pathParams: pathSchema ? ajv.compile(pathSchema) : undefined,
-          query: querySchema ? queryAjv.compile(querySchema) : undefined,
+          pathParams: pathSchema ? compile(pathSchema) : undefined,
+          query: querySchema ? lazily(queryAjv, querySchema) : undefined,
           body: requestBody
             ? compile(((requestBody.content as Json)['application/json'] as Json).schema)
             : undefined,
@@ -175,6 +209,11 @@ export class SalescalingContract {
         });
       }
     }
+  }
+
+  /** Compiles every validator now (each is otherwise compiled on first use). */
+  compileAll(): void {
+    for (const validator of this.#validators) validator();
   }
 
   /** The operationIds the document describes. */
@@ -195,7 +234,7 @@ export class SalescalingContract {
   /** Path parameters as strings. */
   checkPathParams(operation: string, params: Record<string, string>): ContractIssue[] {
     const validate = this.#get(operation).pathParams;
-    return validate ? run(validate, { ...params }) : [];
+    return validate ? run(validate(), { ...params }) : [];
   }
 
   /**
@@ -208,7 +247,7 @@ export class SalescalingContract {
     const object: Record<string, unknown> = {};
     const entries = query instanceof URLSearchParams ? query.entries() : Object.entries(query);
     for (const [key, value] of entries) if (!(key in object)) object[key] = value;
-    return run(validate, object, 'query');
+    return run(validate(), object, 'query');
   }
 
   /** A request body as parsed JSON; `undefined` for none. */
@@ -217,7 +256,7 @@ export class SalescalingContract {
     if (!validate) return [];
     if (body === undefined)
       return bodyRequired ? [{ field: '(body)', message: 'a JSON body is required' }] : [];
-    return run(validate, body);
+    return run(validate(), body);
   }
 
   /**
@@ -229,7 +268,7 @@ export class SalescalingContract {
     const validate =
       responses.get(String(status)) ?? responses.get(`${String(status)[0]}XX`) ?? responses.get('default');
     if (!validate) return [{ field: '(status)', message: `${status} is not an answer the document gives` }];
-    return run(validate, body);
+    return run(validate(), body);
   }
 
   #get(operation: string): CompiledOperation {
@@ -261,7 +300,7 @@ function describe(error: ErrorObject, root: string): ContractIssue {
 
 let shared: SalescalingContract | undefined;
 
-/** The document compiled once per process (the emulator's start-up pays it, never a request). */
+/** The document's contract, one per process (each validator compiled once, on first use). */
 export function salescalingContract(): SalescalingContract {
   shared ??= new SalescalingContract();
   return shared;

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
-import {
-  contactWritableFields,
-  type OpportunityWrite,
-  opportunityWritableFields,
-} from '#shared/salescaling/schemas.ts';
+import type { OpportunityWrite } from '#shared/salescaling/schemas.ts';
+import { documentedFields } from './openapi.ts';
 import { emulatorSemantics } from './semantics.ts';
+
+/** The fields a record holds: those docs/salescaling-openapi.yaml documents as writable. */
+const opportunityWritableFields = documentedFields('OpportunityWrite');
+const contactWritableFields = documentedFields('ContactWrite');
+const companyWritableFields = documentedFields('CompanyWrite');
 
 /**
  * The emulator's state, in Node's built-in SQLite: in memory by default, in a file when given one
@@ -331,7 +333,7 @@ export class EmulatorStore {
   }
 
   createCompany(fields: Record<string, unknown>, options: CreateOptions = {}): StoredRecord {
-    const record = this.#newRecord(['name', 'domain'], fields, options);
+    const record = this.#newRecord(companyWritableFields, fields, options);
     this.#db
       .prepare('INSERT INTO companies (id, name, data) VALUES (?, ?, ?)')
       .run(record.id, (record.name as string | null) ?? null, JSON.stringify(record));
