@@ -152,6 +152,7 @@ export class SalescalingContract {
   readonly document: Json;
   readonly #operations = new Map<string, CompiledOperation>();
   readonly #validators: Validator[] = [];
+  readonly #lazily: (schema: unknown) => Validator;
 
   constructor(document: Json = openApiDocument()) {
     this.document = document;
@@ -175,6 +176,7 @@ export class SalescalingContract {
       return validator;
     };
     const compile = (schema: unknown) => lazily(ajv, schema);
+    this.#lazily = compile;
     const paths = (document.paths ?? {}) as Record<string, Json>;
     for (const [path, item] of Object.entries(paths)) {
       const shared = ((item.parameters ?? []) as unknown[]).map((p) => resolve(document, p));
@@ -209,6 +211,12 @@ export class SalescalingContract {
         });
       }
     }
+  }
+
+  /** A validator for any schema of the document (its `$ref`s to `#/components/schemas/…`), without coercion. */
+  validator(schema: unknown): (value: unknown) => ContractIssue[] {
+    const validate = this.#lazily(schema);
+    return (value) => run(validate(), value);
   }
 
   /** Compiles every validator now (each is otherwise compiled on first use). */
