@@ -1,8 +1,13 @@
 import * as z from 'zod';
 import { ERROR_STATUSES } from '#shared/salescaling/assumptions.ts';
 import type { OperationName } from '#shared/salescaling/operations.ts';
-import { boundFieldIssues, describeFieldIssues, type OpportunityWrite } from '#shared/salescaling/schemas.ts';
-import { type ContractIssue, documentedFields, salescalingContract } from './openapi.ts';
+import {
+  boundFieldIssues,
+  describeFieldIssues,
+  type OpportunityWrite,
+  opportunityWritableFields,
+} from '#shared/salescaling/schemas.ts';
+import { type ContractIssue, salescalingContract } from './openapi.ts';
 import { emulatorSemantics } from './semantics.ts';
 import type { EmulatorStore, PageRequest } from './store.ts';
 
@@ -81,8 +86,6 @@ function isoDate(value: unknown): unknown {
   // A form the document allows but Date cannot read (a leap second, say) is kept as sent.
   return Number.isNaN(time) ? value : new Date(time).toISOString();
 }
-
-const opportunityWritableFields = documentedFields('OpportunityWrite');
 
 function pickWritable(record: Record<string, unknown>): Partial<OpportunityWrite> {
   return Object.fromEntries(

@@ -1,14 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { Ajv2020, type AnySchemaObject, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import formats from 'ajv-formats';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Ajv2020, AnySchemaObject, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { type OperationName, operationNames, operations } from '#shared/salescaling/operations.ts';
+
+// Loaded on first use, not when the emulator is imported: Ajv and yaml take tens of milliseconds to
+// load, which `npm start` need not wait for (docs/emulator.md, "Start-up").
+const require = createRequire(import.meta.url);
+const ajvClass = () => (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020;
+const addFormats = (ajv: Ajv2020) => (require('ajv-formats') as typeof import('ajv-formats')).default(ajv);
+const parseYaml = (text: string) => (require('yaml') as typeof import('yaml')).parse(text) as unknown;
 
 /**
  * docs/salescaling-openapi.yaml, compiled with Ajv (JSON Schema 2020-12, as OpenAPI 3.1 uses): the
  * contract the emulator checks every request and every answer against, and the contract suite checks
  * live answers against. Written from Salescaling's reference, not from the client's zod schemas, so a
- * misreading in the client is not repeated here (test/unit/salescaling/client-schemas-contract.test.ts
+ * misreading in the client is not repeated here (test/property/client-schemas-contract.property.test.ts
  * compares the two).
  */
 export const OPENAPI_DOCUMENT_URL = new URL('../../docs/salescaling-openapi.yaml', import.meta.url);
@@ -73,7 +79,7 @@ export function documentedFields(schema: string): string[] {
  * proportion to its size (the emulator bounds bodies to 1 MiB and the issues it repeats).
  */
 export function documentAjv(options: { coerceTypes?: boolean; validateSchema?: boolean } = {}): Ajv2020 {
-  const ajv = new Ajv2020({
+  const ajv = new (ajvClass())({
     strict: true,
     allErrors: true,
     allowUnionTypes: true,
@@ -82,7 +88,7 @@ export function documentAjv(options: { coerceTypes?: boolean; validateSchema?: b
     // the document's test does it (validateSchema: true), so the emulator need not every time.
     validateSchema: options.validateSchema ?? false,
   });
-  formats.default(ajv);
+  addFormats(ajv);
   ajv.addKeyword({ keyword: 'x-assumed', schemaType: 'string' });
   return ajv;
 }

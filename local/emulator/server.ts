@@ -73,8 +73,6 @@ const requestsQuerySchema = z.object({
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const now = options.now ?? (() => new Date());
-  // docs/salescaling-openapi.yaml, compiled once per process, before the first request.
-  const contract = salescalingContract();
   const store = new EmulatorStore({ file: options.dbFile, now });
   const faults = new FaultInjector(options.faults);
   const log = new RequestLog();
@@ -146,10 +144,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       keyId: key ? fingerprint(key) : null,
     });
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}, fault?: string) => {
+      // docs/salescaling-openapi.yaml is read and each validator compiled on first use, once per
+      // process, so a start does not wait for it (docs/emulator.md, "Start-up").
       // The emulator's own answers to an operation must be what the document says (injected faults
       // are misbehaviour on request, so they are not checked): one that is not is an emulator bug,
       // answered 500 and logged, so the test that met it fails.
-      const issues = match && fault === undefined ? contract.checkResponse(match.name, status, body) : [];
+      const issues =
+        match && fault === undefined ? salescalingContract().checkResponse(match.name, status, body) : [];
       if (issues.length > 0) {
         const message = `Emulator bug: its ${status} answer to ${match?.name} breaks docs/salescaling-openapi.yaml (${describeFieldIssues(boundFieldIssues(issues))})`;
         console.error(message);

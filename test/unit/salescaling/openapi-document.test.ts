@@ -3,12 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
   documentAjv,
+  documentedFields,
   loadOpenApiDocument,
   OPENAPI_DOCUMENT_URL,
   operationsMissingFrom,
   SalescalingContract,
 } from '#local/emulator/openapi.ts';
 import * as assumptions from '#shared/salescaling/assumptions.ts';
+import { contactWritableFields, opportunityWritableFields } from '#shared/salescaling/schemas.ts';
 
 /**
  * docs/salescaling-openapi.yaml is itself checked: an OpenAPI 3.1 document whose every schema
@@ -118,6 +120,12 @@ describe('docs/salescaling-openapi.yaml', () => {
       });
     }
     expect(ids.size).toBe(16);
+  });
+
+  it("writes the fields the emulator stores (the client's lists of writable fields)", () => {
+    expect(documentedFields('OpportunityWrite').sort()).toEqual([...opportunityWritableFields].sort());
+    expect(documentedFields('ContactWrite').sort()).toEqual([...contactWritableFields].sort());
+    expect(documentedFields('CompanyWrite').sort()).toEqual(['domain', 'name']);
   });
 
   it('resolves every $ref', () => {
