@@ -60,10 +60,7 @@ export function openApiDocument(): Json {
   return parsed;
 }
 
-/**
- * The properties a schema of `components.schemas` documents (e.g. the writable fields of an
- * opportunity, `OpportunityWrite`): what the emulator stores is what the document names.
- */
+/** The properties a schema of `components.schemas` documents (e.g. `OpportunityWrite`'s fields). */
 export function documentedFields(schema: string): string[] {
   const schemas = ((openApiDocument().components ?? {}) as Json).schemas as Record<string, Json>;
   const properties = schemas[schema]?.properties;
