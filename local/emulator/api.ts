@@ -2,20 +2,20 @@ import * as z from 'zod';
 import { ERROR_STATUSES } from '#shared/salescaling/assumptions.ts';
 import type { OperationName } from '#shared/salescaling/operations.ts';
 import {
-  companyWriteSchema,
-  contactWriteSchema,
+  boundFieldIssues,
   describeFieldIssues,
-  fieldIssues,
-  linkCompanySchema,
-  linkContactSchema,
   type OpportunityWrite,
   opportunityWritableFields,
-  opportunityWriteSchema,
 } from '#shared/salescaling/schemas.ts';
+import { type ContractIssue, salescalingContract } from './openapi.ts';
 import { emulatorSemantics } from './semantics.ts';
 import type { EmulatorStore, PageRequest } from './store.ts';
 
-/** The Salescaling operations, as the emulator answers them: store calls behind validation. */
+/**
+ * The Salescaling operations, as the emulator answers them: store calls behind validation. Requests
+ * are validated against docs/salescaling-openapi.yaml (openapi.ts), never with the client's zod
+ * schemas, so a misreading of the reference in the client is not repeated here.
+ */
 export interface ApiRequest {
   params: Record<string, string>;
   query: URLSearchParams;
@@ -36,6 +36,11 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The emulator's own bounds on paging, checked after the document's: `maxPage` is the emulator's
+ * (so `page × limit` stays exact), `maxLimit` the assumption (MAX_LIST_LIMIT), read from semantics so
+ * flipping the assumption moves it.
+ */
 const positiveInt = (max: number) =>
   z.coerce
     .number({ error: 'must be a positive integer' })
@@ -46,17 +51,40 @@ const pageQuery = z.object({
   page: positiveInt(emulatorSemantics.maxPage).default(emulatorSemantics.defaultPage),
   limit: positiveInt(emulatorSemantics.maxLimit).default(emulatorSemantics.defaultLimit),
 });
-const text = z.string().min(1).optional();
 
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input);
-  if (!result.success) {
-    throw new ApiError(
-      emulatorSemantics.validationStatus,
-      `Invalid ${what}: ${describeFieldIssues(fieldIssues(result.error))}`,
-    );
+function refuse(status: number, what: string, issues: readonly ContractIssue[]): never {
+  throw new ApiError(status, `Invalid ${what}: ${describeFieldIssues(boundFieldIssues(issues))}`);
+}
+
+/**
+ * The request against the document: a path parameter that is not a UUID is answered as an unknown
+ * id (ERROR_STATUSES.malformedId), a bad query or body with 400 naming every offending field.
+ */
+function checkRequest(operation: OperationName, request: ApiRequest): void {
+  const contract = salescalingContract();
+  const params = contract.checkPathParams(operation, request.params);
+  if (params.length > 0) refuse(emulatorSemantics.malformedIdStatus, 'path parameter', params);
+  const query = contract.checkQuery(operation, request.query);
+  if (LISTS.has(operation)) {
+    // The emulator's own bounds too, for what the document let through.
+    const named = new Set(query.map((issue) => issue.field));
+    query.push(...pageIssues(request.query).filter((issue) => !named.has(issue.field)));
   }
-  return result.data;
+  const body = contract.checkBody(operation, request.body);
+  if (query.length > 0 || body.length > 0) {
+    refuse(emulatorSemantics.validationStatus, query.length > 0 ? 'query' : 'body', [...query, ...body]);
+  }
+}
+
+function queryText(query: URLSearchParams, name: string): string | undefined {
+  return query.get(name) ?? undefined;
+}
+
+/** Dates stored as the reference shows them: ISO-8601 UTC with milliseconds. */
+function isoDate(value: unknown): unknown {
+  const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  // A form the document allows but Date cannot read (a leap second, say) is kept as sent.
+  return Number.isNaN(time) ? value : new Date(time).toISOString();
 }
 
 function pickWritable(record: Record<string, unknown>): Partial<OpportunityWrite> {
@@ -65,14 +93,41 @@ function pickWritable(record: Record<string, unknown>): Partial<OpportunityWrite
   ) as Partial<OpportunityWrite>;
 }
 
-function queryObject(query: URLSearchParams): Record<string, string> {
-  const object: Record<string, string> = {};
-  for (const [key, value] of query) object[key] = value;
-  return object;
+const LISTS = new Set<OperationName>([
+  'listOpportunities',
+  'listOpportunityContacts',
+  'listOpportunityCompanies',
+  'listContacts',
+  'listCompanies',
+]);
+
+function parsePage(query: URLSearchParams) {
+  return pageQuery.safeParse({ page: queryText(query, 'page'), limit: queryText(query, 'limit') });
+}
+
+function pageIssues(query: URLSearchParams): ContractIssue[] {
+  const result = parsePage(query);
+  return result.success
+    ? []
+    : result.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message }));
 }
 
 function pageOf(query: URLSearchParams): PageRequest {
-  return parse(pageQuery, queryObject(query), 'query');
+  const result = parsePage(query);
+  if (!result.success) refuse(emulatorSemantics.validationStatus, 'query', pageIssues(query));
+  return result.data;
+}
+
+/** A company as stored: its domain lower case (domain names are case-insensitive). */
+function companyFields(body: unknown): Record<string, unknown> {
+  const fields = body as Record<string, unknown>;
+  return typeof fields.domain === 'string' ? { ...fields, domain: fields.domain.toLowerCase() } : fields;
+}
+
+/** An opportunity body the document accepted, as stored. */
+function opportunityFields(body: unknown): Partial<OpportunityWrite> {
+  const fields = body as Record<string, unknown>;
+  return { ...fields, closeDate: isoDate(fields.closeDate) } as Partial<OpportunityWrite>;
 }
 
 /**
@@ -105,24 +160,22 @@ function linked(added: boolean, what: string): ApiResult {
 }
 
 export function handleApi(store: EmulatorStore, operation: OperationName, request: ApiRequest): ApiResult {
+  checkRequest(operation, request);
   const { params, query, body } = request;
   const requireOpportunity = () => store.getOpportunity(params.id ?? '') ?? notFound('Opportunity');
 
   switch (operation) {
     case 'listOpportunities': {
-      const filter = parse(z.object({ name: text, contactId: text }), queryObject(query), 'query');
+      const filter = { name: queryText(query, 'name'), contactId: queryText(query, 'contactId') };
       return list((page) => store.listOpportunities(filter, page), pageOf(query));
     }
     case 'createOpportunity':
-      return one(
-        store.createOpportunity(parse(opportunityWriteSchema, body, 'body')),
-        emulatorSemantics.createStatus,
-      );
+      return one(store.createOpportunity(opportunityFields(body)), emulatorSemantics.createStatus);
     case 'getOpportunity':
       return one(requireOpportunity());
     case 'updateOpportunity': {
       const current = requireOpportunity();
-      const fields = parse(opportunityWriteSchema, body, 'body');
+      const fields = opportunityFields(body);
       // A patch keeps what the body leaves out; a replace (the assumption) clears it.
       const written = emulatorSemantics.putReplacesAllWritableFields
         ? fields
@@ -142,7 +195,7 @@ export function handleApi(store: EmulatorStore, operation: OperationName, reques
     }
     case 'linkOpportunityContact': {
       const opportunity = requireOpportunity();
-      const { contactId } = parse(linkContactSchema, body, 'body');
+      const { contactId } = body as { contactId: string };
       if (!store.getContact(contactId)) notFound('Contact');
       return linked(store.linkContact(opportunity.id, contactId), 'Contact');
     }
@@ -158,7 +211,7 @@ export function handleApi(store: EmulatorStore, operation: OperationName, reques
     }
     case 'linkOpportunityCompany': {
       const opportunity = requireOpportunity();
-      const { companyId } = parse(linkCompanySchema, body, 'body');
+      const { companyId } = body as { companyId: string };
       if (!store.getCompany(companyId)) notFound('Company');
       return linked(store.linkCompany(opportunity.id, companyId), 'Company');
     }
@@ -169,26 +222,21 @@ export function handleApi(store: EmulatorStore, operation: OperationName, reques
       return one(true);
     }
     case 'listContacts': {
-      const filter = parse(
-        z.object({ email: text, name: text, opportunityId: text, companyId: text }),
-        queryObject(query),
-        'query',
-      );
+      const filter = {
+        email: queryText(query, 'email'),
+        name: queryText(query, 'name'),
+        opportunityId: queryText(query, 'opportunityId'),
+        companyId: queryText(query, 'companyId'),
+      };
       return list((page) => store.listContacts(filter, page), pageOf(query));
     }
     case 'createContact':
-      return one(
-        store.createContact(parse(contactWriteSchema, body, 'body')),
-        emulatorSemantics.createStatus,
-      );
+      return one(store.createContact(body as Record<string, unknown>), emulatorSemantics.createStatus);
     case 'listCompanies': {
-      const filter = parse(z.object({ name: text }), queryObject(query), 'query');
+      const filter = { name: queryText(query, 'name') };
       return list((page) => store.listCompanies(filter, page), pageOf(query));
     }
     case 'createCompany':
-      return one(
-        store.createCompany(parse(companyWriteSchema, body, 'body')),
-        emulatorSemantics.createStatus,
-      );
+      return one(store.createCompany(companyFields(body)), emulatorSemantics.createStatus);
   }
 }

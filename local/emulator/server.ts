@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import { isCrossSite, isLoopbackHost } from '#local/runtime/guards.ts';
 import { matchOperation } from '#shared/salescaling/operations.ts';
-import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
+import { boundFieldIssues, describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { ApiError, type ApiResult, handleApi } from './api.ts';
 import {
   type FaultDecision,
@@ -14,6 +14,7 @@ import {
   faultSettingsSchema,
   scriptedFaultSchema,
 } from './faults.ts';
+import { salescalingContract } from './openapi.ts';
 import { RequestLog, type RequestRecord } from './request-log.ts';
 import { type SeedOptions, type SeedSummary, seedOptionsSchema, seedStore } from './seed.ts';
 import { emulatorSemantics } from './semantics.ts';
@@ -143,6 +144,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       keyId: key ? fingerprint(key) : null,
     });
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}, fault?: string) => {
+      // docs/salescaling-openapi.yaml is read and each validator compiled on first use, once per
+      // process, so a start does not wait for it (docs/emulator.md, "Start-up").
+      // The emulator's own answers to an operation must be what the document says (injected faults
+      // are misbehaviour on request, so they are not checked): one that is not is an emulator bug,
+      // answered 500 and logged, so the test that met it fails.
+      const issues =
+        match && fault === undefined ? salescalingContract().checkResponse(match.name, status, body) : [];
+      if (issues.length > 0) {
+        const message = `Emulator bug: its ${status} answer to ${match?.name} breaks docs/salescaling-openapi.yaml (${describeFieldIssues(boundFieldIssues(issues))})`;
+        console.error(message);
+        send(res, 500, envelope(500, message, null, 0));
+        log.finish(record, { status: 500, outcome: 'answered', fault: null });
+        return;
+      }
       send(res, status, body, headers);
       log.finish(record, { status, outcome: 'answered', fault: fault ?? null });
     };

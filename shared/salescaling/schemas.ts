@@ -47,11 +47,13 @@ export const pageQuerySchema = z.object({
 
 /**
  * Every response is `{ statusCode, count, error, data }`. The documented success examples carry
- * `"error": "text"`, so `error` is only meaningful on a non-2xx answer.
+ * `"error": "text"`, so `error` is only meaningful on a non-2xx answer. `count`, when sent, must be
+ * a count (a whole number, not negative), as docs/salescaling-openapi.yaml says: an answer whose
+ * count is not one is not the documented envelope (docs/salescaling-operations.md, "count").
  */
 export const envelopeSchema = z.looseObject({
-  statusCode: z.number().optional(),
-  count: z.number().nullish(),
+  statusCode: z.number().int().optional(),
+  count: z.number().int().min(0).nullish(),
   error: z.string().nullish(),
   data: z.unknown(),
 });

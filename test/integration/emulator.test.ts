@@ -45,15 +45,10 @@ describe('auth', () => {
 
 describe('opportunities', () => {
   it('creates with the envelope, every writable field, and timestamps', async () => {
-    const { status, body } = await api('POST', '/opportunities', {
-      name: 'Deal',
-      amount: 10,
-      bogus: 'ignored',
-    });
+    const { status, body } = await api('POST', '/opportunities', { name: 'Deal', amount: 10 });
     expect(status).toBe(200);
     expect(body).toMatchObject({ statusCode: 200, count: 1, error: null });
     expect(body.data).toMatchObject({ name: 'Deal', amount: 10, status: null, closeDate: null });
-    expect(body.data).not.toHaveProperty('bogus');
     expect(body.data.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(body.data.createdAt).toBe(body.data.updatedAt);
     expect(new Date(body.data.createdAt).toISOString()).toBe(body.data.createdAt);
@@ -68,6 +63,18 @@ describe('opportunities', () => {
     expect(status).toBe(400);
     for (const field of ['name', 'amount', 'closeProbability', 'closeDate'])
       expect(body.error).toContain(field);
+    expect(ctx.emulator.store.stats().opportunities).toBe(0);
+  });
+
+  it('refuses a field the document does not have (the stricter reading: a misspelt field fails locally)', async () => {
+    const { status, body } = await api('POST', '/opportunities', { name: 'Deal', closeProbabilty: 80 });
+    expect(status).toBe(400);
+    expect(body).toEqual({
+      statusCode: 400,
+      count: 0,
+      error: 'Invalid body: closeProbabilty: is not a documented field',
+      data: null,
+    });
     expect(ctx.emulator.store.stats().opportunities).toBe(0);
   });
 
@@ -129,6 +136,59 @@ describe('opportunities', () => {
     expect(deleted.body).toMatchObject({ statusCode: 200, data: true });
     expect(ctx.emulator.store.stats()).toMatchObject({ opportunities: 0, contactLinks: 0, companyLinks: 0 });
     expect((await api('GET', `/contacts?opportunityId=${opportunity.id}`)).body.data).toEqual([]);
+  });
+});
+
+describe('the contract (docs/salescaling-openapi.yaml)', () => {
+  it('answers a malformed id as an unknown one (ERROR_STATUSES.malformedId), naming the parameter', async () => {
+    const { status, body } = await api('DELETE', `/opportunities/${randomUUID()}/contacts/not-a-uuid`);
+    expect(status).toBe(emulatorSemantics.malformedIdStatus);
+    expect(body.error).toContain('contactId');
+  });
+
+  it('answers 400 to a query parameter of the wrong type, and ignores parameters it does not know', async () => {
+    const bad = await api('GET', `/contacts?opportunityId=nope&companyId=${randomUUID()}`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe(
+      'Invalid query: opportunityId: must match pattern "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"; opportunityId: must match format "uuid"',
+    );
+    expect((await api('GET', '/contacts?utm_source=x')).status).toBe(200);
+  });
+
+  it('answers 400 to a missing body, and to a link body with more than the id', async () => {
+    const opportunity = ctx.emulator.store.createOpportunity({ name: 'Deal' });
+    const missing = await api('POST', '/opportunities');
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toContain('a JSON body is required');
+    const extra = await api('POST', `/opportunities/${opportunity.id}/contacts`, {
+      contactId: randomUUID(),
+      primary: true,
+    });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error).toContain('primary');
+  });
+
+  it('fails loudly (500 and a log line) when its own answer breaks the document: an emulator bug', async () => {
+    // Written past the API (the store takes anything): a probability the document does not allow.
+    const broken = ctx.emulator.store.createOpportunity({ name: 'Broken', closeProbability: 150 });
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args.join(' '));
+    try {
+      const { status, body } = await api('GET', `/opportunities/${broken.id}`);
+      expect(status).toBe(500);
+      expect(body.error).toBe(
+        'Emulator bug: its 200 answer to getOpportunity breaks docs/salescaling-openapi.yaml (data.closeProbability: must be <= 100)',
+      );
+    } finally {
+      console.error = original;
+    }
+    expect(errors).toEqual([expect.stringContaining('Emulator bug: its 200 answer to getOpportunity')]);
+  });
+
+  it('does not check injected faults, which are misbehaviour on request', async () => {
+    await ctx.admin.scriptFaults([{ fault: 'error', status: 418, operation: 'listOpportunities' }]);
+    expect((await api('GET', '/opportunities')).status).toBe(418);
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COUNT_MEANS, LINKS, LIST_ORDER, opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { SalescalingClient } from '#shared/salescaling/client.ts';
 import {
@@ -8,6 +8,7 @@ import {
   SalescalingUnauthorizedError,
 } from '#shared/salescaling/errors.ts';
 import type { Opportunity } from '#shared/salescaling/schemas.ts';
+import { contractRecorder } from '#test/support/contract-recorder.ts';
 import { type ContractTarget, contractTarget, limiterFor } from '#test/support/salescaling-target.ts';
 
 /**
@@ -17,25 +18,68 @@ import { type ContractTarget, contractTarget, limiterFor } from '#test/support/s
  * unless SALESCALING_CONTRACT_WRITES=true (then the suite creates, changes and deletes records
  * whose names start with "contract-test-"; contacts and companies cannot be deleted through the API
  * and stay behind).
+ *
+ * Every answer either target gives, success or error, is also checked against
+ * docs/salescaling-openapi.yaml with the validators the emulator uses (test/support/contract-recorder.ts):
+ * a test fails naming the operation, the status and what in the answer the document does not allow.
  */
 let target: ContractTarget;
 let client: SalescalingClient;
 let sample: Opportunity;
+let recorder: ReturnType<typeof contractRecorder>;
 
 beforeAll(async () => {
   target = await contractTarget();
+  recorder = contractRecorder(target.baseUrl);
   client = new SalescalingClient({
     baseUrl: target.baseUrl,
     apiKey: async () => target.apiKey,
     limiter: limiterFor(target),
+    fetch: recorder.fetch,
   });
   const first = await client.listOpportunities({ page: 1, limit: 5 });
   if (!first.items[0]) throw new Error(`The ${target.kind} target has no opportunities to read`);
   sample = first.items[0];
 });
 
+afterEach(() => {
+  // Undefined only when beforeAll failed, which fails every test already.
+  expect(
+    recorder?.violationsSinceLastCheck() ?? [],
+    'answers that break docs/salescaling-openapi.yaml',
+  ).toEqual([]);
+});
+
 afterAll(async () => {
   await target?.close();
+});
+
+describe('the answers, against docs/salescaling-openapi.yaml', () => {
+  it('are recorded and checked, errors too', async () => {
+    const before = recorder.answers.length;
+    await expect(client.getOpportunity(randomUUID())).rejects.toBeInstanceOf(SalescalingNotFoundError);
+    await client.listOpportunities({ limit: 1 });
+    expect(recorder.answers.slice(before).map((answer) => [answer.operation, answer.status])).toEqual([
+      ['getOpportunity', 404],
+      ['listOpportunities', 200],
+    ]);
+  });
+
+  it.runIf(process.env.SALESCALING_BASE_URL === undefined)(
+    'flags an answer the document does not allow (the emulator made to give one)',
+    async () => {
+      await target.admin?.scriptFaults([{ fault: 'error', status: 418, operation: 'getOpportunity' }]);
+      await expect(client.getOpportunity(sample.id)).rejects.toMatchObject({ status: 418 });
+      expect(recorder.violationsSinceLastCheck()).toEqual([
+        {
+          operation: 'getOpportunity',
+          method: 'GET',
+          status: 418,
+          issues: [{ field: '(status)', message: '418 is not an answer the document gives' }],
+        },
+      ]);
+    },
+  );
 });
 
 describe('read operations', () => {
@@ -144,6 +188,7 @@ describe('read operations', () => {
         return `wrong-${randomUUID()}`;
       },
       limiter: limiterFor(target),
+      fetch: recorder.fetch,
     });
     const failure = unauthorized.listOpportunities({ limit: 1 });
     await expect(failure).rejects.toBeInstanceOf(SalescalingUnauthorizedError);
