@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { commands, type EventDefinition, events } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import type { CommandOrderStore, OrderMark } from '#shared/idempotency/command-order.ts';
+import { statusOf } from '#shared/opportunities/fields.ts';
 import { upsertOpportunity } from '#shared/opportunities/upsert.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
 import { closedStatus, MAX_LIST_LIMIT, type OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
@@ -260,8 +261,10 @@ async function dispatch(
   switch (definition.detailType) {
     case events.upsertOpportunity.detailType: {
       const command = detail as Detail<typeof events.upsertOpportunity>;
+      const { status, ...fields } = command.opportunity;
+      const opportunity = { ...fields, status: status ? statusOf(status, deps.settings) : undefined };
       // Integrations are authorised by the bus policy to change what the CRM holds.
-      const result = await upsertOpportunity(command, client, {
+      const result = await upsertOpportunity({ ...command, opportunity }, client, {
         statusOnCreate: deps.settings.open,
         existing: 'overwrite',
       });

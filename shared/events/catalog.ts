@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { domainSchema, leadSchema } from '#shared/leads/lead.ts';
+import { opportunityFieldsSchema } from '#shared/opportunities/fields.ts';
 import { idSchema } from '#shared/salescaling/schemas.ts';
 
 /**
@@ -59,23 +60,13 @@ export const companyRefSchema = z.union([
     .strict()
     .refine((c) => Boolean(c.domain || c.name), { error: 'a company needs an id, a domain or a name' }),
 ]);
-export const opportunityFieldsSchema = z
-  .object({
-    name: text(255),
-    amount: z.number().finite().min(0).optional(),
-    description: text(5000).optional(),
-    closeDate: z.iso.datetime({ offset: true }).optional(),
-    nextStep: text(255).optional(),
-  })
-  .strict();
-
 const upsertOpportunity = define({
   detailType: 'Upsert Opportunity',
   direction: 'inbound',
   version: 1,
   by: 'integration-commands',
   description:
-    "Create or update an opportunity by our lookup rules: the contact by id or exact email (created if new), the company by id, domain or exact name (created if new), the opportunity by name among the contact's. Only changed fields are written; the contact and company are linked unless already linked.",
+    "Create or update an opportunity by our lookup rules: the contact by id or exact email (created if new), the company by id, domain or exact name (created if new), the opportunity by name among the contact's. Any writable field may be given: `amount`, `finalAmount` (numbers, not negative), `risk`, `priority` (text up to 100), `description`, `featuredNotes` (up to 5000), `nextStep` (up to 255), `closeDate` (ISO 8601 with offset), `closeProbability` (0–100) and `status` (`open`, `won` or `lost`, written as the stage's statuses, `salescaling.opportunityStatuses`). Only changed fields are written; the contact and company are linked unless already linked.",
   schema: versioned(1, {
     contact: contactRefSchema,
     company: companyRefSchema.optional(),
