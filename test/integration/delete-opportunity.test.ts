@@ -138,7 +138,7 @@ describe('Delete Opportunity where the stage allows it', () => {
   it('an invalid one is rejected naming its fields, before any call', async () => {
     const id = await put({ schemaVersion: 1, opportunityId: 'not-an-id' });
     const rejected = await answer(id);
-    expect((rejected?.errors as Array<{ field: string }>).map((e) => e.field).sort()).toEqual([
+    expect(((rejected?.errors ?? []) as Array<{ field: string }>).map((e) => e.field).sort()).toEqual([
       'opportunityId',
       'reason',
     ]);

@@ -238,7 +238,7 @@ describe('Upsert Opportunity with every writable field', () => {
     const updated = published('Opportunity Updated').find(
       (e) => (e.detail as { commandId: string }).commandId === id,
     );
-    expect((updated?.detail as { changed: string[] }).changed.sort()).toEqual([
+    expect(((updated?.detail ?? { changed: [] }) as { changed: string[] }).changed.sort()).toEqual([
       'closeProbability',
       'featuredNotes',
       'risk',
@@ -257,7 +257,9 @@ describe('Upsert Opportunity with every writable field', () => {
       (list) => list.length === 1,
     );
     expect(
-      (rejected?.detail as { errors: Array<{ field: string }> }).errors.map((e) => e.field).sort(),
+      ((rejected?.detail ?? { errors: [] }) as { errors: Array<{ field: string }> }).errors
+        .map((e) => e.field)
+        .sort(),
     ).toEqual(['opportunity.closeProbability', 'opportunity.priority']);
     expect((await admin.stats()).requests.total).toBe(0);
   });

@@ -82,7 +82,7 @@ const createdFor = (submissionId: string) =>
             (e.detail as { submissionId?: string }).submissionId === submissionId,
         ),
     (e) => e !== undefined,
-  ).then((e) => (e?.detail as { opportunityId: string }).opportunityId);
+  ).then((e) => ((e?.detail ?? {}) as { opportunityId?: string }).opportunityId ?? '');
 
 describe('mapped form fields, deployed', () => {
   it('every writable field lands on the opportunity, the status as the stage names it', async () => {
