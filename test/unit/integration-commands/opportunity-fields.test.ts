@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyOrReject, type CommandSettings } from '#functions/integration-commands/commands.ts';
+import {
+  applyOrReject,
+  type CommandSettings,
+  DELETE_REFUSED,
+} from '#functions/integration-commands/commands.ts';
 import { events } from '#shared/events/catalog.ts';
 import type { EventPublisher } from '#shared/events/publisher.ts';
 import { DynamoDbCommandOrderStore } from '#shared/idempotency/command-order.ts';
@@ -118,6 +122,54 @@ describe('an Upsert Opportunity with invalid fields', () => {
     expect(calls).toEqual([]);
     expect(published.map((p) => p.detailType)).toEqual(['Command Rejected']);
   });
+});
+
+describe('a Delete Opportunity where the stage does not allow it', () => {
+  it.each([undefined, false])(
+    'is rejected naming the setting (allowDelete %s), before the ordering guard and any call',
+    async (allowDelete) => {
+      const calls: string[] = [];
+      const client = new Proxy({} as SalescalingClient, {
+        get: (_, name) => () => {
+          calls.push(String(name));
+          throw new Error('called');
+        },
+      });
+      const advanced: string[] = [];
+      const published: string[] = [];
+      const outcome = await applyOrReject(
+        {
+          id: `evt-delete-${String(allowDelete)}`,
+          'detail-type': events.deleteOpportunity.detailType,
+          time: new Date().toISOString(),
+          detail: { schemaVersion: 1, opportunityId: '5516cd47-2bd0-4f4f-adc2-22524e54ba4d', reason: 'Dup' },
+        },
+        {
+          client,
+          publisher: {
+            async publish(detailType) {
+              published.push(detailType);
+              return { eventId: 'e' };
+            },
+          },
+          settings,
+          allowDelete,
+          orderStore: {
+            advance: async (key) => {
+              advanced.push(key);
+              return { advanced: true };
+            },
+          },
+          warn: () => {},
+        },
+      );
+      expect(outcome).toMatchObject({ outcome: 'rejected', reason: DELETE_REFUSED });
+      expect(DELETE_REFUSED).toContain('commands.allowDelete');
+      expect(calls).toEqual([]);
+      expect(advanced).toEqual([]);
+      expect(published).toEqual(['Command Rejected']);
+    },
+  );
 });
 
 describe('the upsert compares every writable field', () => {
