@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
+import { DEFAULT_OPPORTUNITY_STATUSES, type OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
 
 /**
  * The writable opportunity fields of the Salescaling reference as the product's inputs take them
@@ -26,8 +26,9 @@ export const OPPORTUNITY_FIELD_LIMITS = {
   priority: 100,
 } as const;
 
-export const statusRoles = ['open', 'won', 'lost'] as const;
-export type StatusRole = (typeof statusRoles)[number];
+/** The roles are the keys of the stage's statuses setting (not status names: those are the values). */
+export type StatusRole = keyof OpportunityStatuses;
+export const statusRoles = Object.keys(DEFAULT_OPPORTUNITY_STATUSES) as [StatusRole, ...StatusRole[]];
 
 const text = (max: number) => z.string().trim().min(1, { error: 'must not be empty' }).max(max);
 const money = z.number().finite().min(0);
