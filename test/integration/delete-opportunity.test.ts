@@ -142,6 +142,10 @@ describe('Delete Opportunity where the stage allows it', () => {
       'opportunityId',
       'reason',
     ]);
+    await eventually(
+      () => context.runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
     expect((await admin.stats()).requests.total).toBe(0);
   });
 });

@@ -261,6 +261,11 @@ describe('Upsert Opportunity with every writable field', () => {
         .map((e) => e.field)
         .sort(),
     ).toEqual(['opportunity.closeProbability', 'opportunity.priority']);
+    // Its dead letter too, so it cannot land in the next test's list.
+    await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
     expect((await admin.stats()).requests.total).toBe(0);
   });
 });

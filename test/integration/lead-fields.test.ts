@@ -130,7 +130,10 @@ describe('mapped form fields, deployed', () => {
     const opportunity = emulator.store.getOpportunity(opportunityId);
     expect(opportunity).toMatchObject({ priority: 'Low', status: 'Open deal' });
     expect(opportunity?.closeProbability ?? null).toBeNull();
-    const warning = output.find((line) => line.includes('Mapped form fields dropped'));
+    const warning = await eventually(
+      () => output.find((line) => line.includes('Mapped form fields dropped')),
+      (line) => line !== undefined,
+    );
     expect(warning).toContain('closeProbability');
     expect(warning).toContain('status');
     // Names only: the submitter's values stay out of the logs.
