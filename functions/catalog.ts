@@ -112,13 +112,13 @@ export const catalog = defineCatalog([
   {
     name: 'integration-commands',
     description:
-      'Applies the commands other systems put on the bus: upsert, link, unlink and close opportunities',
+      'Applies the commands other systems put on the bus: upsert, link, unlink, close and (where allowed) delete opportunities',
     entry: 'functions/integration-commands/handler.ts',
     memoryMb: 512,
     // A batch of 5 × 8 calls at 0.71 requests/s (prod) takes about 56 s: 120 s leaves room for retries.
     timeoutSeconds: 120,
     access: ['salescalingApiKey', 'budgetTable', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
-    settings: ['opportunityStatuses'],
+    settings: ['opportunityStatuses', 'commandsConfig'],
     triggers: [
       {
         kind: 'event',
@@ -132,7 +132,8 @@ export const catalog = defineCatalog([
         // No maxReceiveCount: derived from the stage's outage window (functions/queue-retries.ts).
         maxConcurrency: 2,
         // Worst case 8, from commands.ts: Upsert Opportunity is lead sync's upsert (8, above);
-        // link/unlink is a list and a write (2); close reads and writes the opportunity.
+        // link/unlink is a list and a write (2); close reads and writes the opportunity; delete
+        // reads and deletes it (2).
         callsPerRecord: 8,
         adapters,
       },

@@ -210,6 +210,8 @@ export const settingBindings = {
   staleDealsConfig: { env: 'STALE_DEALS_CONFIG' },
   /** JSON `{ open, won, lost }`: the account's opportunity statuses (shared/salescaling/assumptions.ts). */
   opportunityStatuses: { env: 'OPPORTUNITY_STATUSES' },
+  /** JSON `{ allowDelete }`: what inbound commands may do (functions/integration-commands/config.ts). */
+  commandsConfig: { env: 'COMMANDS_CONFIG' },
 } as const;
 export type SettingName = keyof typeof settingBindings;
 

@@ -1,6 +1,7 @@
 import * as z from 'zod';
+import { commandsConfigSchema } from '#functions/integration-commands/config.ts';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
-import { commands, EVENT_SOURCE } from '#shared/events/catalog.ts';
+import { commands, defaultCommands, EVENT_SOURCE } from '#shared/events/catalog.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
 import {
   type OpportunityStatuses,
@@ -24,6 +25,8 @@ const LOG_RETENTION_DAYS = [
  */
 /** The detail types of the catalog's inbound commands: all an integration may ever be granted. */
 export const COMMAND_DETAIL_TYPES: readonly string[] = commands.map((c) => c.detailType);
+/** What an integration without `detailTypes` may send: every command but the destructive ones. */
+export const DEFAULT_COMMAND_DETAIL_TYPES: readonly string[] = defaultCommands.map((c) => c.detailType);
 
 const integrationSchema = z
   .object({
@@ -59,7 +62,8 @@ const integrationSchema = z
       .max(20),
     /**
      * The commands this integration may send (an `events:detail-type` condition on its Allow).
-     * Absent: every inbound command of the catalog.
+     * Absent: every inbound command of the catalog but the destructive ones (Delete Opportunity),
+     * which an integration gets only by naming them.
      */
     detailTypes: z
       .array(
@@ -168,6 +172,8 @@ export const stageConfigSchema = z
         path: ['retryCapSeconds'],
       })
       .prefault({}),
+    /** What inbound commands may do: `allowDelete` (Delete Opportunity applied), off by default. */
+    commands: commandsConfigSchema.prefault({}),
     /** Outside systems allowed to put events on the bus, each for its own sources (never the project's). */
     integrations: z
       .array(integrationSchema)

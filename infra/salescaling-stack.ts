@@ -92,7 +92,7 @@ import {
 } from '#shared/idempotency/expiry.ts';
 import { METRICS_NAMESPACE } from '#shared/observability/metrics.ts';
 import type { RetrySchedule } from '#shared/queues/retry.ts';
-import { COMMAND_DETAIL_TYPES, retryScheduleOf, type Stage, type StageConfig } from './config.ts';
+import { DEFAULT_COMMAND_DETAIL_TYPES, retryScheduleOf, type Stage, type StageConfig } from './config.ts';
 import { HouseFunction } from './constructs/house-function.ts';
 import { alarmTopicProblems, productionProblems } from './production-readiness.ts';
 
@@ -255,6 +255,7 @@ export class SalescalingStack extends Stack {
         dryRun: config.staleDeals.dryRun ?? stage !== 'prod',
       }),
       opportunityStatuses: JSON.stringify(config.salescaling.opportunityStatuses),
+      commandsConfig: JSON.stringify(config.commands),
     };
     const routeThrottles: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
 
@@ -452,13 +453,14 @@ export class SalescalingStack extends Stack {
   }
 
   /**
-   * What an integration may send: its `detailTypes` (default: every inbound command), and the
+   * What an integration may send: its `detailTypes` (default: every inbound command but the
+   * destructive ones, which must be named), and the
    * upstream detail types of the worked-example adapters that turn one of its sources into one of
    * those commands (`payment_intent.succeeded` from `billing.example` → Close Opportunity), so an
    * adapter keeps working for the integration it was written for and no other.
    */
   #integrationDetailTypes(integration: StageConfig['integrations'][number]): string[] {
-    const commands = integration.detailTypes ?? COMMAND_DETAIL_TYPES;
+    const commands = integration.detailTypes ?? DEFAULT_COMMAND_DETAIL_TYPES;
     const strings = (value: unknown) => [value].flat().filter((v): v is string => typeof v === 'string');
     const upstream = this.#adapters
       .filter(

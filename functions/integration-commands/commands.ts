@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { commands, type EventDefinition, events } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
 import type { CommandOrderStore, OrderMark } from '#shared/idempotency/command-order.ts';
+import { statusOf } from '#shared/opportunities/fields.ts';
 import { upsertOpportunity } from '#shared/opportunities/upsert.ts';
 import { publishUpsertEvents } from '#shared/opportunities/upsert-events.ts';
 import { closedStatus, MAX_LIST_LIMIT, type OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
@@ -41,6 +42,8 @@ export interface CommandCollaborators {
   now?: (() => Date) | undefined;
   /** The newest command taken up per opportunity (the ordering guard). */
   orderStore: CommandOrderStore;
+  /** Whether Delete Opportunity is applied (the stage's `commands.allowDelete`). Default: no. */
+  allowDelete?: boolean | undefined;
 }
 
 export class CommandRejected extends Error {
@@ -51,6 +54,10 @@ export class CommandRejected extends Error {
     this.errors = errors;
   }
 }
+
+/** Why a Delete Opportunity is rejected where the stage does not allow it. */
+export const DELETE_REFUSED =
+  'Deleting opportunities is turned off on this stage (the stage setting commands.allowDelete)';
 
 export interface CommandOutcome {
   outcome: 'applied' | 'no-change' | 'superseded';
@@ -201,6 +208,12 @@ export async function applyCommand(event: CommandEvent, deps: CommandCollaborato
   if (!definition) throw new CommandRejected(`Unknown command "${event['detail-type']}"`);
   const parsed = definition.schema.safeParse(event.detail);
   if (!parsed.success) throw new CommandRejected('Invalid command', fieldIssues(parsed.error));
+  // Before the ordering guard and any call: a refused delete leaves no trace but its rejection.
+  if (definition.detailType === events.deleteOpportunity.detailType && deps.allowDelete !== true) {
+    throw new CommandRejected(DELETE_REFUSED, [
+      { field: '(command)', message: 'Delete Opportunity is not applied on this stage' },
+    ]);
+  }
   const cause = { commandId: event.id };
   const now = deps.now?.() ?? new Date();
   const mark: OrderMark = { time: commandTime(event, now.getTime()), commandId: event.id };
@@ -260,8 +273,10 @@ async function dispatch(
   switch (definition.detailType) {
     case events.upsertOpportunity.detailType: {
       const command = detail as Detail<typeof events.upsertOpportunity>;
+      const { status, ...fields } = command.opportunity;
+      const opportunity = { ...fields, status: status ? statusOf(status, deps.settings) : undefined };
       // Integrations are authorised by the bus policy to change what the CRM holds.
-      const result = await upsertOpportunity(command, client, {
+      const result = await upsertOpportunity({ ...command, opportunity }, client, {
         statusOnCreate: deps.settings.open,
         existing: 'overwrite',
       });
@@ -337,6 +352,31 @@ async function dispatch(
           updatedAt: before.updatedAt,
         },
         after: { status: after.status, closeProbability: after.closeProbability, updatedAt: after.updatedAt },
+        ...cause,
+      });
+      return { outcome: 'applied', opportunityId };
+    }
+    case events.deleteOpportunity.detailType: {
+      const { opportunityId, reason } = detail as Detail<typeof events.deleteOpportunity>;
+      // Gone already (deleted by an earlier delivery, or by a person): nothing to do, and that is success.
+      const gone = (error: unknown) => {
+        if (error instanceof SalescalingNotFoundError) return undefined;
+        throw error;
+      };
+      const before = await client.getOpportunity(opportunityId).catch(gone);
+      if (!before) return { outcome: 'no-change', opportunityId };
+      const deleted = await client.deleteOpportunity(opportunityId).then(() => true, gone);
+      if (!deleted) return { outcome: 'no-change', opportunityId };
+      await publishEvent(publisher, events.opportunityDeleted, {
+        opportunityId,
+        reason,
+        before: {
+          name: before.name,
+          status: before.status,
+          amount: before.amount,
+          closeProbability: before.closeProbability,
+          updatedAt: before.updatedAt,
+        },
         ...cause,
       });
       return { outcome: 'applied', opportunityId };

@@ -23,6 +23,7 @@ import { queueRetriesFromConfig, queueRetryEnv } from '#shared/queues/retry-env.
 import { opportunityStatusesEnv } from '#shared/salescaling/assumptions.ts';
 import { clipText } from '#shared/salescaling/schemas.ts';
 import { applyOrReject, type CommandEvent, type CommandRejection, commandChainKeys } from './commands.ts';
+import { commandsConfigEnv } from './config.ts';
 
 const config = loadConfig(
   z.object({
@@ -35,6 +36,7 @@ const config = loadConfig(
     DEAD_LETTER_QUEUE_URL: z.url(),
     ...queueRetryEnv,
     OPPORTUNITY_STATUSES: opportunityStatusesEnv,
+    COMMANDS_CONFIG: commandsConfigEnv,
   }),
 );
 const { client, ...key } = salescalingFromSecret({
@@ -66,6 +68,7 @@ const applyOnce = makeIdempotent(
       publisher,
       settings,
       orderStore,
+      allowDelete: config.COMMANDS_CONFIG.allowDelete,
       warn: (message, details) => logger.warn(message, { ...details }),
     }),
   {

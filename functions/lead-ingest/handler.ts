@@ -92,6 +92,13 @@ const handle = async (event: APIGatewayProxyEventV2) => {
     provider: outcome.lead.source.provider,
     eventId: outcome.eventId,
   });
+  if (outcome.dropped.length > 0) {
+    // Names only: the values are the submitter's (kept in the lead's raw fields).
+    logger.warn('Mapped form fields dropped: their values do not parse', {
+      submissionId: outcome.lead.submissionId,
+      dropped: outcome.dropped,
+    });
+  }
   return outcome.answer === 'redirect'
     ? redirectResponse(config.THANK_YOU_URL)
     : jsonResponse(202, { id: outcome.lead.submissionId });

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { RequestError, ServiceUnavailableError } from '#shared/errors.ts';
 import { EVENT_SOURCE, events } from '#shared/events/catalog.ts';
 import { type EventPublisher, publishEvent } from '#shared/events/publisher.ts';
+import type { LeadField } from '#shared/leads/field-mapping.ts';
 import { LEAD_LIMITS, type Lead } from '#shared/leads/lead.ts';
 import { type FieldMapping, toLead } from './mapping.ts';
 import { fromFlatObject, fromTally, fromTypeform, fromWebflow, type Submission } from './providers.ts';
@@ -97,7 +98,14 @@ export interface IngestRequest {
 }
 
 export type IngestOutcome =
-  | { kind: 'accepted'; lead: Lead; eventId: string; answer: 'json' | 'redirect' }
+  | {
+      kind: 'accepted';
+      lead: Lead;
+      eventId: string;
+      answer: 'json' | 'redirect';
+      /** Mapped fields whose value did not parse and was left out of the lead (kept in its raw fields). */
+      dropped: LeadField[];
+    }
   | { kind: 'spam'; answer: 'redirect' | 'json' };
 
 export async function ingestLead(
@@ -140,7 +148,9 @@ export async function ingestLead(
   }
 
   const submission = toSubmission(provider, body, request.headers);
+  const dropped: LeadField[] = [];
   const lead = toLead(submission, {
+    dropped,
     mapping: settings.mapping,
     omit: provider === undefined ? settings.honeypotField : undefined,
     submissionIdFallback: `sha256:${createHash('sha256').update(request.body).digest('hex')}`,
@@ -155,7 +165,7 @@ export async function ingestLead(
   } catch (cause) {
     throw new ServiceUnavailableError('The lead could not be put on the event bus', { cause });
   }
-  return { kind: 'accepted', lead, eventId, answer: isForm ? 'redirect' : 'json' };
+  return { kind: 'accepted', lead, eventId, answer: isForm ? 'redirect' : 'json', dropped };
 }
 
 async function checkSignature(

@@ -11,6 +11,7 @@ import {
   leadSchema,
   type RawFieldValue,
 } from '#shared/leads/lead.ts';
+import { OPPORTUNITY_FIELD_LIMITS, type StatusRole, statusRoles } from '#shared/opportunities/fields.ts';
 import { fieldIssues } from '#shared/salescaling/schemas.ts';
 import type { FieldEntry, Submission } from './providers.ts';
 
@@ -63,6 +64,15 @@ const ALIASES: Record<LeadField, string[]> = {
   ],
   // A form's "close date" is a wish, not the actual close date Salescaling's closeDate holds.
   targetDate: ['targetdate', 'deadline', 'closedate', 'expectedclosedate', 'startdate', 'duedate'],
+  // Never guessed (mappedOnlyLeadFields): a configured mapping only.
+  finalAmount: [],
+  risk: [],
+  priority: [],
+  featuredNotes: [],
+  nextStep: [],
+  actualCloseDate: [],
+  closeProbability: [],
+  status: [],
 };
 
 const FREE_MAIL = new Set<string>(freeMailDomains);
@@ -74,12 +84,22 @@ export interface MapOptions {
   omit?: string | undefined;
   submissionIdFallback: string;
   receivedAt: Date;
+  /** Collects the mapped fields whose value did not parse and was dropped (their names, never values). */
+  dropped?: LeadField[] | undefined;
 }
 
 export function toLead(submission: Submission, options: MapOptions): Lead {
   const entries = submission.entries.filter((e) => e.key !== options.omit);
   const chosen = chooseFields(submission, entries, options.mapping);
   const text = (field: LeadField) => asText(chosen.get(field)?.value);
+  /** A mapped field's value as `parse` reads it; one that is there but does not parse is dropped, and named. */
+  const parsed = <T>(field: LeadField, parse: (value: RawFieldValue | undefined) => T | undefined) => {
+    const entry = chosen.get(field);
+    if (!entry) return undefined;
+    const value = parse(entry.value);
+    if (value === undefined) options.dropped?.push(field);
+    return value;
+  };
 
   let firstName = text('firstName');
   let lastName = text('lastName');
@@ -106,6 +126,14 @@ export function toLead(submission: Submission, options: MapOptions): Lead {
       amount: asAmount(chosen.get('amount')?.value),
       description: text('description'),
       targetDate: asDateTime(asText(chosen.get('targetDate')?.value)),
+      finalAmount: parsed('finalAmount', asAmount),
+      risk: parsed('risk', boundedText(OPPORTUNITY_FIELD_LIMITS.risk)),
+      priority: parsed('priority', boundedText(OPPORTUNITY_FIELD_LIMITS.priority)),
+      featuredNotes: parsed('featuredNotes', boundedText(OPPORTUNITY_FIELD_LIMITS.featuredNotes)),
+      nextStep: parsed('nextStep', boundedText(OPPORTUNITY_FIELD_LIMITS.nextStep)),
+      actualCloseDate: parsed('actualCloseDate', (value) => asDateTime(asText(value))),
+      closeProbability: parsed('closeProbability', asPercentage),
+      status: parsed('status', asStatusRole),
     },
     fields: rawFields(entries),
   };
@@ -190,6 +218,41 @@ export function asAmount(value: RawFieldValue | undefined): number | undefined {
   const whole = Number(`${(match[1] ?? '').replace(/[,\s]/g, '')}.${match[2] ?? '0'}`);
   const factor = match[3]?.toLowerCase() === 'k' ? 1_000 : match[3]?.toLowerCase() === 'm' ? 1_000_000 : 1;
   return Number.isFinite(whole) ? whole * factor : undefined;
+}
+
+/** Text up to `max` characters (after trimming); longer is dropped, not cut, so nothing is half-written. */
+function boundedText(max: number) {
+  return (value: RawFieldValue | undefined): string | undefined => {
+    const text = asText(value);
+    return text !== undefined && text.length <= max ? text : undefined;
+  };
+}
+
+/** The longest text read as a percentage ("100.0000 %" is 10). */
+const MAX_PERCENTAGE_LENGTH = 16;
+// Anchored, no nested or adjacent repetition: one run of digits, an optional fraction, an optional %.
+const PERCENTAGE_PATTERN = /^(\d{1,3})(?:\.(\d{1,6}))? ?%?$/;
+
+/** "75", "75%", "12.5 %", 75 → a number from 0 to 100; anything else (or beyond 100) → undefined. */
+export function asPercentage(value: RawFieldValue | undefined): number | undefined {
+  let number: number;
+  if (typeof value === 'number') number = value;
+  else {
+    const text = asText(value);
+    if (!text || text.length > MAX_PERCENTAGE_LENGTH) return undefined;
+    const match = PERCENTAGE_PATTERN.exec(text);
+    if (!match) return undefined;
+    number = Number(`${match[1]}.${match[2] ?? '0'}`);
+  }
+  return Number.isFinite(number) && number >= 0 && number <= 100 ? number : undefined;
+}
+
+/** "Won", " open " → the status role; anything else → undefined. Compared whole, no pattern. */
+export function asStatusRole(value: RawFieldValue | undefined): StatusRole | undefined {
+  const text = asText(value);
+  if (!text || text.length > 10) return undefined;
+  const role = text.toLowerCase();
+  return (statusRoles as readonly string[]).includes(role) ? (role as StatusRole) : undefined;
 }
 
 /** The longest website text read for a domain (a URL with a path); longer is no domain. */

@@ -65,7 +65,10 @@ const ran = new WeakSet<Lead>();
 const syncOnce = makeIdempotent(
   async (lead: Lead) => {
     ran.add(lead);
-    const result = await syncLead(lead, client, { statusOnCreate: config.OPPORTUNITY_STATUSES.open });
+    const result = await syncLead(lead, client, {
+      statusOnCreate: config.OPPORTUNITY_STATUSES.open,
+      statuses: config.OPPORTUNITY_STATUSES,
+    });
     await publishSyncEvents(publisher, lead, result);
     logger.info('Lead synced', { submissionId: lead.submissionId, ...result });
     metrics.addMetric('SalescalingCallsPerLead', MetricUnit.Count, result.calls);

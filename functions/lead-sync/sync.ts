@@ -1,5 +1,7 @@
 import type { Lead } from '#shared/leads/lead.ts';
+import { statusOf } from '#shared/opportunities/fields.ts';
 import { type UpsertOptions, type UpsertResult, upsertOpportunity } from '#shared/opportunities/upsert.ts';
+import { DEFAULT_OPPORTUNITY_STATUSES, type OpportunityStatuses } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 
 /**
@@ -14,10 +16,14 @@ import type { SalescalingClient } from '#shared/salescaling/client.ts';
  * lead arrived can be adopted as its own.
  */
 export type SyncResult = UpsertResult;
-export type SyncOptions = Pick<UpsertOptions, 'statusOnCreate'>;
+export type SyncOptions = Pick<UpsertOptions, 'statusOnCreate'> & {
+  /** The stage's statuses, for a lead's mapped `status` role; default: `statusOnCreate` and the defaults. */
+  statuses?: OpportunityStatuses | undefined;
+};
 
 export function syncLead(lead: Lead, client: SalescalingClient, options: SyncOptions): Promise<SyncResult> {
   const { contact, company, opportunity } = lead;
+  const statuses = options.statuses ?? { ...DEFAULT_OPPORTUNITY_STATUSES, open: options.statusOnCreate };
   return upsertOpportunity(
     {
       contact: { ...contact, leadSource: lead.source.provider },
@@ -26,10 +32,19 @@ export function syncLead(lead: Lead, client: SalescalingClient, options: SyncOpt
         name: opportunityName(lead),
         amount: opportunity.amount,
         description: describeOpportunity(lead),
+        // The fields a form reaches only by an explicit mapping (docs/lead-capture.md).
+        finalAmount: opportunity.finalAmount,
+        risk: opportunity.risk,
+        priority: opportunity.priority,
+        featuredNotes: opportunity.featuredNotes,
+        nextStep: opportunity.nextStep,
+        closeDate: opportunity.actualCloseDate,
+        closeProbability: opportunity.closeProbability,
+        status: opportunity.status ? statusOf(opportunity.status, statuses) : undefined,
       },
     },
     client,
-    { ...options, existing: 'fill-empty', arrivedAt: new Date(lead.receivedAt) },
+    { statusOnCreate: options.statusOnCreate, existing: 'fill-empty', arrivedAt: new Date(lead.receivedAt) },
   );
 }
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { commandsConfigSchema } from '#functions/integration-commands/config.ts';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { jsonEnv } from '#shared/config/json-env.ts';
 import { fieldMappingSchema } from '#shared/leads/field-mapping.ts';
@@ -57,6 +58,8 @@ const envSchema = z
     ).optional(),
     /** The account's opportunity statuses as JSON, e.g. {"lost":"closed-lost"}; default open, won, lost. */
     OPPORTUNITY_STATUSES: jsonEnv(opportunityStatusesSchema).optional(),
+    /** What inbound commands may do as JSON, e.g. {"allowDelete":true}; default: deletes refused. */
+    COMMANDS_CONFIG: jsonEnv(commandsConfigSchema).optional(),
     /** Where form posts land; default: the local demo thank-you page. */
     THANK_YOU_URL: z.url().optional(),
   })

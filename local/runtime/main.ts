@@ -60,6 +60,7 @@ export async function main(
       ...(config.OPPORTUNITY_STATUSES
         ? { opportunityStatuses: JSON.stringify(config.OPPORTUNITY_STATUSES) }
         : {}),
+      ...(config.COMMANDS_CONFIG ? { commandsConfig: JSON.stringify(config.COMMANDS_CONFIG) } : {}),
     },
     schedules: config.LOCAL_SCHEDULES,
   }).catch(async (error: unknown) => {

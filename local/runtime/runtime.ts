@@ -772,6 +772,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // Locally, as on every stage but prod, the stale-deal sweep only reports.
     staleDealsConfig: JSON.stringify({ dryRun: true }),
     opportunityStatuses: JSON.stringify(opportunityStatusesSchema.parse({})),
+    // Locally, as on every stage by default, Delete Opportunity is refused.
+    commandsConfig: JSON.stringify({ allowDelete: false }),
     ...options.settings,
   };
   const allowedOrigins = JSON.parse(settings.allowedOrigins) as string[];

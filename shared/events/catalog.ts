@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { domainSchema, leadSchema } from '#shared/leads/lead.ts';
+import { opportunityFieldsSchema } from '#shared/opportunities/fields.ts';
 import { idSchema } from '#shared/salescaling/schemas.ts';
 
 /**
@@ -22,6 +23,11 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
   by: string;
   schema: S;
   example: z.input<S>;
+  /**
+   * A command that destroys what it acts on. An integration whose `detailTypes` is left out gets
+   * every command but these: it may send one only by naming it (docs/bus-trust.md).
+   */
+  destructive?: true;
 }
 
 const define = <S extends z.ZodType>(definition: EventDefinition<S>) => definition;
@@ -59,23 +65,13 @@ export const companyRefSchema = z.union([
     .strict()
     .refine((c) => Boolean(c.domain || c.name), { error: 'a company needs an id, a domain or a name' }),
 ]);
-export const opportunityFieldsSchema = z
-  .object({
-    name: text(255),
-    amount: z.number().finite().min(0).optional(),
-    description: text(5000).optional(),
-    closeDate: z.iso.datetime({ offset: true }).optional(),
-    nextStep: text(255).optional(),
-  })
-  .strict();
-
 const upsertOpportunity = define({
   detailType: 'Upsert Opportunity',
   direction: 'inbound',
   version: 1,
   by: 'integration-commands',
   description:
-    "Create or update an opportunity by our lookup rules: the contact by id or exact email (created if new), the company by id, domain or exact name (created if new), the opportunity by name among the contact's. Only changed fields are written; the contact and company are linked unless already linked.",
+    "Create or update an opportunity by our lookup rules: the contact by id or exact email (created if new), the company by id, domain or exact name (created if new), the opportunity by name among the contact's. Any writable field may be given: `amount`, `finalAmount` (numbers, not negative), `risk`, `priority` (text up to 100), `description`, `featuredNotes` (up to 5000), `nextStep` (up to 255), `closeDate` (ISO 8601 with offset), `closeProbability` (0–100) and `status` (`open`, `won` or `lost`, written as the stage's statuses, `salescaling.opportunityStatuses`). Only changed fields are written; the contact and company are linked unless already linked.",
   schema: versioned(1, {
     contact: contactRefSchema,
     company: companyRefSchema.optional(),
@@ -134,6 +130,18 @@ const closeOpportunity = define({
     "Close an opportunity as won or lost (the stage's statuses, `salescaling.opportunityStatuses`), with close probability 100 or 0, close date the event's `time` (the clock's when that is missing or later than now) and the reason appended to its featured notes. An opportunity already closed is left as it is.",
   schema: versioned(1, { opportunityId: idSchema, outcome: z.enum(['won', 'lost']), reason: text(500) }),
   example: { schemaVersion: 1, opportunityId: ID, outcome: 'won', reason: 'Invoice in_1Q2w3e paid' },
+});
+
+const deleteOpportunity = define({
+  detailType: 'Delete Opportunity',
+  direction: 'inbound',
+  version: 1,
+  by: 'integration-commands',
+  destructive: true,
+  description:
+    'Delete an opportunity by id, for good. Applied only where the stage allows it (`commands.allowDelete`, off by default on every stage; while off, the command is rejected and nothing is called), and only sent by an integration that names it in its `detailTypes` (an integration without `detailTypes` gets every command but this one). An opportunity already gone is `no-change`. Announced by `Opportunity Deleted`, with what the opportunity held.',
+  schema: versioned(1, { opportunityId: idSchema, reason: text(500) }),
+  example: { schemaVersion: 1, opportunityId: ID, reason: 'Duplicate of 0f0c6a3e (merged in the CRM)' },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +283,33 @@ const opportunityClosed = define({
     commandId: 'e6f1…',
   },
 });
+const opportunityDeleted = define({
+  detailType: 'Opportunity Deleted',
+  direction: 'outbound',
+  version: 1,
+  by: 'integration-commands',
+  description:
+    'An opportunity was deleted by a Delete Opportunity command: its reason, and what the opportunity held just before (its name, status, amount, close probability and last update).',
+  schema: versioned(1, {
+    opportunityId: idSchema,
+    reason: z.string(),
+    before: stateSnapshot.extend({ name: z.string().nullish(), amount: z.number().nullish() }),
+    ...cause,
+  }),
+  example: {
+    schemaVersion: 1,
+    opportunityId: ID,
+    reason: 'Duplicate of 0f0c6a3e (merged in the CRM)',
+    before: {
+      name: 'Analytical Engines – renewal',
+      status: 'open',
+      amount: 24000,
+      closeProbability: 40,
+      updatedAt: '2026-11-20T10:00:00.000Z',
+    },
+    commandId: 'e6f1…',
+  },
+});
 const opportunityClosedAsStale = define({
   detailType: 'Opportunity Closed As Stale',
   direction: 'outbound',
@@ -378,7 +413,7 @@ const commandApplied = define({
   version: 1,
   by: 'integration-commands',
   description:
-    'An inbound command was applied (`applied`; its own result events follow), found already in effect (`no-change`), or skipped because a newer command for the same opportunity was already taken up (`superseded`, with `newerCommandId` when known; see docs/replays.md).',
+    'An inbound command was applied (`applied`; its own result events follow), found already in effect (`no-change`: e.g. a link already there, a deal already closed, an opportunity already deleted), or skipped because a newer command for the same opportunity was already taken up (`superseded`, with `newerCommandId` when known; see docs/replays.md).',
   schema: versioned(1, {
     commandId: z.string().min(1),
     command: z.string(),
@@ -400,7 +435,7 @@ const commandRejected = define({
   version: 1,
   by: 'integration-commands',
   description:
-    'An inbound command failed validation or Salescaling refused it; it went to the dead-letter queue and will not be retried.',
+    "An inbound command failed validation, was refused by the stage's settings (a Delete Opportunity while `commands.allowDelete` is off), or Salescaling refused it; it went to the dead-letter queue and will not be retried.",
   schema: versioned(1, {
     commandId: z.string().min(1),
     command: z.string(),
@@ -423,6 +458,7 @@ export const events = {
   linkCompany,
   unlinkCompany,
   closeOpportunity,
+  deleteOpportunity,
   leadReceived,
   opportunityCreated,
   opportunityUpdated,
@@ -431,6 +467,7 @@ export const events = {
   contactUnlinked,
   companyUnlinked,
   opportunityClosed,
+  opportunityDeleted,
   opportunityClosedAsStale,
   staleSweepContinued,
   staleSweepCompleted,
@@ -440,6 +477,8 @@ export const events = {
 
 export const allEvents: readonly EventDefinition[] = Object.values(events);
 export const commands = allEvents.filter((e) => e.direction === 'inbound');
+/** What an integration may send when its `detailTypes` names none: every command but the destructive ones. */
+export const defaultCommands = commands.filter((e) => !e.destructive);
 export type EventDetail<E extends EventDefinition> = z.output<E['schema']>;
 /** A detail as producers write it: the schema version is stamped by `publishEvent`. */
 export type EventDetailInput<E extends EventDefinition> = Omit<z.input<E['schema']>, 'schemaVersion'>;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { OPPORTUNITY_FIELD_LIMITS, statusRoles } from '#shared/opportunities/fields.ts';
 
 /**
  * The one lead model every provider's payload maps to, and the detail of the `Lead Received` event.
@@ -138,6 +139,17 @@ export const leadSchema = z.object({
     targetDate: z.iso.datetime({ offset: true }).optional(),
     /** Deprecated, no longer published: read as `targetDate` (events archived before the change). */
     closeDate: z.iso.datetime({ offset: true }).optional(),
+    // Mapped explicitly (leads.fieldMapping); bounds as for the Upsert Opportunity command.
+    finalAmount: z.number().finite().min(0).optional(),
+    risk: text(OPPORTUNITY_FIELD_LIMITS.risk),
+    priority: text(OPPORTUNITY_FIELD_LIMITS.priority),
+    featuredNotes: text(OPPORTUNITY_FIELD_LIMITS.featuredNotes),
+    nextStep: text(OPPORTUNITY_FIELD_LIMITS.nextStep),
+    /** Written to Salescaling's `closeDate` (the actual close date), unlike `targetDate`. */
+    actualCloseDate: z.iso.datetime({ offset: true }).optional(),
+    closeProbability: z.number().min(0).max(100).optional(),
+    /** A status by role, written as the stage's status of that name. */
+    status: z.enum(statusRoles).optional(),
   }),
   /** Every submitted field as sent (label or key → value), for audit and custom mapping. */
   fields: fieldsSchema,

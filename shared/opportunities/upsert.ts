@@ -43,14 +43,44 @@ export interface UpsertInput {
         leadSource?: string | undefined;
       };
   company?: { id: string } | { domain?: string | undefined; name?: string | undefined } | undefined;
+  /** The name and any writable field (shared/opportunities/fields.ts has their types and bounds). */
   opportunity: {
     name: string;
     amount?: number | undefined;
+    finalAmount?: number | undefined;
+    risk?: string | undefined;
+    priority?: string | undefined;
     description?: string | undefined;
-    closeDate?: string | undefined;
+    featuredNotes?: string | undefined;
     nextStep?: string | undefined;
+    closeDate?: string | undefined;
+    closeProbability?: number | undefined;
+    /** The status to write, as the account names it (not a role); on creation, else `statusOnCreate`. */
+    status?: string | undefined;
   };
 }
+
+/** The fields an input may give besides the name, in the order the reference lists them. */
+export const HINT_FIELDS = [
+  'amount',
+  'finalAmount',
+  'risk',
+  'priority',
+  'description',
+  'featuredNotes',
+  'nextStep',
+  'closeDate',
+  'closeProbability',
+  'status',
+] as const;
+type HintField = (typeof HINT_FIELDS)[number];
+
+/**
+ * The fields an adopted orphan must hold nothing of when the input gave none: what the product has
+ * always written. Salescaling may default the others on creation (undocumented), so an orphan is not
+ * refused for holding one of them.
+ */
+const ORPHAN_EMPTY_UNLESS_GIVEN: readonly HintField[] = ['amount', 'description', 'nextStep', 'closeDate'];
 
 export interface UpsertResult {
   opportunityId: string;
@@ -78,7 +108,7 @@ export interface UpsertResult {
 }
 
 export interface UpsertOptions {
-  /** Status written on creation (Salescaling documents `open`). */
+  /** Status written on creation when the input gives none (Salescaling documents `open`). */
   statusOnCreate: string;
   /**
    * What the input may do to an opportunity that already exists. `overwrite`: write every given field
@@ -267,8 +297,8 @@ async function createOpportunity(
     () =>
       client.createOpportunity({
         name,
-        status: options.statusOnCreate,
         ...hints(fields),
+        status: fields.status ?? options.statusOnCreate,
       }),
     async () => (await adoptOrphan(client, fields, options)).found,
   );
@@ -330,17 +360,15 @@ export function isOwnOrphan(
   options: Pick<UpsertOptions, 'statusOnCreate' | 'arrivedAt'>,
 ): boolean {
   if (candidate.name?.trim() !== fields.name.trim()) return false;
-  if (candidate.status !== options.statusOnCreate) return false;
+  if (candidate.status !== (fields.status ?? options.statusOnCreate)) return false;
   const wanted = hints(fields);
-  const matches = (held: unknown, given: unknown, equal = (h: unknown, g: unknown) => h === g) =>
-    given === undefined || given === null ? isEmpty(held) : !isEmpty(held) && equal(held, given);
-  if (
-    !matches(candidate.amount, wanted.amount) ||
-    !matches(candidate.description, wanted.description) ||
-    !matches(candidate.nextStep, wanted.nextStep) ||
-    !matches(candidate.closeDate, wanted.closeDate, (h, g) => sameInstant(String(h), String(g)))
-  ) {
-    return false;
+  for (const field of HINT_FIELDS) {
+    if (field === 'status') continue;
+    const given = wanted[field] as string | number | null | undefined;
+    const held = candidate[field];
+    if (given === undefined || given === null) {
+      if (ORPHAN_EMPTY_UNLESS_GIVEN.includes(field) && !isEmpty(held)) return false;
+    } else if (isEmpty(held) || !sameValue(field, held, given)) return false;
   }
   if (options.arrivedAt) {
     const created = Date.parse(String(candidate.createdAt));
@@ -385,13 +413,20 @@ async function createOrLookUp<T>(create: () => Promise<T>, lookUp: () => Promise
   }
 }
 
+/** The fields given (text non-empty; a number of 0 is a value). */
 function hints(fields: UpsertInput['opportunity']): Partial<OpportunityInput> {
-  return {
-    ...(fields.amount !== undefined ? { amount: fields.amount } : {}),
-    ...(fields.description ? { description: fields.description } : {}),
-    ...(fields.closeDate ? { closeDate: fields.closeDate } : {}),
-    ...(fields.nextStep ? { nextStep: fields.nextStep } : {}),
-  };
+  const given: Partial<Record<HintField, string | number>> = {};
+  for (const field of HINT_FIELDS) {
+    const value = fields[field];
+    if (value !== undefined && value !== null && value !== '') given[field] = value;
+  }
+  // Each value has its field's type: UpsertInput['opportunity'] declares them as the write schema does.
+  return given as Partial<OpportunityInput>;
+}
+
+/** Whether Salescaling's value is the given one (dates compared as instants). */
+function sameValue(field: HintField, held: unknown, given: string | number): boolean {
+  return field === 'closeDate' ? sameInstant(String(held), String(given)) : held === given;
 }
 
 /**
@@ -403,23 +438,18 @@ export function changedFields(
   fields: UpsertInput['opportunity'],
   mode: UpsertOptions['existing'],
 ): { changes: Partial<OpportunityInput>; unchanged: string[] } {
-  const wanted = hints(fields);
-  const differing: Partial<OpportunityInput> = {};
-  if (wanted.amount !== undefined && current.amount !== wanted.amount) differing.amount = wanted.amount;
-  if (wanted.description && current.description !== wanted.description)
-    differing.description = wanted.description;
-  if (wanted.nextStep && current.nextStep !== wanted.nextStep) differing.nextStep = wanted.nextStep;
-  if (wanted.closeDate && !sameInstant(current.closeDate, String(wanted.closeDate))) {
-    differing.closeDate = wanted.closeDate;
+  const differing: Partial<Record<HintField, string | number>> = {};
+  for (const [field, value] of Object.entries(hints(fields)) as Array<[HintField, string | number]>) {
+    if (isEmpty(current[field]) || !sameValue(field, current[field], value)) differing[field] = value;
   }
-  if (mode === 'overwrite') return { changes: differing, unchanged: [] };
-  const changes: Partial<OpportunityInput> = {};
+  if (mode === 'overwrite') return { changes: differing as Partial<OpportunityInput>, unchanged: [] };
+  const changes: Partial<Record<HintField, string | number>> = {};
   const unchanged: string[] = [];
-  for (const [key, value] of Object.entries(differing) as Array<[keyof OpportunityInput, unknown]>) {
-    if (isEmpty(current[key as keyof Opportunity])) Object.assign(changes, { [key]: value });
-    else unchanged.push(key);
+  for (const [field, value] of Object.entries(differing) as Array<[HintField, string | number]>) {
+    if (isEmpty(current[field])) changes[field] = value;
+    else unchanged.push(field);
   }
-  return { changes, unchanged };
+  return { changes: changes as Partial<OpportunityInput>, unchanged };
 }
 
 /** Nothing held: null, absent, or blank text (an amount of 0 is a value). */

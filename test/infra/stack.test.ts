@@ -481,6 +481,7 @@ describe('inbound commands', () => {
           'Link Company',
           'Unlink Company',
           'Close Opportunity',
+          'Delete Opportunity',
         ],
       },
     });
@@ -760,9 +761,9 @@ describe("the bus's trust boundary: only the project's functions speak as the pr
         Condition: {
           StringEquals: {
             'events:source': ['billing.example', 'invoices.example'],
-            // No detailTypes: every inbound command, and the upstream event of the worked example
+            // No detailTypes: every inbound command but Delete Opportunity, and the upstream event of the worked example
             // that turns billing.example into one (payment_intent.succeeded → Close Opportunity).
-            'events:detail-type': [...commandTypes, 'payment_intent.succeeded'],
+            'events:detail-type': [...defaultTypes, 'payment_intent.succeeded'],
           },
         },
       },
@@ -772,12 +773,15 @@ describe("the bus's trust boundary: only the project's functions speak as the pr
   });
 
   const commandTypes = allEvents.filter((e) => e.direction === 'inbound').map((e) => e.detailType);
+  /** What an integration without detailTypes gets: every command but the destructive Delete Opportunity. */
+  const defaultTypes = commandTypes.filter((type) => type !== 'Delete Opportunity');
   /** One synth with several integrations; each one's Allow by its Sid. */
   const allowOf = (() => {
     const integrations = [
       { name: 'billing-close', sources: ['billing.example'], detailTypes: ['Close Opportunity'] },
       { name: 'billing-upsert', sources: ['billing.example'], detailTypes: ['Upsert Opportunity'] },
       { name: 'crm', sources: ['crm.example'] },
+      { name: 'dedupe', sources: ['dedupe.example'], detailTypes: ['Delete Opportunity'] },
     ];
     const { template } = synthStack(catalog, {
       integrations: integrations.map((i) => ({ principals: [], accounts: ['444455556666'], ...i })),
@@ -803,7 +807,17 @@ describe("the bus's trust boundary: only the project's functions speak as the pr
       StringEquals: { 'events:source': ['billing.example'], 'events:detail-type': ['Upsert Opportunity'] },
     });
     // Nor does an integration with another source: the adapter listens to billing.example only.
-    expect(allowOf('Crm')[0]?.Condition?.StringEquals?.['events:detail-type']).toEqual(commandTypes);
+    expect(allowOf('Crm')[0]?.Condition?.StringEquals?.['events:detail-type']).toEqual(defaultTypes);
+  });
+
+  it('grants Delete Opportunity only to an integration that names it', () => {
+    expect(defaultTypes).toHaveLength(commandTypes.length - 1);
+    expect(allowOf('Crm')[0]?.Condition?.StringEquals?.['events:detail-type']).not.toContain(
+      'Delete Opportunity',
+    );
+    expect(allowOf('Dedupe')[0]?.Condition).toEqual({
+      StringEquals: { 'events:source': ['dedupe.example'], 'events:detail-type': ['Delete Opportunity'] },
+    });
   });
 
   it('refuses a detail type that is not an inbound command, naming its path', () => {

@@ -193,6 +193,85 @@ describe('links and closing', () => {
   });
 });
 
+describe('Upsert Opportunity with every writable field', () => {
+  const opportunity = {
+    name: 'Enterprise Software License',
+    amount: 50_000,
+    finalAmount: 45_000,
+    risk: 'Low',
+    priority: 'High',
+    description: 'Enterprise software license for 500 users',
+    featuredNotes: 'Key decision maker is the CTO',
+    nextStep: 'FollowUp',
+    closeDate: '2024-03-10T01:00:00+01:00',
+    closeProbability: 75,
+    status: 'won',
+  };
+  const contact = { email: 'cto@license.example.com' };
+
+  it('lands every field on the opportunity; a second one changes only what differs', async () => {
+    const created = await outcomeOf(
+      await put('Upsert Opportunity', { schemaVersion: 1, contact, opportunity }),
+    );
+    expect(created.outcome).toBe('applied');
+    const { status: _, ...fields } = opportunity;
+    expect(emulator.store.getOpportunity(created.opportunityId ?? '')).toMatchObject({
+      ...fields,
+      closeDate: '2024-03-10T00:00:00.000Z',
+      status: 'won',
+    });
+
+    const changed = {
+      ...opportunity,
+      risk: 'High',
+      closeProbability: 0,
+      status: 'lost',
+      featuredNotes: 'Lost to a rival',
+    };
+    const id = await put('Upsert Opportunity', { schemaVersion: 1, contact, opportunity: changed });
+    expect(await outcomeOf(id)).toMatchObject({ outcome: 'applied', opportunityId: created.opportunityId });
+    expect(emulator.store.getOpportunity(created.opportunityId ?? '')).toMatchObject({
+      risk: 'High',
+      closeProbability: 0,
+      status: 'lost',
+      featuredNotes: 'Lost to a rival',
+      amount: 50_000,
+    });
+    const updated = published('Opportunity Updated').find(
+      (e) => (e.detail as { commandId: string }).commandId === id,
+    );
+    expect(((updated?.detail ?? { changed: [] }) as { changed: string[] }).changed.sort()).toEqual([
+      'closeProbability',
+      'featuredNotes',
+      'risk',
+      'status',
+    ]);
+  });
+
+  it('an invalid field is rejected naming it, and nothing reaches Salescaling', async () => {
+    await put('Upsert Opportunity', {
+      schemaVersion: 1,
+      contact,
+      opportunity: { ...opportunity, closeProbability: 101, priority: '' },
+    });
+    const [rejected] = await eventually(
+      () => published('Command Rejected'),
+      (list) => list.length === 1,
+    );
+    expect(
+      ((rejected?.detail ?? { errors: [] }) as { errors: Array<{ field: string }> }).errors
+        .map((e) => e.field)
+        .sort(),
+    ).toEqual(['opportunity.closeProbability', 'opportunity.priority']);
+    // Its dead letter too, so it cannot land in the next test's list.
+    await eventually(
+      () => runtime.deadLetters.list(),
+      (list) => list.length === 1,
+    );
+    expect((await admin.stats()).requests.total).toBe(0);
+  });
+});
+
 describe('rejected commands', () => {
   it('an invalid command goes to the dead-letter queue with its errors, once, and is answered', async () => {
     const id = await put('Close Opportunity', { schemaVersion: 1, opportunityId: 'nope', outcome: 'maybe' });

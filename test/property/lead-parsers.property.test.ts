@@ -2,7 +2,14 @@ import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type IngestRequest, ingestLead } from '#functions/lead-ingest/ingest.ts';
-import { asAmount, asDomain, companyDomainFromEmail, toLead } from '#functions/lead-ingest/mapping.ts';
+import {
+  asAmount,
+  asDomain,
+  asPercentage,
+  asStatusRole,
+  companyDomainFromEmail,
+  toLead,
+} from '#functions/lead-ingest/mapping.ts';
 import { fromFlatObject } from '#functions/lead-ingest/providers.ts';
 import { rateLimitedRefresh } from '#functions/lead-ingest/secret-refresh.ts';
 import { type SignedProvider, verifySignature } from '#functions/lead-ingest/signatures.ts';
@@ -118,6 +125,20 @@ describe('field parsers on 100 KB adversarial strings', () => {
         // Whitespace around "1" trims away and leaves an amount; anything longer is none.
         expect(asAmount(text)).toBe(text.trim() === '1' ? 1 : undefined);
         expectLinear(asAmount, pieces);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('close probability and status (mapped fields): nothing that long is one; linear', () => {
+    fc.assert(
+      fc.property(adversarial, (pieces) => {
+        const text = build(pieces, 100 * KB);
+        // Whitespace around "1" trims away and leaves a percentage; anything longer is none.
+        expect(asPercentage(text)).toBe(text.trim() === '1' ? 1 : undefined);
+        expect(asStatusRole(text)).toBeUndefined();
+        expectLinear(asPercentage, pieces);
+        expectLinear(asStatusRole, pieces);
       }),
       { numRuns: RUNS },
     );

@@ -410,6 +410,7 @@ function deployedEnvironment(
       leadFieldMapping: '{}',
       staleDealsConfig: '{"dryRun":true}',
       opportunityStatuses: '{}',
+      commandsConfig: '{}',
     },
     `${awsEndpoint}/000000000000/bench-source`,
   );
