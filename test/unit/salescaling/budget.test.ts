@@ -6,6 +6,8 @@ import {
   BudgetUnavailableError,
   DECREASE_FACTOR,
   HEADROOM,
+  IDLE_LEASE,
+  MAX_PACE_MS,
   MAX_PAUSE_MS,
   RECOVERY_PER_SECOND,
   TokenBucket,
@@ -114,23 +116,33 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     expect(next).toBeGreaterThanOrEqual(clock.t + 100);
   });
 
-  it('stops leasing ahead for a lone caller slower than the interval, wasting no slot of the budget', async () => {
+  it('leases a lone caller slower than the interval a few slots at its own pace while the budget is idle', async () => {
     const clock = { t: 4_500_000 };
-    const [slow] = processes(1, 20, clock) as [TokenBucket];
+    const [slow, other] = processes(2, 20, clock) as [TokenBucket, TokenBucket];
     const before = writes;
-    let leased = 0;
-    let lastNextAt = 0;
+    const waits: number[] = [];
     for (let call = 0; call < 20; call++) {
-      const slot = await slow.acquire();
-      const { nextAt } = await slow.read();
-      // A new lease starts at this call's slot (the caller is behind the budget): count its slots.
-      if (nextAt !== lastNextAt) leased += Math.round((nextAt - slot) / gap(20));
-      lastNextAt = nextAt;
-      clock.t += 70; // its next request comes after its next slot (50 ms) has passed
+      const asked = clock.t;
+      waits.push((await slow.acquire()) - asked);
+      clock.t += 70; // one request at a time, each 70 ms after the last (the interval is ~53 ms)
     }
-    // One spare slot at first, then one more each time it tries leasing ahead again (every 8 leases).
-    expect(leased).toBeLessThanOrEqual(20 + 3);
-    expect(writes - before).toBeLessThanOrEqual(20);
+    // Never held back (its slots fall when it asks), at well under one write per call: the first
+    // lease cannot know its pace; after that, IDLE_LEASE slots a write.
+    expect(Math.max(...waits)).toBe(0);
+    expect(writes - before).toBeLessThanOrEqual(1 + Math.ceil(19 / IDLE_LEASE));
+    // What a paced lease holds back from a process that comes meanwhile: at most the rest of it.
+    const arrived = clock.t;
+    const theirs = await other.acquire();
+    expect(theirs - arrived).toBeLessThanOrEqual((IDLE_LEASE - 1) * MAX_PACE_MS + gap(20));
+    // And the budget is no longer idle: once the lone caller has used what it held (at most
+    // IDLE_LEASE − 1 slots), its leases are tight again, spaced at the interval.
+    const mine: number[] = [];
+    for (let i = 0; i < IDLE_LEASE + 2; i++) mine.push(await slow.acquire());
+    const all = [theirs, ...mine].sort((a, b) => a - b);
+    for (let i = 1; i < all.length; i++) {
+      expect((all[i] as number) - (all[i - 1] as number)).toBeGreaterThanOrEqual(gap(20) - 1e-6);
+    }
+    expect((mine.at(-1) as number) - (mine.at(-2) as number)).toBeCloseTo(gap(20), 6);
   });
 
   it('pauses every process on a 429 with Retry-After, lowers the rate and lets it recover gradually', async () => {
