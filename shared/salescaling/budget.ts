@@ -113,6 +113,7 @@ export class TokenBucket {
   /** Slots leased and not yet used, earliest first. */
   #slots: number[] = [];
   #leasing: Promise<void> | undefined;
+  #prefetched: Promise<void> | undefined;
   #waiting = 0;
   /**
    * Leases since a leased slot was last dropped unused. A lone caller leases one slot ahead (half
@@ -216,6 +217,17 @@ export class TokenBucket {
     });
   }
 
+  /**
+   * Reads the item now, without waiting, so the first lease need not (a cold start's read overlaps
+   * its other first calls). A failure is left for the first lease to meet and report.
+   */
+  prefetch(): void {
+    this.#prefetched ??= this.#get().then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   /** The stored item, read strongly (for tests and diagnostics). */
   async read(): Promise<BudgetState> {
     return this.#get();
@@ -256,6 +268,7 @@ export class TokenBucket {
 
   /** One optimistic read-modify-write of the item, retried on a lost race with the fresh item. */
   async #write(change: (state: BudgetState, now: number) => BudgetState): Promise<void> {
+    if (this.#state === undefined) await this.#prefetched;
     let state = this.#state ?? (await this.#get());
     for (let attempt = 1; ; attempt++) {
       const next = change(state, this.#now());
@@ -301,8 +314,10 @@ export class TokenBucket {
           ConsistentRead: true,
         }),
       );
-      this.#state = Item ? this.#parse(Item) : undefined;
-      return this.#state ?? { nextAt: 0, rate: this.budget, rateAt: 0, pausedUntil: 0, version: 0 };
+      this.#state = Item
+        ? this.#parse(Item)
+        : { nextAt: 0, rate: this.budget, rateAt: 0, pausedUntil: 0, version: 0 };
+      return this.#state;
     } catch (error) {
       throw unavailable(error);
     }

@@ -96,6 +96,27 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     expect(mine.b).toHaveLength(20);
   });
 
+  it('reads the item ahead when asked (a cold start), so the first lease only writes', async () => {
+    const clock = { t: 2_500_000 };
+    const [p] = processes(1, 10, clock) as [TokenBucket];
+    let reads = 0;
+    const count =
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: unknown) => {
+        if (context.commandName === 'GetItemCommand') reads++;
+        return next(args);
+      };
+    dynamoDb.client.middlewareStack.add(count as never, { step: 'initialize', name: 'countReads' });
+    try {
+      p.prefetch();
+      p.prefetch(); // once
+      expect(await p.acquire()).toBe(clock.t);
+      expect(reads).toBe(1);
+    } finally {
+      dynamoDb.client.middlewareStack.remove('countReads');
+    }
+  });
+
   it('after idling gives no burst: the next slot is now, the one after a full interval later', async () => {
     const clock = { t: 3_000_000 };
     const [p] = processes(1, 5, clock) as [TokenBucket];
