@@ -50,6 +50,13 @@ export interface TokenBucketOptions {
   maxLease?: number | undefined;
 }
 
+/** An idle lease: from `start` to `end`, sends at least `interval` apart, the last by `end − interval`. */
+interface IdleRange {
+  start: number;
+  end: number;
+  interval: number;
+}
+
 /** Multiplicative decrease on a 429, as the AWS SDK's adaptive mode (β = 0.7). */
 export const DECREASE_FACTOR = 0.7;
 /** Additive increase: this share of the budget per second after the last decrease. */
@@ -61,13 +68,13 @@ export const MAX_PAUSE_MS = 30_000;
 /** Leases without a dropped slot before a lone caller leases one slot ahead again. */
 const LOOKAHEAD_AFTER = 8;
 /**
- * Slots one write leases for a lone caller slower than the budget while the bucket is idle, spaced
- * at that caller's own pace (its requests' gaps, each at most MAX_PACE_MS). A record's sequential
- * calls (lead sync's 7) then cost 2 or 3 writes, not one each.
+ * What a lone caller leases while nobody else uses the bucket: this much time, rather than a few
+ * slots, within which it sends whenever it needs to, its requests still an interval apart. A caller
+ * slower than the budget (a record's calls one after another: lead sync's 7) would otherwise drop
+ * the slots it leased ahead and write once per call. Bounded: another process arriving meanwhile
+ * waits at most this long, once; from then on the bucket is busy and leases are slots again.
  */
-export const IDLE_LEASE = 3;
-/** A gap between a lone caller's requests longer than this is idling, not its pace. */
-export const MAX_PACE_MS = 200;
+export const IDLE_RANGE_MS = 200;
 /**
  * Slots are spaced for 95% of the rate. A request leaves when its slot's timer fires, and a timer
  * fires late when the event loop is busy: one request 25 ms late followed by twenty on time puts 21
@@ -127,10 +134,9 @@ export class TokenBucket {
    * first slot of every idle lease wasted, and at a high rate every slot, leasing over and over.
    */
   #leadMs = 0;
-  /** The gap between this process's consecutive requests when it has one at a time (smoothed). */
-  #pace: number | undefined;
-  /** When acquire last returned a slot; the last slot it handed out. */
-  #lastGrantAt: number | undefined;
+  /** The idle lease this process holds, if any. */
+  #range: IdleRange | undefined;
+  /** The last slot handed out (slots and sends go in order). */
   #lastSlot: number | undefined;
   /** The item's version after this process's last lease, and that lease's first slot. */
   #leasedVersion = -1;
@@ -162,14 +168,20 @@ export class TokenBucket {
    */
   async acquire(signal?: AbortSignal): Promise<number> {
     this.#waiting++;
-    if (this.#waiting === 1 && this.#lastGrantAt !== undefined) {
-      const gap = this.#now() - this.#lastGrantAt;
-      if (gap <= MAX_PACE_MS) this.#pace = this.#pace === undefined ? gap : (this.#pace + gap) / 2;
-    }
     try {
       for (;;) {
         signal?.throwIfAborted();
         const now = this.#now();
+        const range = this.#range;
+        if (range) {
+          const at = Math.max(now, range.start, (this.#lastSlot ?? -Infinity) + range.interval);
+          if (at <= range.end - range.interval) {
+            this.#lastSlot = at; // taken now, before any wait, so the next caller goes after it
+            if (at > now) await this.#sleep(at - now, signal);
+            return at;
+          }
+          this.#range = undefined;
+        }
         // A slot already past is dropped, never sent late: late sends could bunch with later slots.
         while (this.#slots.length > 0 && (this.#slots[0] as number) < now) {
           this.#slots.shift();
@@ -179,7 +191,6 @@ export class TokenBucket {
         if (slot !== undefined) {
           this.#lastSlot = slot; // handed out (slots go in order), used even if this caller is aborted
           if (slot > now) await this.#sleep(slot - now, signal);
-          this.#lastGrantAt = Math.max(slot, this.#now());
           return slot;
         }
         const ahead = this.#leasesSinceDrop >= LOOKAHEAD_AFTER ? 2 : 1;
@@ -203,6 +214,7 @@ export class TokenBucket {
   async rateLimited(retryAfterMs: number | undefined): Promise<void> {
     const pause = Math.min(Math.max(0, retryAfterMs ?? 0), MAX_PAUSE_MS);
     this.#slots = []; // leased before the pause: not to be used through it
+    this.#range = undefined;
     this.#leasedVersion = -1;
     await this.#write((state, now) => {
       const lower = now - state.rateAt >= 1000;
@@ -235,6 +247,7 @@ export class TokenBucket {
 
   async #lease(count: number): Promise<void> {
     const slots: number[] = [];
+    let range: IdleRange | undefined;
     const began = this.#now();
     const lone = this.#waiting <= 1;
     await this.#write((state, now) => {
@@ -244,24 +257,27 @@ export class TokenBucket {
       // Nobody leased since this process's last write, and it dropped that lease's unused slots: the
       // frontier after them is its own to take back (every other slot is before its last used one).
       // (From that lease's start on, nothing is anyone else's.)
-      const ours = state.version === this.#leasedVersion && this.#slots.length === 0;
+      const ours =
+        state.version === this.#leasedVersion && this.#slots.length === 0 && this.#range === undefined;
       const frontier = ours
         ? Math.min(state.nextAt, Math.max(this.#leaseStart, (this.#lastSlot ?? 0) + interval))
         : state.nextAt;
       const start = Math.max(frontier, now + lead, state.pausedUntil);
-      // Idle (nobody has leased ahead, no pause) and a lone caller slower than the budget: a few slots
-      // at its own pace. What they hold back from others is bounded (IDLE_LEASE − 1 gaps of at most
-      // MAX_PACE_MS), and only while nobody else wanted the budget; once anyone does, leases are tight.
+      // Idle (nobody has leased ahead, no pause) and a lone caller: a stretch of time (IDLE_RANGE_MS),
+      // where the interval is short enough for it to hold more than a slot or two.
       const idle = lone && frontier <= now && state.pausedUntil <= now;
-      const paced = idle && this.#pace !== undefined && this.#pace > interval;
-      const spacing = paced ? (this.#pace as number) : interval;
-      const n = paced ? Math.max(count, IDLE_LEASE) : count;
       slots.length = 0;
-      for (let i = 0; i < n; i++) slots.push(start + i * spacing);
-      return { ...state, nextAt: start + (n - 1) * spacing + interval };
+      range = undefined;
+      if (idle && IDLE_RANGE_MS >= 2 * interval) {
+        range = { start, end: start + Math.max(IDLE_RANGE_MS, count * interval), interval };
+        return { ...state, nextAt: range.end };
+      }
+      for (let i = 0; i < count; i++) slots.push(start + i * interval);
+      return { ...state, nextAt: start + count * interval };
     });
+    this.#range = range;
     this.#leasedVersion = this.#state?.version ?? -1;
-    this.#leaseStart = slots[0] ?? 0;
+    this.#leaseStart = range?.start ?? slots[0] ?? 0;
     this.#leadMs = Math.min(MAX_LEAD_MS, (this.#now() - began) * 1.5);
     this.#slots.push(...slots);
   }

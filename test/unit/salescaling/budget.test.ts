@@ -6,8 +6,7 @@ import {
   BudgetUnavailableError,
   DECREASE_FACTOR,
   HEADROOM,
-  IDLE_LEASE,
-  MAX_PACE_MS,
+  IDLE_RANGE_MS,
   MAX_PAUSE_MS,
   RECOVERY_PER_SECOND,
   TokenBucket,
@@ -137,7 +136,7 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     expect(next).toBeGreaterThanOrEqual(clock.t + 100);
   });
 
-  it('leases a lone caller slower than the interval a few slots at its own pace while the budget is idle', async () => {
+  it('leases a lone caller slower than the interval a stretch of time while the budget is idle', async () => {
     const clock = { t: 4_500_000 };
     const [slow, other] = processes(2, 20, clock) as [TokenBucket, TokenBucket];
     const before = writes;
@@ -147,18 +146,18 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
       waits.push((await slow.acquire()) - asked);
       clock.t += 70; // one request at a time, each 70 ms after the last (the interval is ~53 ms)
     }
-    // Never held back (its slots fall when it asks), at well under one write per call: the first
-    // lease cannot know its pace; after that, IDLE_LEASE slots a write.
+    // Never held back, at well under one write per call: each write leases IDLE_RANGE_MS (200 ms),
+    // three of its requests (at 0, 70 and 140 ms; the last must leave an interval before the end).
     expect(Math.max(...waits)).toBe(0);
-    expect(writes - before).toBeLessThanOrEqual(1 + Math.ceil(19 / IDLE_LEASE));
-    // What a paced lease holds back from a process that comes meanwhile: at most the rest of it.
+    expect(writes - before).toBeLessThanOrEqual(Math.ceil(20 / 3) + 1);
+    // What an idle lease holds back from a process that comes meanwhile: at most its length.
     const arrived = clock.t;
     const theirs = await other.acquire();
-    expect(theirs - arrived).toBeLessThanOrEqual((IDLE_LEASE - 1) * MAX_PACE_MS + gap(20));
-    // And the budget is no longer idle: once the lone caller has used what it held (at most
-    // IDLE_LEASE − 1 slots), its leases are tight again, spaced at the interval.
+    expect(theirs - arrived).toBeLessThanOrEqual(IDLE_RANGE_MS + gap(20));
+    // And the budget is no longer idle: once the lone caller's stretch is over, its leases are tight
+    // slots again, an interval apart.
     const mine: number[] = [];
-    for (let i = 0; i < IDLE_LEASE + 2; i++) mine.push(await slow.acquire());
+    for (let i = 0; i < 6; i++) mine.push(await slow.acquire());
     const all = [theirs, ...mine].sort((a, b) => a - b);
     for (let i = 1; i < all.length; i++) {
       expect((all[i] as number) - (all[i - 1] as number)).toBeGreaterThanOrEqual(gap(20) - 1e-6);
@@ -174,12 +173,20 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     const state = await hit.read();
     expect(state.pausedUntil).toBe(clock.t + 2_000);
     expect(state.rate).toBeCloseTo(20 * DECREASE_FACTOR, 6);
-    // The other process learns of the pause at its next lease: its one slot leased before the 429
-    // (at most half a second of budget) goes, then nothing until the pause ends.
+    // The other process learns of the pause at its next lease: what it leased before the 429 (here
+    // an idle lease, IDLE_RANGE_MS; never more than half a second of budget) is used, then nothing
+    // until the pause ends.
     const pausedAt = clock.t;
     clock.t += 10;
-    expect(await other.acquire()).toBe(pausedAt + gap(20));
-    expect(await other.acquire()).toBe(pausedAt + 2_000);
+    const leasedBefore: number[] = [];
+    let slot = await other.acquire();
+    for (; slot < pausedAt + 2_000; slot = await other.acquire()) {
+      leasedBefore.push(slot);
+      expect(leasedBefore.length).toBeLessThanOrEqual(IDLE_RANGE_MS / gap(20));
+    }
+    expect(slot).toBe(pausedAt + 2_000);
+    expect(leasedBefore[0]).toBe(pausedAt + gap(20));
+    for (const slot of leasedBefore) expect(slot).toBeLessThan(pausedAt + IDLE_RANGE_MS);
 
     // Another 429 of the same overload, within a second: paused again, not lowered twice.
     await other.rateLimited(undefined);
