@@ -18,6 +18,9 @@ import {
  * that one. A caller leases a few slots with one write (fewer than one write per call under load)
  * and waits for each; a slot whose time passed before a request took it is dropped (capacity lost,
  * never the budget exceeded). A request goes at its slot's time plus the timer's delay, no earlier.
+ * A lone caller on an idle bucket leases a stretch of time instead (IDLE_RANGE_MS), sending within
+ * it whenever it needs to, an interval apart: calls made one after another cost one write, not one
+ * each.
  *
  * Adaptive, like the AWS SDK's adaptive retry mode: a 429 sets `pausedUntil` (its Retry-After,
  * capped) so every caller waits (from its next lease: slots already leased, at most half a second's
