@@ -238,7 +238,17 @@ export class TokenBucket {
    */
   prefetch(): void {
     this.#prefetched ??= this.#get().then(
-      () => undefined,
+      (state) => {
+        const now = this.#now();
+        // Nobody is using the budget: lease the first idle stretch now as well, so that the first
+        // request finds it (a busy budget is not leased ahead: those slots could pass unused).
+        if (state.nextAt > now || state.pausedUntil > now || this.#leasing) return;
+        this.#leasing = this.#lease(1, { idleOnly: true })
+          .catch(() => undefined) // the first request leases again, and meets the error itself
+          .finally(() => {
+            this.#leasing = undefined;
+          });
+      },
       () => undefined,
     );
   }
@@ -248,12 +258,12 @@ export class TokenBucket {
     return this.#get();
   }
 
-  async #lease(count: number): Promise<void> {
+  async #lease(count: number, options: { idleOnly?: boolean } = {}): Promise<void> {
     const slots: number[] = [];
     let range: IdleRange | undefined;
     const began = this.#now();
     const lone = this.#waiting <= 1;
-    await this.#write((state, now) => {
+    const wrote = await this.#write((state, now) => {
       const interval = 1000 / (this.rateAt(state, now) * HEADROOM);
       // Before the first write its time is unknown: the read that preceded it is the best guess.
       const lead = this.#leadMs || Math.min(MAX_LEAD_MS, (now - began) * 1.5);
@@ -275,9 +285,11 @@ export class TokenBucket {
         range = { start, end: start + Math.max(IDLE_RANGE_MS, count * interval), interval };
         return { ...state, nextAt: range.end };
       }
+      if (options.idleOnly) return null;
       for (let i = 0; i < count; i++) slots.push(start + i * interval);
       return { ...state, nextAt: start + count * interval };
     });
+    if (!wrote) return;
     this.#range = range;
     this.#leasedVersion = this.#state?.version ?? -1;
     this.#leaseStart = range?.start ?? slots[0] ?? 0;
@@ -285,12 +297,16 @@ export class TokenBucket {
     this.#slots.push(...slots);
   }
 
-  /** One optimistic read-modify-write of the item, retried on a lost race with the fresh item. */
-  async #write(change: (state: BudgetState, now: number) => BudgetState): Promise<void> {
+  /**
+   * One optimistic read-modify-write of the item, retried on a lost race with the fresh item. False
+   * when `change` returned null (nothing to write).
+   */
+  async #write(change: (state: BudgetState, now: number) => BudgetState | null): Promise<boolean> {
     if (this.#state === undefined) await this.#prefetched;
     let state = this.#state ?? (await this.#get());
     for (let attempt = 1; ; attempt++) {
       const next = change(state, this.#now());
+      if (next === null) return false;
       next.version = state.version + 1;
       try {
         await this.#client.send(
@@ -312,7 +328,7 @@ export class TokenBucket {
           }),
         );
         this.#state = next;
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw unavailable(error);
         if (attempt >= MAX_WRITE_ATTEMPTS) {

@@ -95,9 +95,10 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     expect(mine.b).toHaveLength(20);
   });
 
-  it('reads the item ahead when asked (a cold start), so the first lease only writes', async () => {
+  it('reads the item at cold start and, the budget idle, leases its first stretch then: the first request waits for neither', async () => {
     const clock = { t: 2_500_000 };
-    const [p] = processes(1, 10, clock) as [TokenBucket];
+    // 20 a second: an idle stretch holds several requests (under 10 a second, slots are leased as needed).
+    const [p] = processes(1, 20, clock) as [TokenBucket];
     let reads = 0;
     const count =
       (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
@@ -107,10 +108,15 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
       };
     dynamoDb.client.middlewareStack.add(count as never, { step: 'initialize', name: 'countReads' });
     try {
+      const before = writes;
       p.prefetch();
       p.prefetch(); // once
+      await vi.waitFor(() => expect(writes - before).toBe(1));
+      expect(reads).toBe(1);
+      clock.t += 50; // the first request comes a little later (after the key and the idempotency record)
       expect(await p.acquire()).toBe(clock.t);
       expect(reads).toBe(1);
+      expect(writes - before).toBe(1);
     } finally {
       dynamoDb.client.middlewareStack.remove('countReads');
     }
