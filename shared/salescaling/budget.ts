@@ -18,6 +18,9 @@ import {
  * that one. A caller leases a few slots with one write (fewer than one write per call under load)
  * and waits for each; a slot whose time passed before a request took it is dropped (capacity lost,
  * never the budget exceeded). A request goes at its slot's time plus the timer's delay, no earlier.
+ * A lone caller on an idle bucket leases a stretch of time instead (IDLE_RANGE_MS), sending within
+ * it whenever it needs to, an interval apart: calls made one after another cost one write, not one
+ * each.
  *
  * Adaptive, like the AWS SDK's adaptive retry mode: a 429 sets `pausedUntil` (its Retry-After,
  * capped) so every caller waits (from its next lease: slots already leased, at most half a second's
@@ -50,6 +53,13 @@ export interface TokenBucketOptions {
   maxLease?: number | undefined;
 }
 
+/** An idle lease: from `start` to `end`, sends at least `interval` apart, the last by `end − interval`. */
+interface IdleRange {
+  start: number;
+  end: number;
+  interval: number;
+}
+
 /** Multiplicative decrease on a 429, as the AWS SDK's adaptive mode (β = 0.7). */
 export const DECREASE_FACTOR = 0.7;
 /** Additive increase: this share of the budget per second after the last decrease. */
@@ -60,6 +70,14 @@ export const MIN_RATE_SHARE = 0.05;
 export const MAX_PAUSE_MS = 30_000;
 /** Leases without a dropped slot before a lone caller leases one slot ahead again. */
 const LOOKAHEAD_AFTER = 8;
+/**
+ * What a lone caller leases while nobody else uses the bucket: this much time, rather than a few
+ * slots, within which it sends whenever it needs to, its requests still an interval apart. A caller
+ * slower than the budget (a record's calls one after another: lead sync's 7) would otherwise drop
+ * the slots it leased ahead and write once per call. Bounded: another process arriving meanwhile
+ * waits at most this long, once; from then on the bucket is busy and leases are slots again.
+ */
+export const IDLE_RANGE_MS = 200;
 /**
  * Slots are spaced for 95% of the rate. A request leaves when its slot's timer fires, and a timer
  * fires late when the event loop is busy: one request 25 ms late followed by twenty on time puts 21
@@ -105,6 +123,7 @@ export class TokenBucket {
   /** Slots leased and not yet used, earliest first. */
   #slots: number[] = [];
   #leasing: Promise<void> | undefined;
+  #prefetched: Promise<void> | undefined;
   #waiting = 0;
   /**
    * Leases since a leased slot was last dropped unused. A lone caller leases one slot ahead (half
@@ -118,6 +137,13 @@ export class TokenBucket {
    * first slot of every idle lease wasted, and at a high rate every slot, leasing over and over.
    */
   #leadMs = 0;
+  /** The idle lease this process holds, if any. */
+  #range: IdleRange | undefined;
+  /** The last slot handed out (slots and sends go in order). */
+  #lastSlot: number | undefined;
+  /** The item's version after this process's last lease, and that lease's first slot. */
+  #leasedVersion = -1;
+  #leaseStart = 0;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
@@ -149,6 +175,16 @@ export class TokenBucket {
       for (;;) {
         signal?.throwIfAborted();
         const now = this.#now();
+        const range = this.#range;
+        if (range) {
+          const at = Math.max(now, range.start, (this.#lastSlot ?? -Infinity) + range.interval);
+          if (at <= range.end - range.interval) {
+            this.#lastSlot = at; // taken now, before any wait, so the next caller goes after it
+            if (at > now) await this.#sleep(at - now, signal);
+            return at;
+          }
+          this.#range = undefined;
+        }
         // A slot already past is dropped, never sent late: late sends could bunch with later slots.
         while (this.#slots.length > 0 && (this.#slots[0] as number) < now) {
           this.#slots.shift();
@@ -156,6 +192,7 @@ export class TokenBucket {
         }
         const slot = this.#slots.shift();
         if (slot !== undefined) {
+          this.#lastSlot = slot; // handed out (slots go in order), used even if this caller is aborted
           if (slot > now) await this.#sleep(slot - now, signal);
           return slot;
         }
@@ -180,6 +217,8 @@ export class TokenBucket {
   async rateLimited(retryAfterMs: number | undefined): Promise<void> {
     const pause = Math.min(Math.max(0, retryAfterMs ?? 0), MAX_PAUSE_MS);
     this.#slots = []; // leased before the pause: not to be used through it
+    this.#range = undefined;
+    this.#leasedVersion = -1;
     await this.#write((state, now) => {
       const lower = now - state.rateAt >= 1000;
       return {
@@ -193,30 +232,81 @@ export class TokenBucket {
     });
   }
 
+  /**
+   * Reads the item now, without waiting, so the first lease need not (a cold start's read overlaps
+   * its other first calls). A failure is left for the first lease to meet and report.
+   */
+  prefetch(): void {
+    this.#prefetched ??= this.#get().then(
+      (state) => {
+        const now = this.#now();
+        // Nobody is using the budget: lease the first idle stretch now as well, so that the first
+        // request finds it (a busy budget is not leased ahead: those slots could pass unused).
+        if (state.nextAt > now || state.pausedUntil > now || this.#leasing) return;
+        this.#leasing = this.#lease(1, { idleOnly: true })
+          .catch(() => undefined) // the first request leases again, and meets the error itself
+          .finally(() => {
+            this.#leasing = undefined;
+          });
+      },
+      () => undefined,
+    );
+  }
+
   /** The stored item, read strongly (for tests and diagnostics). */
   async read(): Promise<BudgetState> {
     return this.#get();
   }
 
-  async #lease(count: number): Promise<void> {
+  async #lease(count: number, options: { idleOnly?: boolean } = {}): Promise<void> {
     const slots: number[] = [];
+    let range: IdleRange | undefined;
     const began = this.#now();
-    await this.#write((state, now) => {
+    const lone = this.#waiting <= 1;
+    const wrote = await this.#write((state, now) => {
       const interval = 1000 / (this.rateAt(state, now) * HEADROOM);
-      const start = Math.max(state.nextAt, now + this.#leadMs, state.pausedUntil);
+      // Before the first write its time is unknown: the read that preceded it is the best guess.
+      const lead = this.#leadMs || Math.min(MAX_LEAD_MS, (now - began) * 1.5);
+      // Nobody leased since this process's last write, and it dropped that lease's unused slots: the
+      // frontier after them is its own to take back (every other slot is before its last used one).
+      // (From that lease's start on, nothing is anyone else's.)
+      const ours =
+        state.version === this.#leasedVersion && this.#slots.length === 0 && this.#range === undefined;
+      const frontier = ours
+        ? Math.min(state.nextAt, Math.max(this.#leaseStart, (this.#lastSlot ?? 0) + interval))
+        : state.nextAt;
+      const start = Math.max(frontier, now + lead, state.pausedUntil);
+      // Idle (nobody has leased ahead, no pause) and a lone caller: a stretch of time (IDLE_RANGE_MS),
+      // where the interval is short enough for it to hold more than a slot or two.
+      const idle = lone && frontier <= now && state.pausedUntil <= now;
       slots.length = 0;
+      range = undefined;
+      if (idle && IDLE_RANGE_MS >= 2 * interval) {
+        range = { start, end: start + Math.max(IDLE_RANGE_MS, count * interval), interval };
+        return { ...state, nextAt: range.end };
+      }
+      if (options.idleOnly) return null;
       for (let i = 0; i < count; i++) slots.push(start + i * interval);
       return { ...state, nextAt: start + count * interval };
     });
+    if (!wrote) return;
+    this.#range = range;
+    this.#leasedVersion = this.#state?.version ?? -1;
+    this.#leaseStart = range?.start ?? slots[0] ?? 0;
     this.#leadMs = Math.min(MAX_LEAD_MS, (this.#now() - began) * 1.5);
     this.#slots.push(...slots);
   }
 
-  /** One optimistic read-modify-write of the item, retried on a lost race with the fresh item. */
-  async #write(change: (state: BudgetState, now: number) => BudgetState): Promise<void> {
+  /**
+   * One optimistic read-modify-write of the item, retried on a lost race with the fresh item. False
+   * when `change` returned null (nothing to write).
+   */
+  async #write(change: (state: BudgetState, now: number) => BudgetState | null): Promise<boolean> {
+    if (this.#state === undefined) await this.#prefetched;
     let state = this.#state ?? (await this.#get());
     for (let attempt = 1; ; attempt++) {
       const next = change(state, this.#now());
+      if (next === null) return false;
       next.version = state.version + 1;
       try {
         await this.#client.send(
@@ -238,7 +328,7 @@ export class TokenBucket {
           }),
         );
         this.#state = next;
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw unavailable(error);
         if (attempt >= MAX_WRITE_ATTEMPTS) {
@@ -259,8 +349,10 @@ export class TokenBucket {
           ConsistentRead: true,
         }),
       );
-      this.#state = Item ? this.#parse(Item) : undefined;
-      return this.#state ?? { nextAt: 0, rate: this.budget, rateAt: 0, pausedUntil: 0, version: 0 };
+      this.#state = Item
+        ? this.#parse(Item)
+        : { nextAt: 0, rate: this.budget, rateAt: 0, pausedUntil: 0, version: 0 };
+      return this.#state;
     } catch (error) {
       throw unavailable(error);
     }

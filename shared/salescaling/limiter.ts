@@ -15,6 +15,8 @@ export interface RequestLimiter {
   schedule<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Salescaling answered 429 (with its Retry-After, if any): slow every caller down. Never throws. */
   rateLimited?(retryAfterMs: number | undefined): Promise<void>;
+  /** Starts reading shared state now (a cold start), so the first request need not wait for it. */
+  prefetch?(): void;
 }
 
 export interface RequestLimiterOptions {
@@ -100,6 +102,7 @@ export function createSharedBudgetLimiter(options: SharedBudgetLimiterOptions): 
         },
         signal ? { signal } : {},
       ),
+    prefetch: () => options.bucket.prefetch(),
     rateLimited: async (retryAfter) => {
       if (now() < fallbackUntil) return;
       await options.bucket.rateLimited(retryAfter).catch((error: unknown) => {

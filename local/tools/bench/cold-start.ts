@@ -157,7 +157,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
         largestParts?: Part[];
       },
     ) =>
-      `| ${r.function} | ${r.sizeKb} | ${formatSpread(r.wallMs)} | ${r.loadedMs.median.toFixed(0)} | ${r.firstEventMs.median.toFixed(0)} | ${r.warmMs.median.toFixed(0)} | ${r.cpuMs.median.toFixed(0)} | ${r.xEmpty?.toFixed(2) ?? '1.00'} | ${r.xTypical?.toFixed(2) ?? '—'} | ${r.cpuXTypical?.toFixed(2) ?? '—'} | ${Object.keys(
+      `| ${r.function} | ${r.sizeKb} | ${formatSpread(r.wallMs)} | ${r.loadedMs.median.toFixed(0)} | ${r.firstEventMs.median.toFixed(0)} | ${r.warmMs.median.toFixed(0)} | ${r.cpuMs.median.toFixed(0)} (${r.cpuLoadedMs.median.toFixed(0)}) | ${r.xEmpty?.toFixed(2) ?? '1.00'} | ${r.xTypical?.toFixed(2) ?? '—'} | ${r.cpuXTypical?.toFixed(2) ?? '—'} | ${Object.keys(
         VARIANTS,
       )
         .map((v) => (r.adds?.[v] ? `${signed(r.adds[v].wallMs)} (CPU ${signed(r.adds[v].cpuMs)})` : '—'))
@@ -176,7 +176,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
         '',
         `Wall time from spawning a fresh Node process to the answer of its first event: the process loads the bundle exactly as \`cdk synth\` builds it, with the deployed environment (\`NODE_OPTIONS=${HOUSE_ENVIRONMENT.NODE_OPTIONS || '(none)'}\`) and Lambda's variables, and answers a representative event; AWS calls go to a stand-in on loopback (Secrets Manager, EventBridge, SQS, and DynamoDB by dynalite), Salescaling calls to the emulator. References, bundled the same way and measured in the same rounds: an empty handler, and the usual handler of Powertools' docs (Logger, Tracer and Metrics through middy, a zod parse, one EventBridge PutEvents; \`local/tools/bench/reference-handlers/typical.ts\`). Goal: at most ${GOAL_TYPICAL}× the usual handler; ${met} of ${rows.length} functions meet it (${metCpu} by CPU time).`,
         '',
-        `| Handler | Bundle (KB) | Cold start (ms) | of which loaded (ms) | first event (ms) | warm event (ms) | CPU (ms) | × empty | × usual handler | CPU × usual handler | ${Object.keys(
+        `| Handler | Bundle (KB) | Cold start (ms) | of which loaded (ms) | first event (ms) | warm event (ms) | CPU (ms; of which loaded) | × empty | × usual handler | CPU × usual handler | ${Object.keys(
           VARIANTS,
         )
           .map((v) => `with ${v} (ms)`)
@@ -194,7 +194,7 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
         }),
         ...rows.map(line),
         '',
-        "Loaded: from the process's start to its handler imported (Node's start-up, the bundle's module scope); first event: the handler's first answer after that (the spawn itself is in the cold start, in neither); warm event: a second event of the same kind in the same process, i.e. what the work takes once nothing is cold (its Salescaling and AWS round trips among it). CPU: the process's user and system time to its answer, all threads; steadier than wall time on a busy machine. With …: the function's cold start with that setting switched on, less its cold start as deployed (medians of the same rounds; wall time, and CPU time in brackets).",
+        "Loaded: from the process's start to its handler imported (Node's start-up, the bundle's module scope); first event: the handler's first answer after that (the spawn itself is in the cold start, in neither); warm event: a second event of the same kind in the same process, i.e. what the work takes once nothing is cold (its Salescaling and AWS round trips among it). CPU: the process's user and system time to its answer, all threads (in brackets: to its handler imported); steadier than wall time on a busy machine. With …: the function's cold start with that setting switched on, less its cold start as deployed (medians of the same rounds; wall time, and CPU time in brackets).",
         '',
       ],
     };
@@ -209,6 +209,8 @@ interface Sample {
   loadedMs: number;
   answeredMs: number;
   cpuMs: number;
+  /** CPU time until the handler was imported (Node's start-up and the module scope). */
+  cpuLoadedMs: number;
   warmMs: number;
 }
 interface Measured {
@@ -218,6 +220,7 @@ interface Measured {
   loadedMs: Spread;
   firstEventMs: Spread;
   cpuMs: Spread;
+  cpuLoadedMs: Spread;
   warmMs: Spread;
 }
 interface Part {
@@ -236,6 +239,7 @@ function summarize(target: Target, samples: readonly Sample[]): Measured {
     loadedMs: spread(samples.map((s) => s.loadedMs)),
     firstEventMs: spread(samples.map((s) => s.answeredMs - s.loadedMs)),
     cpuMs: spread(samples.map((s) => s.cpuMs)),
+    cpuLoadedMs: spread(samples.map((s) => s.cpuLoadedMs)),
     warmMs: spread(samples.map((s) => s.warmMs)),
   };
 }
@@ -250,6 +254,7 @@ import { writeSync } from 'node:fs';
 const [bundle, eventJson, warmEventJson, name, memory] = process.argv.slice(1);
 const { handler } = await import(bundle);
 const loaded = performance.now();
+const cpuAtLoad = process.cpuUsage();
 const deadline = Date.now() + 900_000;
 const context = {
   functionName: name, functionVersion: '$LATEST', memoryLimitInMB: memory,
@@ -268,7 +273,7 @@ const invoke = async (json) => {
 const response = await invoke(eventJson);
 const answered = performance.now();
 const cpu = process.cpuUsage();
-writeSync(3, JSON.stringify({ loaded, answered, cpuMs: (cpu.user + cpu.system) / 1000, response }));
+writeSync(3, JSON.stringify({ loaded, answered, cpuMs: (cpu.user + cpu.system) / 1000, cpuLoadedMs: (cpuAtLoad.user + cpuAtLoad.system) / 1000, response }));
 // The same kind of event again, warm: what the work itself takes once nothing is cold.
 const warmStarted = performance.now();
 const warmResponse = await invoke(warmEventJson);
@@ -317,7 +322,13 @@ function coldStart(target: Target, run: number): Promise<Sample> {
     child.on('error', reject);
     child.on('close', (code) => {
       const parsed = result
-        ? (JSON.parse(result) as { loaded: number; answered: number; cpuMs: number; response: unknown })
+        ? (JSON.parse(result) as {
+            loaded: number;
+            answered: number;
+            cpuMs: number;
+            cpuLoadedMs: number;
+            response: unknown;
+          })
         : undefined;
       const warmParsed = warmResult
         ? (JSON.parse(warmResult) as { warmMs: number; response: unknown })
@@ -341,6 +352,7 @@ function coldStart(target: Target, run: number): Promise<Sample> {
         loadedMs: parsed.loaded,
         answeredMs: parsed.answered,
         cpuMs: parsed.cpuMs,
+        cpuLoadedMs: parsed.cpuLoadedMs,
         warmMs: warmParsed.warmMs,
       });
     });
@@ -452,3 +464,4 @@ function esbuildOptions() {
     external: HOUSE_BUNDLING.externalModules,
   };
 }
+

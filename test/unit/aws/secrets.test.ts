@@ -7,7 +7,7 @@ import {
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { readSigningSecrets } from '#functions/lead-ingest/ingest.ts';
 import { salescalingKeyFromSecret } from '#shared/config/salescaling-key.ts';
 import { SecretReadError } from '#shared/config/secret-error.ts';
@@ -83,6 +83,31 @@ describe('the Salescaling API key reader', () => {
       expect(failure).toMatchObject({ secretId, code });
     },
   );
+
+  it('does not hold the invocation back while the key is read: work that needs no key starts at once', async () => {
+    let answer: (value: { SecretString: string }) => void = () => undefined;
+    secretsManager.on(GetSecretValueCommand).callsFake(
+      () =>
+        new Promise((resolve) => {
+          answer = resolve;
+        }),
+    );
+    const key = salescalingKeyFromSecret('salescaling/slow');
+    const order: string[] = [];
+    const handler = middy(async (_: unknown, ctx: Context & { salescalingApiKey?: unknown }) => {
+      key.remember(ctx);
+      order.push('work started');
+      const value = await key.provider({ forceRefresh: false });
+      order.push(`key ${value}`);
+      return value;
+    }).use(key.middleware());
+
+    const result = handler({}, { ...context });
+    await vi.waitFor(() => expect(order).toEqual(['work started']));
+    answer({ SecretString: 'key-late' });
+    await expect(result).resolves.toBe('key-late');
+    expect(order).toEqual(['work started', 'key key-late']);
+  });
 
   it('hands the fetched key to the function, and the provider uses it without another read', async () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'key-from-secret' });

@@ -6,6 +6,7 @@ import {
   BudgetUnavailableError,
   DECREASE_FACTOR,
   HEADROOM,
+  IDLE_RANGE_MS,
   MAX_PAUSE_MS,
   RECOVERY_PER_SECOND,
   TokenBucket,
@@ -94,6 +95,33 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     expect(mine.b).toHaveLength(20);
   });
 
+  it('reads the item at cold start and, the budget idle, leases its first stretch then: the first request waits for neither', async () => {
+    const clock = { t: 2_500_000 };
+    // 20 a second: an idle stretch holds several requests (under 10 a second, slots are leased as needed).
+    const [p] = processes(1, 20, clock) as [TokenBucket];
+    let reads = 0;
+    const count =
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: unknown) => {
+        if (context.commandName === 'GetItemCommand') reads++;
+        return next(args);
+      };
+    dynamoDb.client.middlewareStack.add(count as never, { step: 'initialize', name: 'countReads' });
+    try {
+      const before = writes;
+      p.prefetch();
+      p.prefetch(); // once
+      await vi.waitFor(() => expect(writes - before).toBe(1));
+      expect(reads).toBe(1);
+      clock.t += 50; // the first request comes a little later (after the key and the idempotency record)
+      expect(await p.acquire()).toBe(clock.t);
+      expect(reads).toBe(1);
+      expect(writes - before).toBe(1);
+    } finally {
+      dynamoDb.client.middlewareStack.remove('countReads');
+    }
+  });
+
   it('after idling gives no burst: the next slot is now, the one after a full interval later', async () => {
     const clock = { t: 3_000_000 };
     const [p] = processes(1, 5, clock) as [TokenBucket];
@@ -114,23 +142,33 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     expect(next).toBeGreaterThanOrEqual(clock.t + 100);
   });
 
-  it('stops leasing ahead for a lone caller slower than the interval, wasting no slot of the budget', async () => {
+  it('leases a lone caller slower than the interval a stretch of time while the budget is idle', async () => {
     const clock = { t: 4_500_000 };
-    const [slow] = processes(1, 20, clock) as [TokenBucket];
+    const [slow, other] = processes(2, 20, clock) as [TokenBucket, TokenBucket];
     const before = writes;
-    let leased = 0;
-    let lastNextAt = 0;
+    const waits: number[] = [];
     for (let call = 0; call < 20; call++) {
-      const slot = await slow.acquire();
-      const { nextAt } = await slow.read();
-      // A new lease starts at this call's slot (the caller is behind the budget): count its slots.
-      if (nextAt !== lastNextAt) leased += Math.round((nextAt - slot) / gap(20));
-      lastNextAt = nextAt;
-      clock.t += 70; // its next request comes after its next slot (50 ms) has passed
+      const asked = clock.t;
+      waits.push((await slow.acquire()) - asked);
+      clock.t += 70; // one request at a time, each 70 ms after the last (the interval is ~53 ms)
     }
-    // One spare slot at first, then one more each time it tries leasing ahead again (every 8 leases).
-    expect(leased).toBeLessThanOrEqual(20 + 3);
-    expect(writes - before).toBeLessThanOrEqual(20);
+    // Never held back, at well under one write per call: each write leases IDLE_RANGE_MS (200 ms),
+    // three of its requests (at 0, 70 and 140 ms; the last must leave an interval before the end).
+    expect(Math.max(...waits)).toBe(0);
+    expect(writes - before).toBeLessThanOrEqual(Math.ceil(20 / 3) + 1);
+    // What an idle lease holds back from a process that comes meanwhile: at most its length.
+    const arrived = clock.t;
+    const theirs = await other.acquire();
+    expect(theirs - arrived).toBeLessThanOrEqual(IDLE_RANGE_MS + gap(20));
+    // And the budget is no longer idle: once the lone caller's stretch is over, its leases are tight
+    // slots again, an interval apart.
+    const mine: number[] = [];
+    for (let i = 0; i < 6; i++) mine.push(await slow.acquire());
+    const all = [theirs, ...mine].sort((a, b) => a - b);
+    for (let i = 1; i < all.length; i++) {
+      expect((all[i] as number) - (all[i - 1] as number)).toBeGreaterThanOrEqual(gap(20) - 1e-6);
+    }
+    expect((mine.at(-1) as number) - (mine.at(-2) as number)).toBeCloseTo(gap(20), 6);
   });
 
   it('pauses every process on a 429 with Retry-After, lowers the rate and lets it recover gradually', async () => {
@@ -141,12 +179,20 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     const state = await hit.read();
     expect(state.pausedUntil).toBe(clock.t + 2_000);
     expect(state.rate).toBeCloseTo(20 * DECREASE_FACTOR, 6);
-    // The other process learns of the pause at its next lease: its one slot leased before the 429
-    // (at most half a second of budget) goes, then nothing until the pause ends.
+    // The other process learns of the pause at its next lease: what it leased before the 429 (here
+    // an idle lease, IDLE_RANGE_MS; never more than half a second of budget) is used, then nothing
+    // until the pause ends.
     const pausedAt = clock.t;
     clock.t += 10;
-    expect(await other.acquire()).toBe(pausedAt + gap(20));
-    expect(await other.acquire()).toBe(pausedAt + 2_000);
+    const leasedBefore: number[] = [];
+    let slot = await other.acquire();
+    for (; slot < pausedAt + 2_000; slot = await other.acquire()) {
+      leasedBefore.push(slot);
+      expect(leasedBefore.length).toBeLessThanOrEqual(IDLE_RANGE_MS / gap(20));
+    }
+    expect(slot).toBe(pausedAt + 2_000);
+    expect(leasedBefore[0]).toBe(pausedAt + gap(20));
+    for (const slot of leasedBefore) expect(slot).toBeLessThan(pausedAt + IDLE_RANGE_MS);
 
     // Another 429 of the same overload, within a second: paused again, not lowered twice.
     await other.rateLimited(undefined);
