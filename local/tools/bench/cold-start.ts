@@ -464,4 +464,3 @@ function esbuildOptions() {
     external: HOUSE_BUNDLING.externalModules,
   };
 }
-
