@@ -257,14 +257,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         if (status !== 202) phaseProblems.push(`outage lead answered ${status}`);
       }
       let receives = 0;
-      while (Date.now() - started < options.timeLimitMs) {
-        const counts = queue?.receiveCounts() ?? [];
+      let counts: number[] = [];
+      let outlasted = false;
+      // Rounds of receives take about a minute at the full size: a phase not outlasted in ten
+      // minutes (or its minimum, if longer) is stuck, and says on what, rather than waiting out the window.
+      const phaseEnd = outageStarted + Math.max(minSeconds * 1000, 10 * 60_000);
+      while (Date.now() - started < options.timeLimitMs && Date.now() < phaseEnd) {
+        counts = queue?.receiveCounts() ?? [];
         receives = Math.max(receives, ...counts);
-        const outlasted = counts.length === count && counts.every((n) => n > OLD_MAX_RECEIVE_COUNT);
+        outlasted = counts.length === count && counts.every((n) => n > OLD_MAX_RECEIVE_COUNT);
         if (outlasted && Date.now() - outageStarted >= minSeconds * 1000) break;
         // A dead letter means the phase has failed already: stop waiting for the rest.
         if (runtime.deadLetters.list().length > deadBefore) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      if (!outlasted) {
+        const sorted = [...counts].sort((a, b) => a - b);
+        phaseProblems.push(
+          `the outage phase ended before every lead outlasted ${OLD_MAX_RECEIVE_COUNT} receives: ${counts.length} messages on the queue (${count} expected), receives ${sorted.slice(0, 5).join(', ')}${sorted.length > 5 ? ', …' : ''} (lowest first)`,
+        );
       }
       const seconds = Math.round((Date.now() - outageStarted) / 1000);
       await admin.clearFaults();
