@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { catalog } from '#functions/catalog.ts';
+import { SALESCALING_BUDGET_MODES, type SalescalingBudgetMode } from '#functions/environment.ts';
 import { staleDealsConfigSchema } from '#functions/stale-deals/config.ts';
 import { LOCAL_BUS_NAME } from '#local/runtime/runtime.ts';
 import { redrive } from '#local/tools/redrive.ts';
@@ -26,6 +27,8 @@ export interface SoakOptions {
   timeLimitMs: number;
   /** The least time Salescaling answers only 5xx in the outage phase (default 30 s). */
   outageSeconds?: number;
+  /** How the functions share the Salescaling budget (default shared; static is the old split, for comparison). */
+  budget?: SalescalingBudgetMode;
   log?: (line: string) => void;
 }
 
@@ -97,6 +100,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       salescalingMaxRps: budgetRps,
       salescalingMaxConcurrency: 8,
       salescalingTimeoutMs: 1_000,
+      salescalingBudget: options.budget ?? 'shared',
       // The stage's 6-hour window as 30 minutes: longer than the outage phase, whose rounds of
       // receives take a minute at the full size (50 failing leads, one batch at a time).
       retrySchedule: { windowSeconds: Math.max(1800, outageSeconds * 6), baseSeconds: 1, capSeconds: 5 },
@@ -382,12 +386,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 }
 
 if (import.meta.main) {
+  const budgetArg = (): SalescalingBudgetMode => {
+    const index = process.argv.indexOf('--budget');
+    const value = index >= 0 ? process.argv[index + 1] : 'shared';
+    const mode = SALESCALING_BUDGET_MODES.find((m) => m === value);
+    if (!mode) {
+      console.error(`--budget must be one of ${SALESCALING_BUDGET_MODES.join(', ')}`);
+      process.exit(2);
+    }
+    return mode;
+  };
   const arg = (name: string, fallback: number) => {
     const index = process.argv.indexOf(`--${name}`);
     const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
     if (!Number.isInteger(value) || value < 0) {
       console.error(
-        `--${name} must be a whole number\nUsage: npm run soak [-- --leads N --commands N --minutes N --seed N --outage-seconds N]`,
+        `--${name} must be a whole number\nUsage: npm run soak [-- --leads N --commands N --minutes N --seed N --outage-seconds N --budget shared|static]`,
       );
       process.exit(2);
     }
@@ -400,6 +414,7 @@ if (import.meta.main) {
     // The full size takes about 31 minutes on 2 cores, mostly waiting out injected delays.
     timeLimitMs: arg('minutes', 60) * 60_000,
     outageSeconds: arg('outage-seconds', 30),
+    budget: budgetArg(),
     log: (line) => console.info(line),
   }).then(
     (result) => {
@@ -408,7 +423,7 @@ if (import.meta.main) {
         console.info(`  dead letter ×${count}: ${reason}`);
       const b = result.bound;
       console.info(
-        `soak time: ${b.seconds.toFixed(1)} s to the end of the redrive, against a lower bound of ${b.lowerBoundSeconds.toFixed(1)} s (${b.requests} requests ÷ ${b.budgetRps}/s = ${b.budgetSeconds.toFixed(1)} s, plus ${b.retryAfterSeconds.toFixed(1)} s under a 429's Retry-After): ${b.ratio.toFixed(2)} × the bound; then the outage phase, ${b.outagePhaseSeconds.toFixed(1)} s (held open by design)`,
+        `soak time (${options.budget ?? 'shared'} budget): ${b.seconds.toFixed(1)} s to the end of the redrive, against a lower bound of ${b.lowerBoundSeconds.toFixed(1)} s (${b.requests} requests ÷ ${b.budgetRps}/s = ${b.budgetSeconds.toFixed(1)} s, plus ${b.retryAfterSeconds.toFixed(1)} s under a 429's Retry-After): ${b.ratio.toFixed(2)} × the bound; then the outage phase, ${b.outagePhaseSeconds.toFixed(1)} s (held open by design)`,
       );
       console.info(result.summary);
       process.exit(result.ok ? 0 : 1);
