@@ -407,6 +407,7 @@ if (import.meta.main) {
     }
     return value;
   };
+  const budget = budgetArg();
   runSoak({
     leads: arg('leads', 1000),
     commands: arg('commands', 100),
@@ -414,7 +415,7 @@ if (import.meta.main) {
     // The full size takes about 31 minutes on 2 cores, mostly waiting out injected delays.
     timeLimitMs: arg('minutes', 60) * 60_000,
     outageSeconds: arg('outage-seconds', 30),
-    budget: budgetArg(),
+    budget,
     log: (line) => console.info(line),
   }).then(
     (result) => {
@@ -423,7 +424,7 @@ if (import.meta.main) {
         console.info(`  dead letter ×${count}: ${reason}`);
       const b = result.bound;
       console.info(
-        `soak time (${options.budget ?? 'shared'} budget): ${b.seconds.toFixed(1)} s to the end of the redrive, against a lower bound of ${b.lowerBoundSeconds.toFixed(1)} s (${b.requests} requests ÷ ${b.budgetRps}/s = ${b.budgetSeconds.toFixed(1)} s, plus ${b.retryAfterSeconds.toFixed(1)} s under a 429's Retry-After): ${b.ratio.toFixed(2)} × the bound; then the outage phase, ${b.outagePhaseSeconds.toFixed(1)} s (held open by design)`,
+        `soak time (${budget} budget): ${b.seconds.toFixed(1)} s to the end of the redrive, against a lower bound of ${b.lowerBoundSeconds.toFixed(1)} s (${b.requests} requests ÷ ${b.budgetRps}/s = ${b.budgetSeconds.toFixed(1)} s, plus ${b.retryAfterSeconds.toFixed(1)} s under a 429's Retry-After): ${b.ratio.toFixed(2)} × the bound; then the outage phase, ${b.outagePhaseSeconds.toFixed(1)} s (held open by design)`,
       );
       console.info(result.summary);
       process.exit(result.ok ? 0 : 1);
