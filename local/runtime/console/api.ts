@@ -192,6 +192,8 @@ export class ConsoleApi {
       'x-content-type-options': 'nosniff',
       connection: 'keep-alive',
     });
+    // Something at once, so the browser sees the stream open even before the first record.
+    res.write(': connected\n\n');
     this.#clients.add(res);
     const write = (activity: Activity) => {
       if (res.writableLength > MAX_BUFFERED_BYTES) {
@@ -280,6 +282,7 @@ export class ConsoleApi {
   async #sendLead(input: unknown, res: ServerResponse): Promise<void> {
     const lead = testLeadSchema.safeParse(input);
     if (!lead.success) return invalid(res, 'Invalid test lead', lead.error);
+    const startedAt = Date.now();
     const built = buildTestLead(lead.data, this.#deps.signingSecrets);
     if ('error' in built) return send(res, 400, { message: built.error });
     const response = await fetch(`${this.#deps.runtimeUrl()}${built.path}`, {
@@ -297,6 +300,7 @@ export class ConsoleApi {
       // Not JSON (a redirect or an error page): keep what we sent.
     }
     this.#deps.recorder.add({
+      t: startedAt,
       kind: 'action',
       title: `Sent a test lead (${lead.data.provider}) → ${response.status}`,
       status: String(response.status),
