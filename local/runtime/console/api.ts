@@ -121,7 +121,7 @@ export class ConsoleApi {
       if (asset) return this.#asset(asset, res);
       switch (path) {
         case '/api/stream':
-          return this.#stream(url, res);
+          return this.#stream(url, headers, res);
         case '/api/activity':
           return this.#activity(url, res);
         case '/api/journey':
@@ -182,7 +182,7 @@ export class ConsoleApi {
     res.end(content);
   }
 
-  #stream(url: URL, res: ServerResponse) {
+  #stream(url: URL, headers: IncomingHttpHeaders, res: ServerResponse) {
     if (this.#clients.size >= MAX_STREAM_CLIENTS) {
       return send(res, 503, { message: `Service Unavailable: at most ${MAX_STREAM_CLIENTS} live streams` });
     }
@@ -202,7 +202,8 @@ export class ConsoleApi {
       }
       res.write(`id: ${activity.seq}\nevent: activity\ndata: ${JSON.stringify(activity)}\n\n`);
     };
-    const since = Number(url.searchParams.get('since') ?? Number.NaN);
+    // A reconnecting EventSource says where it left off (Last-Event-ID); the page may say `since`.
+    const since = Number(url.searchParams.get('since') ?? headers['last-event-id'] ?? Number.NaN);
     const backlog = this.#deps.recorder.list();
     for (const activity of Number.isInteger(since)
       ? backlog.filter((a) => a.seq > since).slice(-BACKLOG)
