@@ -370,6 +370,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     const bucket = throttles.get(match.route);
     if (bucket && !bucket.take()) {
+      // Answered by the gateway, never the function: the console still shows the sender's answer.
+      consoleHooks.httpStarted(
+        match.route.functionName,
+        req.method ?? 'GET',
+        url.pathname,
+        routeKey(match.route.trigger),
+        body,
+      )({ status: 429, body: JSON.stringify({ message: 'Too Many Requests' }), coldStart: false });
       sendJson(res, 429, { message: 'Too Many Requests' });
       return;
     }

@@ -14,7 +14,11 @@ export interface Journey {
   opportunityIds: string[];
   /** Dead-letter queues holding a step of it now (for the redrive button). */
   deadLetterQueues: string[];
-  /** Salescaling calls were matched by time and another delivery ran at the same time. */
+  /**
+   * Salescaling calls were matched by time and another delivery (a batch neighbour, or a concurrent
+   * batch) ran at the same time: the calls listed may include its calls, except those that name
+   * another opportunity.
+   */
   overlapping: boolean;
 }
 
@@ -69,19 +73,28 @@ export function journeyOf(
         windows.some((w) => r.t < w.to && r.t + (r.durationMs ?? 0) > w.from),
     );
   }
-  const records = [...included.values()].sort((a, b) => a.t - b.t || a.seq - b.seq);
-  const collect = (pick: (r: Activity) => string | undefined) => [
-    ...new Set(records.map(pick).filter((v): v is string => Boolean(v))),
+  const sorted = [...included.values()].sort((a, b) => a.t - b.t || a.seq - b.seq);
+  const collect = (from: readonly Activity[], pick: (r: Activity) => string | undefined) => [
+    ...new Set(from.map(pick).filter((v): v is string => Boolean(v))),
   ];
+  const opportunityIds = collect(sorted, (r) =>
+    r.kind === 'bus' && r.data.source === 'salescaling.automation' ? r.refs.opportunityId : undefined,
+  );
+  // A call on another opportunity (a batch neighbour's link, say) is not this journey's.
+  const records = sorted.filter(
+    (r) =>
+      r.kind !== 'salescaling' ||
+      r.refs.opportunityId === undefined ||
+      opportunityIds.length === 0 ||
+      opportunityIds.includes(r.refs.opportunityId),
+  );
   return {
     key,
     records,
-    submissionIds: collect((r) => r.refs.submissionId),
-    commandIds: collect((r) => r.refs.commandId),
-    opportunityIds: collect((r) =>
-      r.kind === 'bus' && r.data.source === 'salescaling.automation' ? r.refs.opportunityId : undefined,
-    ),
-    deadLetterQueues: collect((r) =>
+    submissionIds: collect(records, (r) => r.refs.submissionId),
+    commandIds: collect(records, (r) => r.refs.commandId),
+    opportunityIds,
+    deadLetterQueues: collect(records, (r) =>
       r.kind === 'dead-letter' && typeof r.data.queue === 'string' ? r.data.queue : undefined,
     ),
     overlapping,

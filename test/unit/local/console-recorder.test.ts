@@ -87,12 +87,27 @@ describe('a journey', () => {
     recorder.add(input({ kind: 'salescaling', t: at + 10, data: { by: 'function' } }));
     recorder.add(input({ kind: 'salescaling', t: at + 20, data: { by: 'console' } }));
     recorder.add(input({ kind: 'salescaling', t: at + 500, data: { by: 'function' } }));
-    recorder.add(input({ kind: 'bus', t: at + 30, refs: { submissionId: 's-1', opportunityId: 'o-1' } }));
+    recorder.add(
+      input({
+        kind: 'bus',
+        t: at + 30,
+        refs: { submissionId: 's-1', opportunityId: 'o-1' },
+        data: { source: 'salescaling.automation' },
+      }),
+    );
+    // In its delivery's window, but on another opportunity: a batch neighbour's call.
+    recorder.add(
+      input({ kind: 'salescaling', t: at + 12, refs: { opportunityId: 'o-2' }, data: { by: 'function' } }),
+    );
+    recorder.add(
+      input({ kind: 'salescaling', t: at + 14, refs: { opportunityId: 'o-1' }, data: { by: 'function' } }),
+    );
     // Another lead of the same contact: found by the email, never by following it.
     recorder.add(input({ kind: 'bus', t: at + 40, refs: { submissionId: 's-2', email: 'a@x.com' } }));
     const j = journeyOf(recorder.list(), 's-1', new Set(['lead-sync']));
-    expect(j.records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 7]);
+    expect(j.records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 9, 7]);
     expect(j.submissionIds).toEqual(['s-1']);
+    expect(j.opportunityIds).toEqual(['o-1']);
     const byEmail = journeyOf(recorder.list(), 'A@X.com', new Set(['lead-sync']));
     expect(byEmail.submissionIds).toEqual(['s-1', 's-2']);
   });
