@@ -222,6 +222,18 @@ describe('the live stream', () => {
     );
   });
 
+  it('shows a request the gateway throttled, with the 429 its sender got', async () => {
+    // GET /health bursts to 10: the next ones are answered by the gateway, never the function.
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () => fetch(`${runtime.url}/health`).then((r) => r.status)),
+    );
+    expect(statuses).toContain(429);
+    const http = await json<{ activity: Activity[] }>(fetch(api('activity?kind=http&function=api-health')));
+    const throttled = http.activity.filter((a) => a.status === '429');
+    expect(throttled.length).toBe(statuses.filter((s) => s === 429).length);
+    expect(throttled[0]?.data.answer).toContain('Too Many Requests');
+  });
+
   it('filters by kind, function and any id', async () => {
     const sent = await sendLead('webflow', 'filter@engines.example.com');
     await synced(sent.submissionId);
