@@ -20,6 +20,8 @@ const SCREENSHOT = process.env.UPDATE_SCREENSHOTS
   ? 'docs/images/console-journey.png'
   : '.reports/console-journey.png';
 
+/** The whole suite runs beside this on 2 cores: a cold start can take seconds. */
+const POLL = { timeout: 30_000 };
 const secrets = generateSecrets();
 let emulator: RunningEmulator;
 let runtime: LocalRuntime;
@@ -70,7 +72,7 @@ describe.runIf(plan.run)('the console in a real browser', () => {
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.goto(runtime.console.url);
-    await expect.poll(() => page.locator('#connection').textContent()).toBe('live');
+    await expect.poll(() => page.locator('#connection').textContent(), POLL).toBe('live');
 
     await page.getByRole('button', { name: 'Actions' }).click();
     await page.locator('#lead-provider').selectOption('typeform');
@@ -81,7 +83,7 @@ describe.runIf(plan.run)('the console in a real browser', () => {
     await page.locator('#lead-budget').fill('48000');
     await page.getByRole('button', { name: 'Send lead' }).click();
     const result = page.locator('#lead-result');
-    await expect.poll(() => result.textContent()).toMatch(/Answered 202; submission console-/);
+    await expect.poll(() => result.textContent(), POLL).toMatch(/Answered 202; submission console-/);
     const submissionId =
       /submission (console-[0-9a-f-]+)/.exec((await result.textContent()) ?? '')?.[1] ?? '';
     expect(submissionId).not.toBe('');
@@ -90,9 +92,9 @@ describe.runIf(plan.run)('the console in a real browser', () => {
     await page.getByRole('button', { name: 'Stream' }).click();
     await page.locator('#filter-id').fill(submissionId);
     const stream = page.getByTestId('stream');
-    await expect.poll(() => stream.locator('tr[data-kind="http"]').count()).toBeGreaterThan(0);
+    await expect.poll(() => stream.locator('tr[data-kind="http"]').count(), POLL).toBeGreaterThan(0);
     await expect
-      .poll(() => stream.locator('tr[data-kind="bus"]').first().textContent())
+      .poll(() => stream.locator('tr[data-kind="bus"]').first().textContent(), POLL)
       .toContain('Lead Received');
 
     // Its journey: the request and answer, the event, the delivery, the calls, the opportunity and links.
@@ -100,13 +102,13 @@ describe.runIf(plan.run)('the console in a real browser', () => {
     const journey = page.getByTestId('journey');
     const opportunity = journey.getByTestId('opportunity');
     await expect
-      .poll(() => opportunity.getByTestId('companies').textContent(), { timeout: 30_000 })
+      .poll(() => opportunity.getByTestId('companies').textContent(), POLL)
       .toContain('Cobol Industries');
     await expect
-      .poll(() => opportunity.getByTestId('contacts').textContent())
+      .poll(() => opportunity.getByTestId('contacts').textContent(), POLL)
       .toContain('grace.hopper@cobol.example.org');
     await expect
-      .poll(() => journey.locator('li[data-kind="delivery"]').first().textContent(), { timeout: 30_000 })
+      .poll(() => journey.locator('li[data-kind="delivery"]').first().textContent(), POLL)
       .toMatch(/attempt 1, ok/);
     const timeline = (await journey.getByTestId('timeline').textContent()) ?? '';
     expect(timeline).toContain('answered {"id":"console-');
@@ -120,11 +122,15 @@ describe.runIf(plan.run)('the console in a real browser', () => {
     // The system picture, drawn from the declaration, counts this lead on its arrows.
     await page.getByRole('button', { name: 'System' }).click();
     await expect
-      .poll(() =>
-        page.locator('#system text[data-edge="route:POST /leads/{provider}->fn:lead-ingest"]').textContent(),
+      .poll(
+        () =>
+          page
+            .locator('#system text[data-edge="route:POST /leads/{provider}->fn:lead-ingest"]')
+            .textContent(),
+        POLL,
       )
       .toBe('1');
-    await expect.poll(() => page.locator('#system [data-node="fn:lead-sync"]').count()).toBe(1);
+    await expect.poll(() => page.locator('#system [data-node="fn:lead-sync"]').count(), POLL).toBe(1);
 
     const html = await page.content();
     for (const needle of secretNeedles(secrets)) expect(html.includes(needle)).toBe(false);

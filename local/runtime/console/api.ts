@@ -26,6 +26,9 @@ const BACKLOG = 300;
 /** A stream client this far behind (bytes buffered) is dropped rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const MAX_ACTION_BYTES = 300 * 1024;
+/** Records `GET api/activity` answers by default, and at most. */
+const DEFAULT_ACTIVITY = 200;
+const MAX_ACTIVITY = 1000;
 
 export interface ConsoleSystem {
   routes: { route: string; function: string }[];
@@ -225,7 +228,8 @@ export class ConsoleApi {
     const kind = url.searchParams.get('kind');
     const fn = url.searchParams.get('function');
     const id = url.searchParams.get('id');
-    const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? 200) || 200));
+    const wanted = Number(url.searchParams.get('limit') ?? DEFAULT_ACTIVITY) || DEFAULT_ACTIVITY;
+    const count = Math.min(MAX_ACTIVITY, Math.max(1, wanted));
     if (kind && !activityKinds.includes(kind as Activity['kind'])) {
       return send(res, 400, { message: `kind: must be one of ${activityKinds.join(', ')}` });
     }
@@ -237,7 +241,7 @@ export class ConsoleApi {
           (!fn || a.function === fn) &&
           (!id || a.ids.includes(id.includes('@') ? id.toLowerCase() : id)),
       )
-      .slice(-limit)
+      .slice(-count)
       .reverse();
     send(res, 200, { activity: items });
   }
