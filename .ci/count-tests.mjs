@@ -16,7 +16,9 @@ if (listFailures) {
       process.stdout.write(`FAILED ${name} (set-up): ${firstLines(file.message)}\n`);
     }
     for (const test of failedTests) {
-      process.stdout.write(`FAILED ${name} > ${test.fullName}: ${firstLines((test.failureMessages ?? []).join('\n'))}\n`);
+      process.stdout.write(
+        `FAILED ${name} > ${test.fullName}: ${firstLines((test.failureMessages ?? []).join('\n'))}\n`,
+      );
     }
   }
   process.exit(0);
