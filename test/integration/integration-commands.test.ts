@@ -41,12 +41,6 @@ beforeAll(async () => {
   });
 });
 beforeEach(async () => {
-  // The last test's batch may still be finishing (its events are out before it returns): let it,
-  // so its invocation is not counted as this test's.
-  await eventually(
-    () => runtime.queues.reduce((n, q) => n + q.depth, 0),
-    (n) => n === 0,
-  );
   await admin.reset();
   runtime.bus.events.clear();
   runtime.deadLetters.clear();
