@@ -75,7 +75,15 @@ export async function startLocalDynamoDb(options: {
   if (!dynaliteHandler) throw new Error('dynalite has no request handler');
   server.removeAllListeners('request');
   let port = 0;
+  /** Requests being answered: closing waits for them, or dynalite writes to a closed database. */
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    inFlight += 1;
+    res.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    });
     if (!isLoopbackHost(req.headers.host, port, '127.0.0.1') || req.headers.origin !== undefined) {
       res.writeHead(403, { 'content-type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException' }));
@@ -150,7 +158,16 @@ export async function startLocalDynamoDb(options: {
   });
   port = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
-  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  const close = async () => {
+    // A sandbox's last call may still be in dynalite when the runtime stops (at most a few seconds).
+    if (inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        drained = resolve;
+        setTimeout(resolve, 5000).unref();
+      });
+    }
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
 
   const setUp = identities.issue(SET_UP);
   try {

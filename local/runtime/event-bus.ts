@@ -102,8 +102,17 @@ export class LocalEventBus {
   #region: string;
   #accountId: string;
 
-  constructor(options: { name: string; region: string; accountId: string }) {
+  #onPut: ((event: BusEvent, rules: string[]) => void) | undefined;
+
+  constructor(options: {
+    name: string;
+    region: string;
+    accountId: string;
+    /** Told of each event stored (replayed ones too) and the rules it matched (the console). */
+    onPut?: ((event: BusEvent, rules: string[]) => void) | undefined;
+  }) {
     this.name = options.name;
+    this.#onPut = options.onPut;
     this.#region = options.region;
     this.#accountId = options.accountId;
     this.arn = `arn:aws:events:${options.region}:${options.accountId}:event-bus/${options.name}`;
@@ -172,10 +181,12 @@ export class LocalEventBus {
       'event-bus-name': busName,
     };
     this.events.push(event);
+    let rules: string[] = [];
     if (busName === this.name) {
       this.archive.push(event);
-      this.#deliver(event);
+      rules = this.#deliver(event);
     }
+    this.#onPut?.(event, rules);
     return { EventId: event.id };
   }
 
@@ -195,18 +206,22 @@ export class LocalEventBus {
     for (const archived of window) {
       const event: BusEvent = { ...archived, 'replay-name': replayName };
       this.events.push(event);
-      this.#deliver(event);
+      this.#onPut?.(event, this.#deliver(event));
     }
     return { replayName, replayed: window.length };
   }
 
-  #deliver(event: BusEvent): void {
+  /** Sends the event to every matching rule's queue; returns the rules' names. */
+  #deliver(event: BusEvent): string[] {
     const { 'event-bus-name': _, ...delivered } = event;
+    const matched: string[] = [];
     for (const rule of this.#rules) {
       if (matchesPattern(rule.pattern, delivered)) {
         rule.queue.send(rule.transform ? rule.transform(delivered) : JSON.stringify(delivered));
+        matched.push(rule.name);
       }
     }
+    return matched;
   }
 }
 

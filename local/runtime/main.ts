@@ -63,6 +63,7 @@ export async function main(
       ...(config.COMMANDS_CONFIG ? { commandsConfig: JSON.stringify(config.COMMANDS_CONFIG) } : {}),
     },
     schedules: config.LOCAL_SCHEDULES,
+    emulatorUrl: emulator?.url,
   }).catch(async (error: unknown) => {
     await emulator?.close();
     throw error;
@@ -83,6 +84,7 @@ export async function main(
         `    schedule ${s.trigger.name.padEnd(19)} → ${s.host.declaration.name} ${s.expression} ${s.trigger.timeZone}`,
     ),
     `  Event bus              PutEvents at ${runtime.url} (bus ${runtime.bus.name})`,
+    `  Console                ${runtime.console.url}  (live stream, journeys, actions)`,
     `  Demo lead form         ${runtime.url}/demo/form`,
     `  Local routes           ${runtime.url}/_local/{functions,events,invocations,dead-letters,schedules/NAME,replay}`,
     'Press Ctrl-C to stop.',

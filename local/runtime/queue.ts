@@ -40,6 +40,17 @@ export interface QueueBatchOutcome {
   coldStart: boolean;
 }
 
+/** One message's part in a batch, for the console (each delivery attempt and its outcome). */
+export interface MessageDelivery {
+  messageId: string;
+  body: string;
+  /** This receive's number (1 for the first delivery). */
+  attempt: number;
+  outcome: 'ok' | 'retry' | 'dead-lettered';
+  /** When it will be delivered again (a retry), epoch milliseconds. */
+  visibleAt?: number | undefined;
+}
+
 export class LocalQueue {
   readonly name: string;
   readonly arn: string;
@@ -56,6 +67,9 @@ export class LocalQueue {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
+  #onDelivered:
+    | ((deliveries: MessageDelivery[], outcome: QueueBatchOutcome, startedAt: number) => void)
+    | undefined;
 
   constructor(options: {
     trigger: EventTrigger;
@@ -67,6 +81,10 @@ export class LocalQueue {
     region: string;
     accountId: string;
     onBatch: (outcome: QueueBatchOutcome, startedAt: number) => void;
+    /** Told each message's outcome after a batch (the console). */
+    onDelivered?:
+      | ((deliveries: MessageDelivery[], outcome: QueueBatchOutcome, startedAt: number) => void)
+      | undefined;
     /** Batches at once; default the trigger's maxConcurrency. */
     maxConcurrency?: number | undefined;
   }) {
@@ -78,6 +96,7 @@ export class LocalQueue {
     this.#maxReceiveCount = options.maxReceiveCount;
     this.#region = options.region;
     this.#onBatch = options.onBatch;
+    this.#onDelivered = options.onDelivered;
     this.name = `${options.host.declaration.name}-${options.trigger.name}`;
     this.arn = `arn:aws:sqs:${options.region}:${options.accountId}:${this.name}`;
   }
@@ -182,14 +201,26 @@ export class LocalQueue {
       reason = 'reported as a batch item failure';
     }
     // Record the invocation before its consequences (dead letters) become visible.
-    this.#onBatch(
-      { records: batch.length, failed: failedIds.size, coldStart, ...(result.ok ? {} : { error: reason }) },
-      now,
-    );
+    const outcome: QueueBatchOutcome = {
+      records: batch.length,
+      failed: failedIds.size,
+      coldStart,
+      ...(result.ok ? {} : { error: reason }),
+    };
+    this.#onBatch(outcome, now);
+    const deliveries: MessageDelivery[] = [];
     for (const message of batch) {
+      const delivery: MessageDelivery = {
+        messageId: message.messageId,
+        body: message.body,
+        attempt: message.receiveCount,
+        outcome: 'ok',
+      };
+      deliveries.push(delivery);
       if (!failedIds.has(message.messageId)) {
         this.#remove(message);
       } else if (message.receiveCount >= this.#maxReceiveCount) {
+        delivery.outcome = 'dead-lettered';
         this.#remove(message);
         this.#deadLetters.add({
           source: `queue:${this.#trigger.name}`,
@@ -202,8 +233,11 @@ export class LocalQueue {
         // The function's own delay when it set one, else the queue's.
         message.visibleAt = message.changedVisibleAt ?? Date.now() + this.#retryDelayMs;
         message.receiptHandle = undefined;
+        delivery.outcome = 'retry';
+        delivery.visibleAt = message.visibleAt;
       }
     }
+    this.#onDelivered?.(deliveries, outcome, now);
   }
 
   #scheduleNextVisible(): void {

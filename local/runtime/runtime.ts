@@ -21,6 +21,11 @@ import type { RetrySchedule } from '#shared/queues/retry.ts';
 import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import { describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { type Caller, principalArn, SandboxIdentities, signedRequest } from './aws-auth.ts';
+import { CONSOLE_PATH, ConsoleApi } from './console/api.ts';
+import { ConsoleHooks } from './console/hooks.ts';
+import { opportunityReader } from './console/opportunity-reader.ts';
+import { ActivityRecorder } from './console/recorder.ts';
+import { type SalescalingFeed, startSalescalingFeed } from './console/salescaling-feed.ts';
 import { startLocalDynamoDb } from './dynamodb.ts';
 import {
   entrySize,
@@ -35,7 +40,7 @@ import { isCrossSite, isLoopbackHost, parseRequestUrl, readBounded } from './gua
 import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
 import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
-import { DeadLetters, type InvocationRecord, RingLog } from './records.ts';
+import { type DeadLetter, DeadLetters, type InvocationRecord, RingLog } from './records.ts';
 import { LocalSchedule } from './scheduler.ts';
 
 /**
@@ -76,6 +81,11 @@ export interface LocalRuntimeOptions {
   functionEnvironment?: Readonly<Record<string, string>> | undefined;
   /** The event catalog whose outbound entries (`by`) say what each function may publish; default: the product's. */
   events?: readonly EventDefinition[] | undefined;
+  /**
+   * The Salescaling emulator's root (`http://127.0.0.1:4010`), when there is one: the console reads
+   * its request log (the Salescaling calls) and sets its faults.
+   */
+  emulatorUrl?: string | undefined;
 }
 
 export interface LocalRuntime {
@@ -88,6 +98,10 @@ export interface LocalRuntime {
   queues: readonly LocalQueue[];
   schedules: readonly LocalSchedule[];
   hosts: ReadonlyMap<string, FunctionHost>;
+  /** The console's activity records (docs/console.md). */
+  activity: ActivityRecorder;
+  /** The console page, and the per-start token its actions must send (`x-console-token`). */
+  console: { url: string; token: string };
   /** Puts a new value in a local secret, as `aws secretsmanager put-secret-value` does. */
   putSecret(secretId: string, value: string): void;
   close(): Promise<void>;
@@ -110,8 +124,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const log = options.log ?? ((line: string) => console.info(line));
   const region = LOCAL_REGION;
   const accountId = LOCAL_ACCOUNT;
-  const bus = new LocalEventBus({ name: LOCAL_BUS_NAME, region, accountId });
-  const deadLetters = new DeadLetters();
+  const activity = new ActivityRecorder();
+  const consoleHooks = new ConsoleHooks(activity);
+  /** Who is putting events now (PutEvents is synchronous): a function's name, or undefined from outside. */
+  let currentPutter: string | undefined;
+  const bus = new LocalEventBus({
+    name: LOCAL_BUS_NAME,
+    region,
+    accountId,
+    onPut: (event, rules) => consoleHooks.busPut(event, rules, currentPutter),
+  });
+  /** The dead-letter list, each letter also told to the console (with its queue's name). */
+  class ObservedDeadLetters extends DeadLetters {
+    override add(entry: Omit<DeadLetter, 'id' | 'failedAt'>): DeadLetter {
+      const letter = super.add(entry);
+      const queue = [...deadLetterQueues.values()].find(
+        (q) => q.source === letter.source && q.functionName === letter.functionName,
+      );
+      consoleHooks.deadLetter(letter, queue?.name);
+      return letter;
+    }
+  }
+  const deadLetters = new ObservedDeadLetters();
   const invocations = new RingLog<InvocationRecord>(2000);
   const secrets = new Map<string, string>([
     [LOCAL_SALESCALING_SECRET_ID, options.secrets.salescalingApiKey],
@@ -167,6 +201,76 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const queues: LocalQueue[] = [];
   const schedules: LocalSchedule[] = [];
 
+  // The console (docs/console.md): its records come from the hooks above; it reads Salescaling calls
+  // from the emulator's request log, and opportunities through the configured Salescaling API.
+  const feed: SalescalingFeed | undefined = options.emulatorUrl
+    ? startSalescalingFeed(options.emulatorUrl, activity)
+    : undefined;
+  const salescalingUsers = new Set(
+    options.declarations.filter((d) => d.access.includes('salescalingApiKey')).map((d) => d.name),
+  );
+  const consoleApi = new ConsoleApi({
+    recorder: activity,
+    feed,
+    readOpportunity: options.platform.salescalingBaseUrl
+      ? opportunityReader(options.platform.salescalingBaseUrl, options.secrets.salescalingApiKey)
+      : undefined,
+    emulatorUrl: options.emulatorUrl,
+    runtimeUrl: () => url,
+    signingSecrets: options.secrets.webhookSigningSecrets ?? {},
+    system: () => ({
+      routes: routes.map((r) => ({ route: routeKey(r.trigger), function: r.functionName })),
+      schedules: schedules.map((s) => ({
+        schedule: s.trigger.name,
+        function: s.host.declaration.name,
+        expression: s.expression,
+      })),
+      rules: bus.rules.map((r) => ({
+        rule: r.name,
+        queue: r.queue.name,
+        function: [...sourceQueues.values()].find((q) => q.queue === r.queue)?.functionName ?? '',
+      })),
+      functions: options.declarations.map((d) => ({
+        name: d.name,
+        salescaling: salescalingUsers.has(d.name),
+        publishes: publishedDetailTypes(d.name, options.events ?? allEvents),
+      })),
+      deadLetterQueues: [...deadLetterQueues.values()].map((q) => ({
+        name: q.name,
+        function: q.functionName,
+        source: q.source,
+        depth: deadLetters.list().filter((l) => l.source === q.source && l.functionName === q.functionName)
+          .length,
+      })),
+    }),
+    // A command from the console comes from outside the functions, with its own source.
+    putCommand: (detailType, detail) =>
+      bus.put({
+        Entries: [
+          { Source: 'local.console', DetailType: detailType, Detail: detail, EventBusName: LOCAL_BUS_NAME },
+        ],
+      }).Entries[0] ?? { ErrorCode: 'NotStored' },
+    fireSchedule: async (name, override) => {
+      const schedule = schedules.find((s) => s.trigger.name === name);
+      if (!schedule) return undefined;
+      const result = await schedule.fire(override);
+      return result.ok
+        ? { status: 200, body: { schedule: name, ...result } }
+        : {
+            status: 502,
+            body: {
+              schedule: name,
+              ok: false,
+              error: { name: result.error.name, message: result.error.message.slice(0, 2_000) },
+            },
+          };
+    },
+    redrive: (dlqName) => {
+      const dlq = [...deadLetterQueues.values()].find((q) => q.name === dlqName);
+      return dlq ? redrive(dlq) : undefined;
+    },
+  });
+
   const record = (entry: Omit<InvocationRecord, 'id' | 'startedAt' | 'durationMs'>, startedAt: number) => {
     const item = invocations.push({
       id: randomUUID(),
@@ -174,6 +278,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       durationMs: Date.now() - startedAt,
       ...entry,
     });
+    consoleHooks.invocation(item);
     const time = item.startedAt.slice(11, 23);
     log(
       `${time} ${item.functionName} ← ${item.trigger} ${item.source}: ${item.detail} (${item.durationMs} ms)`,
@@ -220,6 +325,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await awsApi(target, req, url, body, res);
       return;
     }
+    if (url.pathname === CONSOLE_PATH || url.pathname.startsWith(`${CONSOLE_PATH}/`)) {
+      await consoleApi.handle(req.method ?? 'GET', url, req.headers, body, res);
+      return;
+    }
     if (isLocal) {
       await localApi(req.method ?? 'GET', url, body, res);
       return;
@@ -261,6 +370,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     const bucket = throttles.get(match.route);
     if (bucket && !bucket.take()) {
+      // Answered by the gateway, never the function: the console still shows the sender's answer.
+      consoleHooks.httpStarted(
+        match.route.functionName,
+        req.method ?? 'GET',
+        url.pathname,
+        routeKey(match.route.trigger),
+        body,
+      )({ status: 429, body: JSON.stringify({ message: 'Too Many Requests' }), coldStart: false });
       sendJson(res, 429, { message: 'Too Many Requests' });
       return;
     }
@@ -275,14 +392,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       accountId,
     });
     const startedAt = Date.now();
-    const result = await host.invoke(event);
+    const answered = consoleHooks.httpStarted(
+      host.declaration.name,
+      req.method ?? 'GET',
+      url.pathname,
+      routeKey(match.route.trigger),
+      body,
+    );
+    let coldStart = false;
+    const result = await host.invoke(event, {
+      onColdStart: () => {
+        coldStart = true;
+      },
+    });
     const source = `${req.method} ${url.pathname}`;
     if (!result.ok) {
+      answered({ status: 500, body: JSON.stringify({ message: 'Internal Server Error' }), coldStart });
       record(
         {
           functionName: host.declaration.name,
           trigger: 'http',
           source,
+          coldStart,
           outcome: 'error',
           detail: `500 ${result.error.name}: ${result.error.message}`,
         },
@@ -292,11 +423,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return;
     }
     const response = fromLambdaResult(result.result);
+    answered({
+      status: response.statusCode,
+      body: response.body.toString('utf8'),
+      coldStart,
+      location: response.headers.location,
+    });
     record(
       {
         functionName: host.declaration.name,
         trigger: 'http',
         source,
+        coldStart,
         outcome: 'ok',
         detail: String(response.statusCode),
       },
@@ -355,10 +493,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         });
         return;
       }
-      reply(
-        200,
-        bus.put(request.data, (entry) => authorizeEntry(caller, entry)),
-      );
+      currentPutter = caller.kind === 'sandbox' ? caller.functionName : undefined;
+      try {
+        reply(
+          200,
+          bus.put(request.data, (entry) => authorizeEntry(caller, entry)),
+        );
+      } finally {
+        currentPutter = undefined;
+      }
       return;
     }
     if (target === 'secretsmanager.GetSecretValue') {
@@ -835,6 +978,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         if (trigger.throttle)
           throttles.set(route, new TokenBucket(trigger.throttle.rateLimit, trigger.throttle.burstLimit));
       } else if (trigger.kind === 'event') {
+        const queueName = `${declaration.name}-${trigger.name}`;
         const queue = new LocalQueue({
           trigger,
           host: fnHost,
@@ -845,6 +989,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           maxConcurrency: trigger.maxConcurrency,
           region,
           accountId,
+          onDelivered: (deliveries, outcome, startedAt) =>
+            consoleHooks.delivered(queueName, declaration.name, deliveries, outcome, startedAt),
           onBatch: (outcome, startedAt) =>
             record(
               {
@@ -911,11 +1057,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     queues,
     schedules,
     hosts,
+    activity,
+    console: { url: `${url}${CONSOLE_PATH}/`, token: consoleApi.token },
     putSecret: (secretId, value) => {
       if (!secrets.has(secretId)) throw new Error(`No local secret ${secretId}`);
       secrets.set(secretId, value);
     },
     close: async () => {
+      feed?.close();
+      consoleApi.close();
       for (const schedule of schedules) schedule.stop();
       for (const queue of queues) queue.close();
       await Promise.all([...hosts.values()].map((h) => h.close()));
