@@ -101,14 +101,17 @@ const putLeads = async (...leads: object[]) => {
 const syncInvocations = () =>
   runtime.invocations.list().filter((i: InvocationRecord) => i.functionName === 'lead-sync');
 const published = (type: string) => runtime.bus.events.list().filter((e) => e['detail-type'] === type);
+/** A new lead's three result events are put side by side: wait for all of them, not the first seen. */
+const syncedLeads = (count: number) =>
+  eventually(
+    () => ['Opportunity Created', 'Contact Linked', 'Company Linked'].map((type) => published(type).length),
+    (counts) => counts.every((n) => n === count),
+  );
 
 describe('lead sync, deployed', () => {
   it('turns a lead into one opportunity linked to its contact and company, and says so on the bus', async () => {
     await putLeads(lead('s-1'));
-    await eventually(
-      () => published('Company Linked'),
-      (list) => list.length === 1,
-    );
+    await syncedLeads(1);
     expect(emulator.store.stats()).toMatchObject({
       opportunities: 1,
       contacts: 1,
@@ -127,10 +130,7 @@ describe('lead sync, deployed', () => {
 
   it('a duplicate delivery makes no Salescaling call and publishes nothing', async () => {
     await putLeads(lead('s-dup'));
-    await eventually(
-      () => published('Company Linked'),
-      (list) => list.length === 1,
-    );
+    await syncedLeads(1);
     const callsAfterFirst = (await admin.stats()).requests.total;
     const eventsAfterFirst = runtime.bus.events.list().length;
     await putLeads(lead('s-dup'));
@@ -142,10 +142,7 @@ describe('lead sync, deployed', () => {
 
   it('concurrent deliveries of one lead give one opportunity', async () => {
     await putLeads(lead('s-conc'), lead('s-conc'), lead('s-conc'));
-    await eventually(
-      () => published('Company Linked'),
-      (list) => list.length === 1,
-    );
+    await syncedLeads(1);
     await eventually(
       () => runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.depth ?? -1,
       (depth) => depth === 0,
@@ -162,15 +159,9 @@ describe('lead sync, deployed', () => {
 
   it('two leads of one contact: one contact, two opportunities', async () => {
     await putLeads(lead('s-a', 'grace@cobol.example.org', 'Seats'));
-    await eventually(
-      () => published('Company Linked'),
-      (list) => list.length === 1,
-    );
+    await syncedLeads(1);
     await putLeads(lead('s-b', 'GRACE@cobol.example.org', 'Training'));
-    await eventually(
-      () => published('Company Linked'),
-      (list) => list.length === 2,
-    );
+    await syncedLeads(2);
     expect(emulator.store.stats()).toMatchObject({ contacts: 1, companies: 1, opportunities: 2 });
   });
 
@@ -250,10 +241,7 @@ describe('lead sync, deployed', () => {
 
   it('emits its figures as EMF metrics and never writes the API key', async () => {
     await putLeads(lead('s-metrics'));
-    await eventually(
-      () => published('Company Linked'),
-      (list) => list.length === 1,
-    );
+    await syncedLeads(1);
     await eventually(
       () => output.filter((line) => line.includes('SalescalingCallsPerLead')),
       (lines) => lines.length > 0,

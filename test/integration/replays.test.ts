@@ -271,9 +271,13 @@ describe('a replayed Lead Received', () => {
       }),
     });
     expect(response.status).toBe(202);
+    // A new lead's three result events are put side by side: wait for all of them.
     await eventually(
-      () => runtime.bus.events.list().filter((e) => e['detail-type'] === 'Company Linked'),
-      (list) => list.length === 1,
+      () =>
+        ['Opportunity Created', 'Contact Linked', 'Company Linked'].map(
+          (type) => runtime.bus.events.list().filter((e) => e['detail-type'] === type).length,
+        ),
+      (counts) => counts.every((n) => n === 1),
     );
     const stats = emulator.store.stats();
     const before = await calls();
