@@ -163,7 +163,12 @@ export class LocalQueue {
     this.#timer = undefined;
     while (!this.#closed && this.#running < this.#maxConcurrency) {
       const now = Date.now();
-      const batch = this.#messages.filter((m) => m.visibleAt <= now).slice(0, this.#trigger.batchSize);
+      // Longest visible first (a stable sort keeps arrival order among equals): a message failing
+      // fast near the head of the queue must not starve those behind it, which SQS never does.
+      const batch = this.#messages
+        .filter((m) => m.visibleAt <= now)
+        .sort((a, b) => a.visibleAt - b.visibleAt)
+        .slice(0, this.#trigger.batchSize);
       if (batch.length === 0) break;
       this.#running += 1;
       void this.#runBatch(batch, now).finally(() => {
