@@ -24,9 +24,8 @@ import {
  *
  * Adaptive, like the AWS SDK's adaptive retry mode: a 429 sets `pausedUntil` (its Retry-After,
  * capped) so every caller waits (from its next lease: slots already leased, at most half a second's
- * worth, are still used; the process that got the 429 drops its own), and, when the budget was in
- * full use (its leases queued behind others'), lowers `rate` multiplicatively (at most once a second,
- * so one overload answered by several 429s counts once); the rate then recovers additively.
+ * worth, are still used; the process that got the 429 drops its own), and lowers `rate` multiplicatively (at most once a second, so one
+ * overload answered by several 429s counts once); the rate then recovers additively to the budget.
  */
 
 export interface BudgetState {
@@ -86,14 +85,6 @@ export const IDLE_RANGE_MS = 200;
  * request may be up to 50 ms late (at 20/s) before a second holds one too many.
  */
 export const HEADROOM = 0.95;
-/**
- * A 429 lowers the rate only if this process's leases queued behind others' within this long: the
- * budget was in full use, so the account's real limit may be below it. A 429 while the budget is far
- * from used (requests going out at the pace they come) says nothing about the rate: lowering it then
- * only slows the recovery from the pause, which is what holds callers back (the full soak, whose 5%
- * of 429s come at random, ran 1.5× its bound when every 429 lowered the rate).
- */
-export const BINDING_MEMORY_MS = 2_000;
 /** Attempts at one conditional write before giving up (contention this high means something is wrong). */
 const MAX_WRITE_ATTEMPTS = 20;
 
@@ -153,8 +144,6 @@ export class TokenBucket {
   /** The item's version after this process's last lease, and that lease's first slot. */
   #leasedVersion = -1;
   #leaseStart = 0;
-  /** When a lease of this process last had to start behind others' slots (the budget in full use). */
-  #boundAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
@@ -223,16 +212,15 @@ export class TokenBucket {
 
   /**
    * Salescaling answered 429: pause every caller until the Retry-After (capped at MAX_PAUSE_MS)
-   * and, when the budget was in full use (BINDING_MEMORY_MS), lower the shared rate. Throws BudgetUnavailableError when the table cannot be used.
+   * and lower the shared rate. Throws BudgetUnavailableError when the table cannot be used.
    */
   async rateLimited(retryAfterMs: number | undefined): Promise<void> {
     const pause = Math.min(Math.max(0, retryAfterMs ?? 0), MAX_PAUSE_MS);
     this.#slots = []; // leased before the pause: not to be used through it
     this.#range = undefined;
     this.#leasedVersion = -1;
-    const binding = this.#now() - this.#boundAt <= BINDING_MEMORY_MS;
     await this.#write((state, now) => {
-      const lower = binding && now - state.rateAt >= 1000;
+      const lower = now - state.rateAt >= 1000;
       return {
         ...state,
         rate: lower
@@ -275,7 +263,6 @@ export class TokenBucket {
     let range: IdleRange | undefined;
     const began = this.#now();
     const lone = this.#waiting <= 1;
-    let bound = false;
     const wrote = await this.#write((state, now) => {
       const interval = 1000 / (this.rateAt(state, now) * HEADROOM);
       // Before the first write its time is unknown: the read that preceded it is the best guess.
@@ -289,7 +276,6 @@ export class TokenBucket {
         ? Math.min(state.nextAt, Math.max(this.#leaseStart, (this.#lastSlot ?? 0) + interval))
         : state.nextAt;
       const start = Math.max(frontier, now + lead, state.pausedUntil);
-      bound = frontier > now + lead && frontier >= state.pausedUntil;
       // Idle (nobody has leased ahead, no pause) and a lone caller: a stretch of time (IDLE_RANGE_MS),
       // where the interval is short enough for it to hold more than a slot or two.
       const idle = lone && frontier <= now && state.pausedUntil <= now;
@@ -304,7 +290,6 @@ export class TokenBucket {
       return { ...state, nextAt: start + count * interval };
     });
     if (!wrote) return;
-    if (bound) this.#boundAt = this.#now();
     this.#range = range;
     this.#leasedVersion = this.#state?.version ?? -1;
     this.#leaseStart = range?.start ?? slots[0] ?? 0;

