@@ -412,7 +412,7 @@ if (import.meta.main) {
     leads: arg('leads', 1000),
     commands: arg('commands', 100),
     seed: arg('seed', 7),
-    // The full size takes about 31 minutes on 2 cores, mostly waiting out injected delays.
+    // The full size takes about 17 minutes on 2 cores (shared budget), mostly waiting out injected delays.
     timeLimitMs: arg('minutes', 60) * 60_000,
     outageSeconds: arg('outage-seconds', 30),
     budget,
