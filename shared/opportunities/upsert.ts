@@ -60,19 +60,10 @@ export interface UpsertInput {
   };
 }
 
-/** The fields an input may give besides the name, in the order the reference lists them. */
-export const HINT_FIELDS = [
-  'amount',
-  'finalAmount',
-  'risk',
-  'priority',
-  'description',
-  'featuredNotes',
-  'nextStep',
-  'closeDate',
-  'closeProbability',
-  'status',
-] as const;
+/** The fields an input may give besides the name: the writable ones, in the reference's order. */
+export const HINT_FIELDS = opportunityWritableFields.filter(
+  (field): field is Exclude<(typeof opportunityWritableFields)[number], 'name'> => field !== 'name',
+);
 type HintField = (typeof HINT_FIELDS)[number];
 
 /**

@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
 import type { LocalRuntime } from '#local/runtime/runtime.ts';
 import { generateSecrets, secretNeedles } from '#local/tools/fuzz/payloads.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
-import { BROWSER_HELP, browserPlan } from '#test/support/browser.ts';
+import { BROWSER_HELP, browserPlan, launchBrowser } from '#test/support/browser.ts';
 
 /**
  * A person uses the console in a real browser (the machine's Chromium, driven by playwright-core):
@@ -38,19 +38,7 @@ beforeAll(async () => {
     },
     platform: { salescalingBaseUrl: emulator.apiBaseUrl, salescalingMaxRps: 50 },
   });
-  browser = await chromium.launch({
-    executablePath: plan.executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser(plan.executablePath);
 }, 60_000);
 
 afterAll(async () => {

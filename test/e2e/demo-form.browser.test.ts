@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
-import { BROWSER_HELP, browserPlan } from '#test/support/browser.ts';
+import { BROWSER_HELP, browserPlan, launchBrowser } from '#test/support/browser.ts';
 
 /**
  * A person fills in the demo lead form in a real browser (Debian's Chromium, driven by
@@ -20,20 +20,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!plan.run || !plan.executablePath) return;
   runtime = await startQuietRuntime();
-  browser = await chromium.launch({
-    executablePath: plan.executablePath,
-    headless: true,
-    // As the machine's Chromium needs: no sandbox as root, and no background calls to the network.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser(plan.executablePath);
 }, 60_000);
 
 afterAll(async () => {

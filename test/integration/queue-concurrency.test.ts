@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defineCatalog } from '#functions/declaration.ts';
 import type { InvocationRecord } from '#local/runtime/records.ts';
 import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
+import { peakOverlap } from '#local/tools/peak-overlap.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { eventually } from '#test/support/eventually.ts';
 import { quiet } from '#test/support/quiet.ts';
@@ -85,24 +86,7 @@ const interval = (i: InvocationRecord) => {
 };
 
 /** The most invocations running at any one instant. */
-function peakOverlap(list: InvocationRecord[]): number {
-  const edges = list.flatMap((i) => {
-    const { start, end } = interval(i);
-    return [
-      { at: start, step: 1 },
-      { at: end, step: -1 },
-    ];
-  });
-  // Ends before starts at the same instant: touching is not overlapping.
-  edges.sort((a, b) => a.at - b.at || a.step - b.step);
-  let running = 0;
-  let peak = 0;
-  for (const edge of edges) {
-    running += edge.step;
-    peak = Math.max(peak, running);
-  }
-  return peak;
-}
+const peakInvocations = (list: InvocationRecord[]) => peakOverlap(list.map(interval));
 
 describe('a queue with maxConcurrency 2', () => {
   it('runs two batches at once, never three, each in its own sandbox', async () => {
@@ -118,7 +102,7 @@ describe('a queue with maxConcurrency 2', () => {
       15_000,
     );
     expect(list.every((i) => i.outcome === 'ok')).toBe(true);
-    expect(peakOverlap(list)).toBe(2);
+    expect(peakInvocations(list)).toBe(2);
     // Two sandboxes started, then reused warm: never a third for a third batch.
     expect((host?.coldStarts ?? 0) - coldBefore).toBe(2);
     expect(host?.peakConcurrency).toBe(2);

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
 
 /** How to get a browser for the browser tests; said when none is found. */
 export const BROWSER_HELP =
@@ -76,4 +77,24 @@ export function browserPlan(
     ? `CHROMIUM_PATH=${lookup.env.CHROMIUM_PATH} does not exist`
     : 'no Chromium or Chrome found';
   return { run: false, why: `browser tests skipped: ${why}; to run them, ${BROWSER_HELP}` };
+}
+
+/**
+ * Launches the machine's Chromium headless, as it needs here: no sandbox (CI runs as root) and no
+ * background calls to the network.
+ */
+export function launchBrowser(executablePath: string): Promise<Browser> {
+  return chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }

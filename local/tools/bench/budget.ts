@@ -3,6 +3,7 @@ import { catalog } from '#functions/catalog.ts';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
 import { requestsPerSecond, salescalingConcurrency } from '#functions/environment.ts';
 import type { RequestRecord } from '#local/emulator/request-log.ts';
+import { peakOverlap } from '#local/tools/peak-overlap.ts';
 import { type LocalSystem, startLocalSystem } from '#local/tools/system.ts';
 import { DEFAULT_OPPORTUNITY_STATUSES } from '#shared/salescaling/assumptions.ts';
 import type { BenchSection } from './stats.ts';
@@ -129,18 +130,7 @@ export function busiestSecond(arrivals: readonly number[]): number {
 }
 
 function maxInFlight(requests: readonly RequestRecord[]): number {
-  const edges = requests.flatMap((r) => [
-    { at: r.receivedAt, step: 1 },
-    { at: r.receivedAt + (r.durationMs ?? 0), step: -1 },
-  ]);
-  edges.sort((a, b) => a.at - b.at || a.step - b.step);
-  let running = 0;
-  let peak = 0;
-  for (const edge of edges) {
-    running += edge.step;
-    peak = Math.max(peak, running);
-  }
-  return peak;
+  return peakOverlap(requests.map((r) => ({ start: r.receivedAt, end: r.receivedAt + (r.durationMs ?? 0) })));
 }
 
 async function measure(
