@@ -536,8 +536,8 @@ export class SalescalingStack extends Stack {
    * Alarms to one encrypted SNS topic (its email subscribers from the stage settings) and, when the
    * stage names one, an existing topic: any message on any dead-letter queue and dead letters near
    * expiry, a function queue's backlog, any function error or throttle, a run near its timeout, a
-   * schedule that stopped running, the API's 5xx count and p99 latency, and a sustained rate of
-   * Salescaling 429s.
+   * schedule that stopped running, the API's 5xx count and p99 latency, a sustained rate of
+   * Salescaling 429s, and the shared budget's table unusable for 15 minutes (its fallback in use).
    */
   #alarms(stage: Stage, config: StageConfig): Topic {
     // CloudWatch publishes as a service: only for this account's alarms (no confused deputy).
@@ -704,6 +704,18 @@ export class SalescalingStack extends Stack {
       comparisonOperator: atLeast,
       treatMissingData: quietIfMissing,
     });
+    // The shared budget's fallback (shared/salescaling/limiter.ts): a table that stays unusable
+    // (denied, throttled, unreachable) otherwise shows only as slower syncs.
+    alarm('BudgetFallbackAlarm', {
+      alarmDescription:
+        'Salescaling calls have gone through the static local share for 15 minutes: the budget table cannot be used (denied, throttled or unreachable; see the logs). Syncs are slower until it is fixed',
+      metric: productMetric('BudgetFallback', fiveMinutes),
+      threshold: 1,
+      evaluationPeriods: BUDGET_FALLBACK_PERIODS,
+      datapointsToAlarm: BUDGET_FALLBACK_PERIODS,
+      comparisonOperator: atLeast,
+      treatMissingData: quietIfMissing,
+    });
     return topic;
   }
 
@@ -732,7 +744,12 @@ export class SalescalingStack extends Stack {
           }),
           new GraphWidget({
             title: 'Salescaling',
-            left: [m('SalescalingCalls'), m('SalescalingRetries'), m('SalescalingRateLimited')],
+            left: [
+              m('SalescalingCalls'),
+              m('SalescalingRetries'),
+              m('SalescalingRateLimited'),
+              m('BudgetFallback'),
+            ],
             // A per-lead figure: its average, not the sum over however many leads came in.
             right: [productMetric('SalescalingCallsPerLead', Duration.minutes(5), 'Average')],
             width: 8,
@@ -1027,6 +1044,8 @@ export class SalescalingStack extends Stack {
 const DEAD_LETTER_RETENTION_DAYS = 14;
 /** Dead letters this old raise the alarm: four days before SQS deletes them. */
 const DEAD_LETTER_EXPIRY_WARNING_DAYS = 10;
+/** Five-minute periods in a row with a request on the budget's fallback that raise the alarm. */
+const BUDGET_FALLBACK_PERIODS = 3;
 /** CloudWatch evaluates an alarm over at most seven days. */
 const MAX_ALARM_HOURS = 7 * 24;
 

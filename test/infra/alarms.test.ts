@@ -269,6 +269,34 @@ describe('the missing alarms', () => {
   });
 });
 
+describe("the shared budget's fallback (issue 16)", () => {
+  it('alarms when requests went through the static share in three 5-minute periods running', () => {
+    expect(alarmsOf(prod.template)).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'SalescalingAutomation',
+        MetricName: 'BudgetFallback',
+        Dimensions: [{ Name: 'service', Value: 'salescaling-automation' }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    );
+  });
+
+  it('plots it on the dashboard beside the Salescaling calls', () => {
+    const [[, dashboard]] = resourcesOf(prod.template, 'AWS::CloudWatch::Dashboard') as [
+      [string, TemplateResource],
+    ];
+    expect(JSON.stringify(dashboard.Properties.DashboardBody)).toContain(
+      '\\"BudgetFallback\\",\\"service\\",\\"salescaling-automation\\",{\\"stat\\":\\"Sum\\"}',
+    );
+  });
+});
+
 describe('logs and dashboard', () => {
   it('every function logs in JSON, filtered at the stage log level', () => {
     for (const [template, level] of [
