@@ -149,3 +149,92 @@ describe('Delete Opportunity where the stage allows it', () => {
     expect((await admin.stats()).requests.total).toBe(0);
   });
 });
+
+/**
+ * Item 4 of issue 15 for the delete: a replay of any archived window (same ids, same times) recreates
+ * nothing it deleted and deletes nothing twice; an older command sent after the delete is superseded.
+ */
+describe('Delete Opportunity and replays', () => {
+  const { context, published, answer } = withRuntime({ allowDelete: true });
+  const putAt = async (detailType: string, detail: unknown, time: Date) => {
+    const result = await context.bus.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: LOCAL_BUS_NAME,
+            Source: 'crm.example',
+            DetailType: detailType,
+            Detail: JSON.stringify(detail),
+            Time: time,
+          },
+        ],
+      }),
+    );
+    return result.Entries?.[0]?.EventId ?? '';
+  };
+  /** Whole seconds, as EventBridge keeps an event's time. */
+  const ago = (s: number) => new Date(Math.floor(Date.now() / 1000) * 1000 - s * 1000);
+  const drained = () =>
+    eventually(
+      () => context.runtime.queues.find((q) => q.name === 'integration-commands-commands')?.depth,
+      (depth) => depth === 0,
+    );
+  const handled = () =>
+    context.runtime.invocations
+      .list()
+      .filter((i) => i.functionName === 'integration-commands' && i.outcome === 'ok').length;
+
+  it('replaying the window of an upsert and the delete after it recreates nothing and calls nothing; an older command after it is superseded', async () => {
+    const t1 = ago(120);
+    const t2 = ago(60);
+    const created = await putAt(
+      'Upsert Opportunity',
+      {
+        schemaVersion: 1,
+        contact: { email: 'grace@compilers.example.com', firstName: 'Grace' },
+        opportunity: { name: `Compilers – pilot ${t1.getTime()}`, amount: 5_000 },
+      },
+      t1,
+    );
+    const { opportunityId } = (await answer(created)) as { opportunityId: string };
+    expect(emulator.store.getOpportunity(opportunityId)).toBeDefined();
+    const deleted = await putAt(
+      'Delete Opportunity',
+      { schemaVersion: 1, opportunityId, reason: 'Duplicate' },
+      t2,
+    );
+    expect(await answer(deleted)).toMatchObject({ outcome: 'applied', opportunityId });
+    expect(emulator.store.getOpportunity(opportunityId)).toBeUndefined();
+    const before = (await admin.stats()).requests.total;
+    const invocations = handled();
+
+    const response = await fetch(`${context.runtime.url}/_local/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        from: new Date(t1.getTime() - 1000).toISOString(),
+        to: new Date(t2.getTime() + 1000).toISOString(),
+      }),
+    });
+    expect(response.status).toBe(200);
+    const { replayName } = (await response.json()) as { replayName: string };
+    const replayed = context.runtime.bus.events.list().filter((e) => e['replay-name'] === replayName);
+    expect(replayed.map((e) => e.id)).toEqual(expect.arrayContaining([created, deleted]));
+    await drained();
+    // Delivered and answered from the idempotency records, not merely queued.
+    expect(handled()).toBeGreaterThan(invocations);
+    expect((await admin.stats()).requests.total).toBe(before);
+    expect(emulator.store.stats()).toMatchObject({ opportunities: 0 });
+    expect(published('Opportunity Deleted', deleted)).toHaveLength(1);
+
+    // An older close, sent again under a new id after the delete: superseded by it, no call.
+    const close = await putAt(
+      'Close Opportunity',
+      { schemaVersion: 1, opportunityId, outcome: 'lost', reason: 'Stale' },
+      t1,
+    );
+    expect(await answer(close)).toMatchObject({ outcome: 'superseded', newerCommandId: deleted });
+    expect((await admin.stats()).requests.total).toBe(before);
+    expect(context.runtime.deadLetters.list()).toEqual([]);
+  });
+});
