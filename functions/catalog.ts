@@ -115,7 +115,7 @@ export const catalog = defineCatalog([
       'Applies the commands other systems put on the bus: upsert, link, unlink, close and (where allowed) delete opportunities',
     entry: 'functions/integration-commands/handler.ts',
     memoryMb: 512,
-    // A batch of 5 × 8 calls at 0.71 requests/s (prod) takes about 56 s: 120 s leaves room for retries.
+    // A batch of 5 × 8 calls at 0.67 requests/s (prod, all busy) takes about 60 s: 120 s leaves room for retries.
     timeoutSeconds: 120,
     access: ['salescalingApiKey', 'budgetTable', 'eventBus', 'idempotencyTable', 'deadLetterQueue'],
     settings: ['opportunityStatuses', 'commandsConfig'],

@@ -4,6 +4,7 @@ import {
   type RetrySchedule,
   receivesToRideOut,
 } from '#shared/queues/retry.ts';
+import { HEADROOM } from '#shared/salescaling/budget.ts';
 import type { FunctionDeclaration } from './declaration.ts';
 import { requestsPerSecond, salescalingConcurrency } from './environment.ts';
 import {
@@ -20,9 +21,9 @@ export { queueVisibilityTimeoutSeconds };
  * starts, since both read the catalog):
  *
  * - a whole batch must fit the timeout at the function's share of the Salescaling budget:
- *   `batchSize × callsPerRecord ÷ share ≤ timeoutSeconds`, share being what each invocation is given
- *   (`requestsPerSecond`, the stage's `salescaling.maxRequestsPerSecond` ÷ `salescalingConcurrency`).
- *   Otherwise batches time out and are redelivered whole, again and again;
+ *   `batchSize × callsPerRecord ÷ share ≤ timeoutSeconds`, share being the least an invocation is
+ *   sure of (`worstCaseShare`): every invocation that may call Salescaling busy at once. Otherwise
+ *   batches time out and are redelivered whole, again and again;
  * - the queue's visibility timeout must be at least 6× the function timeout (AWS's advice for
  *   Lambda event sources), or a message still being worked on is delivered a second time.
  *
@@ -49,12 +50,26 @@ export interface FitSettings {
   retentionSeconds?: number;
 }
 
+/**
+ * The requests per second one invocation is sure of when every invocation that may call Salescaling
+ * (`salescalingConcurrency`) is busy at once: on the shared budget (shared/salescaling/budget.ts) an
+ * even share of the slots, which are spaced for HEADROOM (95%) of the budget; on its fallback, the
+ * static share, budget ÷ invocations (`SALESCALING_MAX_RPS`). The smaller of the two, so the shared
+ * one. One invocation alone gets the whole budget; this figure is the busy case a batch must survive.
+ */
+export function worstCaseShare(maxRequestsPerSecond: number, invocations: number): number {
+  return Math.min(
+    requestsPerSecond(maxRequestsPerSecond * HEADROOM, invocations),
+    requestsPerSecond(maxRequestsPerSecond, invocations),
+  );
+}
+
 /** Every misfit, each naming the function and its queue and showing the arithmetic. */
 export function settingsFitProblems(
   declarations: readonly FunctionDeclaration[],
   settings: FitSettings,
 ): string[] {
-  const share = requestsPerSecond(settings.maxRequestsPerSecond, salescalingConcurrency(declarations));
+  const share = worstCaseShare(settings.maxRequestsPerSecond, salescalingConcurrency(declarations));
   const visibility =
     settings.visibilityTimeoutSeconds ??
     ((d: FunctionDeclaration) => queueVisibilityTimeoutSeconds(d.timeoutSeconds));

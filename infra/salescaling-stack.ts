@@ -483,7 +483,7 @@ export class SalescalingStack extends Stack {
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'Salescaling keys are issued in the Salescaling UI, not by an API a rotation Lambda could call; rotate by putting a new key in the secret: the client refreshes it on a 401.',
+        'Salescaling keys are issued in the Salescaling UI, not by an API a rotation Lambda could call; rotate by putting a new key in the secret: each function uses it within five minutes (its cache lifetime), at once after a 401 (docs/runbook.md).',
     });
     return secret;
   }
