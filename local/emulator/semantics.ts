@@ -2,6 +2,7 @@ import {
   COUNT_MEANS,
   CREATE_STATUS,
   DEFAULT_LIST_LIMIT,
+  DELETE_MEANS,
   DEFAULT_OPPORTUNITY_STATUSES,
   DEFAULT_PAGE,
   ERROR_STATUSES,
@@ -55,6 +56,8 @@ export const emulatorSemantics = {
   primaryCompany: LINKS.primaryCompany,
   /** The statuses the seed writes (open, won, lost); any non-empty status is accepted on write. */
   statuses: DEFAULT_OPPORTUNITY_STATUSES,
+  /** `DELETE /opportunities/{id}` removes it and its links at once: a later GET or DELETE is 404. */
+  deleteMeans: DELETE_MEANS,
   /** The message of every 401, as documented. */
   unauthorizedMessage: 'Unauthorized - missing or invalid API key',
 } as const;

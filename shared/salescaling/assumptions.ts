@@ -148,3 +148,13 @@ export const RATE_LIMIT = { honoursRetryAfter: true, defaultRequestsPerSecond: 5
  * follow the documented resources, in `operations.ts`, the one place to correct them.
  */
 export const COMPANIES_SURFACE = 'assumed-like-contacts' as const;
+
+/**
+ * Documented: `DELETE /opportunities/{id}` deletes the opportunity (200, `true`). Assumed: at once and
+ * for good, with its links: a later GET or DELETE of the id answers 404 (`ERROR_STATUSES.notFound`) and
+ * no list returns it. Delete Opportunity reads that 404 as "already gone" (success, no change), so a
+ * redelivered delete deletes nothing twice and announces `Opportunity Deleted` once.
+ * If wrong (a soft delete, still readable): a delete delivered again after its first attempt's answer
+ * was lost deletes again and announces twice; a name search could meet deleted deals.
+ */
+export const DELETE_MEANS = 'gone-at-once' as const;

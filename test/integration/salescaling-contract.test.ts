@@ -286,6 +286,8 @@ describe.runIf(runWrites)('write operations', () => {
     created.pop();
     await expect(client.getOpportunity(opportunity.id)).rejects.toBeInstanceOf(SalescalingNotFoundError);
     expect((await client.listOpportunities({ name: tag })).items).toEqual([]);
+    // DELETE_MEANS: deleted at once and for good, so a second delete is 404 ("already gone").
+    await expect(client.deleteOpportunity(opportunity.id)).rejects.toBeInstanceOf(SalescalingNotFoundError);
   });
 
   it('keeps fields the update did not name (safe update under either PUT reading)', async () => {
