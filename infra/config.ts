@@ -11,9 +11,10 @@ import {
 import { DEFAULT_BASE_URL } from '#shared/salescaling/operations.ts';
 
 /**
- * Per-stage settings, from `cdk.json` context `stages.<stage>` (override any of them with
- * `-c stages='{...}'` or by editing cdk.json). Validated before anything is built, so a missing or
- * wrong setting fails synth with its path named.
+ * Per-stage settings, from `cdk.json` context `stages.<stage>`: edit cdk.json (the CLI passes
+ * `-c stages='{...}'` as a string, which is not read as settings: synth then says the stage is
+ * missing). Validated before anything is built, so a missing or wrong setting fails synth with its
+ * path named.
  */
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
