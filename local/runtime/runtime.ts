@@ -30,7 +30,9 @@ import { startLocalDynamoDb } from './dynamodb.ts';
 import {
   entrySize,
   LocalEventBus,
+  MAX_DETAIL_DEPTH,
   MAX_ENTRY_BYTES,
+  nestingDepth,
   putEventsRequestSchema,
   replayRequestSchema,
 } from './event-bus.ts';
@@ -319,6 +321,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     if (isLocal && isCrossSite(req.headers, serverPort(), bindHost)) {
       sendJson(res, 403, { message: 'Forbidden: cross-site request' });
+      return;
+    }
+    // No request to the runtime's own surfaces nests deeper than an event's Detail may: deeper JSON
+    // would overflow the stack wherever it is copied or turned to text (String(), a worker message).
+    if ((isAws || isLocal) && nestingDepth(body.toString('utf8')) > MAX_DETAIL_DEPTH) {
+      const message = `The body nests deeper than ${MAX_DETAIL_DEPTH} levels`;
+      if (isAws) sendJson(res, 400, { __type: 'SerializationException', message });
+      else sendJson(res, 400, { message });
       return;
     }
     if (isAws) {
