@@ -38,7 +38,14 @@ import {
 } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
-import { isCrossSite, isLoopbackHost, parseRequestUrl, readBounded } from './guards.ts';
+import {
+  isCrossSite,
+  isFromThisMachine,
+  isLoopbackHost,
+  parseRequestUrl,
+  readBounded,
+  WILDCARDS,
+} from './guards.ts';
 import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
 import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
@@ -313,9 +320,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const isLocal = url.pathname === '/_local' || url.pathname.startsWith('/_local/');
     // The runtime's own surfaces fail closed to anything not addressed to loopback (DNS rebinding),
     // and `/_local/` to a browser's cross-site request.
-    if ((isAws || isLocal) && !isLoopbackHost(req.headers.host, serverPort(), bindHost)) {
+    if (
+      (isAws || isLocal) &&
+      (!isLoopbackHost(req.headers.host, serverPort(), bindHost) || !isFromThisMachine(req.socket))
+    ) {
       sendJson(res, 403, {
-        message: 'Forbidden: the local runtime answers only requests addressed to loopback',
+        message: 'Forbidden: the local runtime answers only requests from this machine addressed to loopback',
       });
       return;
     }
@@ -894,7 +904,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const { port } = server.address() as AddressInfo;
   serverPort = () => port;
-  const url = `http://${host}:${port}`;
+  // Bound to every interface, it is still reached here at loopback: its functions' AWS calls and the
+  // user's browser, whose `Host` the runtime's own endpoints accept (never 0.0.0.0).
+  const url = `http://${WILDCARDS.has(host) ? '127.0.0.1' : host}:${port}`;
   const dynamoDb = await startLocalDynamoDb({
     declarations: options.declarations,
     region,

@@ -675,6 +675,27 @@ describe('the local tooling fails closed', () => {
     ]);
   });
 
+  it('bound to every interface, still serves its own functions (their AWS calls come from loopback)', async () => {
+    const wildcard = await startQuietRuntime({
+      declarations: fixtureCatalog,
+      host: '0.0.0.0',
+      secrets: { salescalingApiKey: 'fixture-key-123' },
+    });
+    try {
+      // Its functions reach it, and the user's browser does, at a loopback address, never 0.0.0.0
+      // (a Host the runtime's own endpoints rightly refuse).
+      expect(wildcard.url).toBe(`http://127.0.0.1:${wildcard.port}`);
+      const answer = await fetch(`${wildcard.url}/secret-check`);
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toEqual({
+        secretId: 'salescaling-automation/local/salescaling-api-key',
+        length: 'fixture-key-123'.length,
+      });
+    } finally {
+      await wildcard.close();
+    }
+  });
+
   it('answers 400, never a 500, to a JSON body nested deeper than any real request', async () => {
     // 100,000 levels: a recursive String(), JSON.stringify or structured clone of it overflows the stack.
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
