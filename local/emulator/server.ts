@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
-import { isCrossSite, isLoopbackHost } from '#local/runtime/guards.ts';
+import { isCrossSite, isFromThisMachine, isLoopbackHost, WILDCARDS } from '#local/runtime/guards.ts';
 import { matchOperation } from '#shared/salescaling/operations.ts';
 import { boundFieldIssues, describeFieldIssues, fieldIssues } from '#shared/salescaling/schemas.ts';
 import { ApiError, type ApiResult, handleApi } from './api.ts';
@@ -93,11 +93,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     // Only requests addressed to loopback: a web page reaching this port through its own host name
     // (DNS rebinding) could otherwise read the data with the well-known local key, or reset it.
     const listening = server.address() as AddressInfo | null;
-    if (!isLoopbackHost(req.headers.host, listening?.port ?? 0, options.host ?? '127.0.0.1')) {
+    if (
+      !isLoopbackHost(req.headers.host, listening?.port ?? 0, options.host ?? '127.0.0.1') ||
+      !isFromThisMachine(req.socket)
+    ) {
       send(
         res,
         403,
-        envelope(403, 'Forbidden: the emulator answers only requests addressed to loopback', null, 0),
+        envelope(
+          403,
+          'Forbidden: the emulator answers only requests from this machine addressed to loopback',
+          null,
+          0,
+        ),
       );
       return;
     }
@@ -302,7 +310,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     });
   });
   const { port } = server.address() as AddressInfo;
-  const host = options.host ?? '127.0.0.1';
+  // Bound to every interface, it is still reached here at loopback (a Host its own check accepts).
+  const host = WILDCARDS.has(options.host ?? '') ? '127.0.0.1' : (options.host ?? '127.0.0.1');
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   return {

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 
 /**
  * The runtime's own surfaces (its AWS endpoints and `/_local/`) answer only requests addressed to
@@ -22,7 +23,21 @@ export function isLoopbackHost(
   return portText === undefined || Number(portText) === port;
 }
 
-const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '']);
+export const WILDCARDS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '[::]', '']);
+
+/**
+ * Whether a connection comes from this machine: from loopback, or from one of its own addresses
+ * (a process here calling the machine's LAN address connects from that address). `Host` is what
+ * the client says; bound to a wildcard or a LAN address, the runtime is reachable from the network,
+ * and another machine could name loopback in its `Host` too. The operator surfaces (the AWS
+ * endpoints and `/_local/`) answer only this machine; the function routes, like a public API, anyone.
+ */
+export function isFromThisMachine(socket: Pick<Socket, 'remoteAddress' | 'localAddress'>): boolean {
+  const remote = socket.remoteAddress?.replace(/^::ffff:/, '');
+  if (!remote) return false;
+  if (remote === '::1' || remote.startsWith('127.')) return true;
+  return remote === socket.localAddress?.replace(/^::ffff:/, '');
+}
 
 /**
  * A browser's cross-site request to `/_local/` (a form POST firing a schedule, say) is refused: one

@@ -30,13 +30,22 @@ import { startLocalDynamoDb } from './dynamodb.ts';
 import {
   entrySize,
   LocalEventBus,
+  MAX_DETAIL_DEPTH,
   MAX_ENTRY_BYTES,
+  nestingDepth,
   putEventsRequestSchema,
   replayRequestSchema,
 } from './event-bus.ts';
 import { assertSupportedPattern, type Pattern } from './event-pattern.ts';
 import { FunctionHost, type InvocationResult } from './function-host.ts';
-import { isCrossSite, isLoopbackHost, parseRequestUrl, readBounded } from './guards.ts';
+import {
+  isCrossSite,
+  isFromThisMachine,
+  isLoopbackHost,
+  parseRequestUrl,
+  readBounded,
+  WILDCARDS,
+} from './guards.ts';
 import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEvent } from './http-gateway.ts';
 import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
@@ -311,14 +320,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const isLocal = url.pathname === '/_local' || url.pathname.startsWith('/_local/');
     // The runtime's own surfaces fail closed to anything not addressed to loopback (DNS rebinding),
     // and `/_local/` to a browser's cross-site request.
-    if ((isAws || isLocal) && !isLoopbackHost(req.headers.host, serverPort(), bindHost)) {
+    if (
+      (isAws || isLocal) &&
+      (!isLoopbackHost(req.headers.host, serverPort(), bindHost) || !isFromThisMachine(req.socket))
+    ) {
       sendJson(res, 403, {
-        message: 'Forbidden: the local runtime answers only requests addressed to loopback',
+        message: 'Forbidden: the local runtime answers only requests from this machine addressed to loopback',
       });
       return;
     }
     if (isLocal && isCrossSite(req.headers, serverPort(), bindHost)) {
       sendJson(res, 403, { message: 'Forbidden: cross-site request' });
+      return;
+    }
+    // No request to the runtime's own surfaces nests deeper than an event's Detail may: deeper JSON
+    // would overflow the stack wherever it is copied or turned to text (String(), a worker message).
+    if ((isAws || isLocal) && nestingDepth(body.toString('utf8')) > MAX_DETAIL_DEPTH) {
+      const message = `The body nests deeper than ${MAX_DETAIL_DEPTH} levels`;
+      if (isAws) sendJson(res, 400, { __type: 'SerializationException', message });
+      else sendJson(res, 400, { message });
       return;
     }
     if (isAws) {
@@ -884,7 +904,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const { port } = server.address() as AddressInfo;
   serverPort = () => port;
-  const url = `http://${host}:${port}`;
+  // Bound to every interface, it is still reached here at loopback: its functions' AWS calls and the
+  // user's browser, whose `Host` the runtime's own endpoints accept (never 0.0.0.0).
+  const url = `http://${WILDCARDS.has(host) ? '127.0.0.1' : host}:${port}`;
   const dynamoDb = await startLocalDynamoDb({
     declarations: options.declarations,
     region,

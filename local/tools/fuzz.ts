@@ -74,7 +74,12 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const sweepEnvironment = runtime.hosts.get('stale-deals')?.environment ?? {};
   const dynamoDbUrl = sweepEnvironment.AWS_ENDPOINT_URL_DYNAMODB;
   const sweepRunsTable = sweepEnvironment.SWEEP_RUNS_TABLE_NAME;
-  if (!dynamoDbUrl || !sweepRunsTable) throw new Error('the local runtime runs no DynamoDB for stale-deals');
+  const syncEnvironment = runtime.hosts.get('lead-sync')?.environment ?? {};
+  const budgetTable = syncEnvironment.SALESCALING_BUDGET_TABLE_NAME;
+  const idempotencyTable = syncEnvironment.IDEMPOTENCY_TABLE_NAME;
+  if (!dynamoDbUrl || !sweepRunsTable || !budgetTable || !idempotencyTable)
+    throw new Error('the local runtime runs no DynamoDB for stale-deals and lead sync');
+  const tables = { sweepRunsTable, budgetTable, idempotencyTable };
   const aws = awsSender(runtime.url, dynamoDbUrl);
   // Cold starts are not what the latencies are about: start the HTTP functions first (neither
   // publishes anything: a health check and an empty lead, refused).
@@ -107,7 +112,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
         secrets,
         emulatorProbeKey,
         dynamoDbUrl,
-        sweepRunsTable,
+        tables,
       });
       const sent: Sent =
         wire.target === 'bus'

@@ -417,6 +417,19 @@ describe('failing closed', () => {
     expect(await ask(`127.0.0.1:${ctx.emulator.port}`, '/_emulator/stats')).toBe(200);
   });
 
+  it('bound to every interface, is reached at loopback (where its Host check lets its clients in)', async () => {
+    const wildcard = await startEmulator({ host: '0.0.0.0', apiKeys: [TEST_API_KEY] });
+    try {
+      expect(wildcard.url).toBe(`http://127.0.0.1:${wildcard.port}`);
+      const response = await fetch(`${wildcard.apiBaseUrl}opportunities?limit=1`, {
+        headers: { 'x-api-key': TEST_API_KEY },
+      });
+      expect(response.status).toBe(200);
+    } finally {
+      await wildcard.close();
+    }
+  });
+
   it("refuses a browser page's cross-site request (a text/plain POST that would reset or script faults)", async () => {
     const before = (await api('GET', '/opportunities?limit=1')).body;
     for (const headers of [

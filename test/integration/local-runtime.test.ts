@@ -675,6 +675,67 @@ describe('the local tooling fails closed', () => {
     ]);
   });
 
+  it('bound to every interface, still serves its own functions (their AWS calls come from loopback)', async () => {
+    const wildcard = await startQuietRuntime({
+      declarations: fixtureCatalog,
+      host: '0.0.0.0',
+      secrets: { salescalingApiKey: 'fixture-key-123' },
+    });
+    try {
+      // Its functions reach it, and the user's browser does, at a loopback address, never 0.0.0.0
+      // (a Host the runtime's own endpoints rightly refuse).
+      expect(wildcard.url).toBe(`http://127.0.0.1:${wildcard.port}`);
+      const answer = await fetch(`${wildcard.url}/secret-check`);
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toEqual({
+        secretId: 'salescaling-automation/local/salescaling-api-key',
+        length: 'fixture-key-123'.length,
+      });
+    } finally {
+      await wildcard.close();
+    }
+  });
+
+  it('answers 400, never a 500, to a JSON body nested deeper than any real request', async () => {
+    // 100,000 levels: a recursive String(), JSON.stringify or structured clone of it overflows the stack.
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const outsider = `AWS4-HMAC-SHA256 Credential=AKIAOUTSIDE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`;
+    const aws = (target: string, body: string) =>
+      fetch(`${runtime.url}/`, {
+        method: 'POST',
+        headers: {
+          'x-amz-target': target,
+          'content-type': 'application/x-amz-json-1.0',
+          authorization: outsider,
+        },
+        body,
+      });
+    for (const [target, body] of [
+      ['AmazonSQS.ListMessageMoveTasks', `{"SourceArn":${deep}}`],
+      ['AmazonSQS.ChangeMessageVisibility', `{"QueueUrl":${deep}}`],
+      ['AWSEvents.PutEvents', `{"Entries":${deep}}`],
+    ] as const) {
+      const answer = await aws(target, body);
+      expect(answer.status, target).toBe(400);
+      expect(await answer.json(), target).toMatchObject({ __type: 'SerializationException' });
+    }
+    const schedule = await fetch(`${runtime.url}/_local/schedules/fixture-tick`, {
+      method: 'POST',
+      body: `{"x":${deep}}`,
+    });
+    expect(schedule.status).toBe(400);
+    expect(await schedule.json()).toEqual({ message: expect.stringMatching(/nests deeper than 100/) });
+    const command = await fetch(`${runtime.console.url}api/actions/command`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-console-token': runtime.console.token },
+      body: `{"detailType":"Upsert Opportunity","detail":{"x":${deep}}}`,
+    });
+    expect(command.status).toBe(400);
+    expect(runtime.invocations.list().filter((i) => i.functionName === 'scheduled')).toEqual([]);
+    expect(runtime.bus.events.list().filter((e) => e.source === 'local.console')).toEqual([]);
+    expect(lines.filter((line) => line.includes('local runtime error'))).toEqual([]);
+  });
+
   it('serves any number of stored events, however large, without building one string', async () => {
     const detail = JSON.stringify({ text: 'y'.repeat(250 * 1024) });
     for (let i = 0; i < 40; i++) {

@@ -50,9 +50,9 @@ export interface BuildContext {
   secrets: FuzzSecrets;
   /** The emulator key the fuzz's own paging probes use (told apart from the functions' calls). */
   emulatorProbeKey: string;
-  /** The local DynamoDB's endpoint and the sweep-runs table, for the outsider calls. */
+  /** The local DynamoDB's endpoint and its tables, for the outsider calls. */
   dynamoDbUrl: string;
-  sweepRunsTable: string;
+  tables: { sweepRunsTable: string; budgetTable: string; idempotencyTable: string };
 }
 
 export interface PutEntry {
@@ -281,6 +281,9 @@ const webhookIdArb = fc.nat().map((n) => `msg_fuzz_${n.toString(36)}`);
 // The categories
 
 const categories: Category[] = [];
+/** `[[[…]]]`, `depth` deep. */
+const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
 const category = (name: string, expect: Expectation, arbitrary: fc.Arbitrary<CaseBody>) =>
   categories.push({ name, expect, arbitrary });
 
@@ -1147,13 +1150,17 @@ category(
       fc
         .constantFrom('[]', 'x', '"text"', '{', '1')
         .map((body) => ({ path: '/_local/schedules/stale-deals', body })),
+      // Deeper than any real input: a worker message (structured clone) of it overflowed the stack.
+      fc
+        .integer({ min: 1_000, max: 100_000 })
+        .map((depth) => ({ path: '/_local/schedules/stale-deals', body: `{"x":${deepArray(depth)}}` })),
       fc
         .stringMatching(/^[a-z-]{1,30}$/)
         .filter((s) => s !== 'stale-deals')
         .map((name) => ({ path: `/_local/schedules/${name}`, body: '' })),
     )
     .map(({ path, body }) => ({
-      description: `POST ${path}${body ? ` with body ${body}` : ''}`,
+      description: `POST ${path}${body ? ` with body ${body.length > 40 ? `of ${body.length} chars` : body}` : ''}`,
       build: () => ({
         target: 'runtime',
         method: 'POST',
@@ -1229,6 +1236,8 @@ category(
         'sqs-send',
         'get-secret',
         'ddb-put-run',
+        'ddb-put-budget',
+        'ddb-put-idempotency',
         'ddb-get',
         'ddb-delete',
         'ddb-scan',
@@ -1241,16 +1250,25 @@ category(
         'salescaling-automation/local/webhook-signing-secrets',
       ),
       runId: fc.uuid(),
+      table: fc.constantFrom('sweepRunsTable', 'budgetTable', 'idempotencyTable'),
     })
-    .map(({ kind, queue, detailType, secret, runId }) => ({
+    .map(({ kind, queue, detailType, secret, runId, table: tableName }) => ({
       description:
         kind === 'sqs-send'
           ? `SendMessage of a forged ${detailType} to ${queue}`
           : kind === 'get-secret'
             ? `GetSecretValue ${secret}`
-            : `DynamoDB ${kind.slice(4)} on the sweep runs`,
+            : kind === 'ddb-put-run'
+              ? 'DynamoDB put-run on the sweep runs'
+              : kind === 'ddb-put-budget'
+                ? 'DynamoDB put of a budget paused until 2099'
+                : kind === 'ddb-put-idempotency'
+                  ? 'DynamoDB put of a completed idempotency record'
+                  : `DynamoDB ${kind.slice(4)} on the ${tableName}`,
       build: (context: BuildContext): Wire => {
-        const table = context.sweepRunsTable;
+        const key = (name: typeof tableName) =>
+          name === 'sweepRunsTable' ? { runId } : { id: name === 'budgetTable' ? 'salescaling' : runId };
+        const table = context.tables[tableName];
         const call = ((): OutsiderCall => {
           switch (kind) {
             case 'sqs-send':
@@ -1276,7 +1294,7 @@ category(
               return {
                 service: 'dynamodb',
                 action: 'PutItem',
-                table,
+                table: context.tables.sweepRunsTable,
                 item: {
                   runId,
                   status: 'running',
@@ -1285,10 +1303,31 @@ category(
                   step: 1,
                 },
               };
+            case 'ddb-put-budget':
+              // The shared budget's one item, paused for good: every function would stop calling.
+              return {
+                service: 'dynamodb',
+                action: 'PutItem',
+                table: context.tables.budgetTable,
+                item: {
+                  id: 'salescaling',
+                  nextAt: 4_070_908_800_000,
+                  pausedUntil: 4_070_908_800_000,
+                  rate: 0,
+                },
+              };
+            case 'ddb-put-idempotency':
+              // A lead marked done before it arrives: lead sync would skip it.
+              return {
+                service: 'dynamodb',
+                action: 'PutItem',
+                table: context.tables.idempotencyTable,
+                item: { id: `lead-sync#${runId}`, status: 'COMPLETED', expiration: 4_070_908_800 },
+              };
             case 'ddb-get':
-              return { service: 'dynamodb', action: 'GetItem', table, key: { runId } };
+              return { service: 'dynamodb', action: 'GetItem', table, key: key(tableName) };
             case 'ddb-delete':
-              return { service: 'dynamodb', action: 'DeleteItem', table, key: { runId } };
+              return { service: 'dynamodb', action: 'DeleteItem', table, key: key(tableName) };
             case 'ddb-scan':
               return { service: 'dynamodb', action: 'Scan', table };
             default:
@@ -1349,6 +1388,45 @@ category(
             SourceArn: 'arn:aws:sqs:us-east-1:000000000000:lead-sync-lead-received-dlq',
           }),
         ),
+      }),
+    })),
+);
+
+/**
+ * The runtime's AWS APIs, as an outside caller, with a parameter nested 1,000–100,000 deep: a
+ * `String()` of it (a queue URL or ARN quoted in an answer) overflowed the stack.
+ */
+category(
+  'aws:deep-json',
+  'refused',
+  fc
+    .record({
+      target: fc.constantFrom(
+        'AWSEvents.PutEvents',
+        'secretsmanager.GetSecretValue',
+        'AmazonSQS.SendMessage',
+        'AmazonSQS.GetQueueUrl',
+        'AmazonSQS.GetQueueAttributes',
+        'AmazonSQS.StartMessageMoveTask',
+        'AmazonSQS.ListMessageMoveTasks',
+        'AmazonSQS.ChangeMessageVisibility',
+      ),
+      parameter: fc.constantFrom('Entries', 'SecretId', 'QueueName', 'QueueUrl', 'SourceArn', 'MessageBody'),
+      depth: fc.integer({ min: 1_000, max: 100_000 }),
+    })
+    .map(({ target, parameter, depth }) => ({
+      description: `${target} with ${parameter} nested ${depth} deep`,
+      build: (): Wire => ({
+        target: 'runtime',
+        method: 'POST',
+        path: '/',
+        headers: {
+          host: '127.0.0.1',
+          'x-amz-target': target,
+          'content-type': 'application/x-amz-json-1.1',
+          authorization: `AWS4-HMAC-SHA256 Credential=AKIAFUZZ/20991231/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
+        },
+        body: Buffer.from(`{"${parameter}":${deepArray(depth)}}`),
       }),
     })),
 );

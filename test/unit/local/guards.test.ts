@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nestingDepth } from '#local/runtime/event-bus.ts';
-import { isCrossSite, isLoopbackHost } from '#local/runtime/guards.ts';
+import { isCrossSite, isFromThisMachine, isLoopbackHost } from '#local/runtime/guards.ts';
 
 describe('isLoopbackHost', () => {
   it.each([
@@ -24,6 +24,25 @@ describe('isLoopbackHost', () => {
     expect(isLoopbackHost('192.168.1.5:3000', 3000, '192.168.1.5')).toBe(true);
     expect(isLoopbackHost('0.0.0.0:3000', 3000, '0.0.0.0')).toBe(false);
     expect(isLoopbackHost('evil.example:3000', 3000, '0.0.0.0')).toBe(false);
+  });
+});
+
+describe('isFromThisMachine', () => {
+  it.each([
+    ['127.0.0.1', '127.0.0.1', true],
+    ['127.0.0.5', '127.0.0.1', true],
+    ['::1', '::1', true],
+    ['::ffff:127.0.0.1', '::ffff:127.0.0.1', true],
+    // This machine calling its own LAN address: the source is that address.
+    ['192.0.2.2', '192.0.2.2', true],
+    ['::ffff:192.0.2.2', '::ffff:192.0.2.2', true],
+    // Another machine, whatever Host it claims.
+    ['192.0.2.9', '192.0.2.2', false],
+    ['::ffff:192.0.2.9', '::ffff:192.0.2.2', false],
+    ['fd00::9', 'fd00::2', false],
+    [undefined, '127.0.0.1', false],
+  ])('a connection from %s to %s → %s', (remoteAddress, localAddress, expected) => {
+    expect(isFromThisMachine({ remoteAddress, localAddress })).toBe(expected);
   });
 });
 

@@ -24,7 +24,11 @@ const context: BuildContext = {
   secrets,
   emulatorProbeKey: 'fuzz-probe-test',
   dynamoDbUrl: 'http://127.0.0.1:3998',
-  sweepRunsTable: 'salescaling-automation-local-sweep-runs',
+  tables: {
+    sweepRunsTable: 'salescaling-automation-local-sweep-runs',
+    budgetTable: 'salescaling-automation-local-budget',
+    idempotencyTable: 'salescaling-automation-local-idempotency',
+  },
 };
 const wireText = (wire: Wire): string =>
   wire.target === 'bus'
