@@ -11,6 +11,7 @@ import * as z from 'zod';
 import { jsonEnv } from '#shared/config/json-env.ts';
 import { loadConfig } from '#shared/config/load-config.ts';
 import { salescalingFromSecret } from '#shared/config/salescaling-key.ts';
+import { RequestError } from '#shared/errors.ts';
 import { events } from '#shared/events/catalog.ts';
 import { eventBridgePublisher } from '#shared/events/publisher.ts';
 import { logger } from '#shared/observability/logger.ts';
@@ -85,7 +86,13 @@ const handle = async (event: unknown, context: Context & { salescalingApiKey?: u
   const parsedInput = scheduleInputSchema.safeParse(event ?? {});
   if (!parsedInput.success) {
     // An operator's mistake in an on-demand run (or a schedule's input): said plainly, no stack.
-    throw new InvalidScheduleInputError(describeFieldIssues(fieldIssues(parsedInput.error)));
+    // A RequestError, so the local runtime answers it as the caller's mistake (400), not retried.
+    const fields = fieldIssues(parsedInput.error);
+    throw new RequestError(
+      400,
+      `Invalid schedule input (only {"dryRun": true|false} is read): ${describeFieldIssues(fields)}`,
+      { fields },
+    );
   }
   const input = parsedInput.data;
   const result = await sweep({ kind: 'schedule', dryRun: input.dryRun }, deps);
@@ -113,13 +120,6 @@ function continuationOf(
   if (!detail.success)
     return { success: false, message: describeFieldIssues(fieldIssues(detail.error)).slice(0, 500) };
   return { success: true, data: { kind: 'continuation', runId: detail.data.runId, step: detail.data.step } };
-}
-
-class InvalidScheduleInputError extends Error {
-  constructor(issues: string) {
-    super(`Invalid schedule input (only {"dryRun": true|false} is read): ${issues}`);
-    this.name = 'InvalidScheduleInputError';
-  }
 }
 
 function refuse(refusal: {

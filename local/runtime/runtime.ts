@@ -50,7 +50,7 @@ import { compileRoute, fromLambdaResult, matchRoute, type Route, toApiGatewayEve
 import { transformInput } from './input-transformer.ts';
 import { LocalQueue } from './queue.ts';
 import { type DeadLetter, DeadLetters, type InvocationRecord, RingLog } from './records.ts';
-import { LocalSchedule } from './scheduler.ts';
+import { isCallersMistake, LocalSchedule } from './scheduler.ts';
 
 /**
  * The local runtime: every declared function, run by its deployed handler in its own sandbox, behind
@@ -262,11 +262,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     fireSchedule: async (name, override) => {
       const schedule = schedules.find((s) => s.trigger.name === name);
       if (!schedule) return undefined;
-      const result = await schedule.fire(override);
+      const result = await schedule.fire(override, { onDemand: true });
       return result.ok
         ? { status: 200, body: { schedule: name, ...result } }
         : {
-            status: 502,
+            status: isCallersMistake(result) ? 400 : 502,
             body: {
               schedule: name,
               ok: false,
@@ -773,11 +773,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         sendJson(res, 404, { message: `No schedule named ${name.slice(0, 200)}` });
         return;
       }
-      const result = await schedule.fire(override);
-      // The function's error by name and message; its stack stays in the function's own log.
+      const result = await schedule.fire(override, { onDemand: true });
+      // The function's error by name and message; its stack stays in the function's own log. The
+      // input's mistake is the caller's (400); any other failure is the function's (502).
       sendJson(
         res,
-        result.ok ? 200 : 502,
+        result.ok ? 200 : isCallersMistake(result) ? 400 : 502,
         result.ok
           ? { schedule: schedule.trigger.name, ...result }
           : {

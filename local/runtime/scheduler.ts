@@ -68,8 +68,15 @@ export class LocalSchedule {
     if (this.#interval) clearInterval(this.#interval);
   }
 
-  /** Runs the schedule now, with its retries; resolves with the last attempt's result. */
-  async fire(override: Record<string, unknown> = {}): Promise<InvocationResult> {
+  /**
+   * Runs the schedule now, with its retries; resolves with the last attempt's result. An on-demand
+   * run stands in for an operator's `aws lambda invoke`: a `RequestError` (the input is wrong) is
+   * answered to the operator at once, neither retried nor dead-lettered, since no retry can fix it.
+   */
+  async fire(
+    override: Record<string, unknown> = {},
+    options: { onDemand?: boolean } = {},
+  ): Promise<InvocationResult> {
     let result: InvocationResult = { ok: false, error: { name: 'NotRun', message: 'not run' } };
     const attempts = this.trigger.retryAttempts + 1;
     for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -77,6 +84,7 @@ export class LocalSchedule {
       result = await this.host.invoke({ ...this.trigger.input, ...override }, { exclusive: true });
       this.#onRun(attempt, result, startedAt);
       if (result.ok) return result;
+      if (options.onDemand && isCallersMistake(result)) return result;
       if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, this.#retryDelayMs));
     }
     if (!result.ok) {
@@ -91,6 +99,10 @@ export class LocalSchedule {
     return result;
   }
 }
+
+/** The function refused its input (`RequestError`, shared/errors.ts): the caller's mistake. */
+export const isCallersMistake = (result: InvocationResult): boolean =>
+  !result.ok && result.error.name === 'RequestError';
 
 /**
  * AWS cron `min hour day-of-month month day-of-week year` to croner's

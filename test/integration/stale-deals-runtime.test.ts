@@ -187,24 +187,39 @@ describe('a long sweep through the local runtime', () => {
 });
 
 describe("an operator's mistake in an on-demand run", () => {
-  it('is answered with what is wrong, no stack, and closes nothing', async () => {
-    const response = await fetch(`${system.runtime.url}/_local/schedules/stale-deals`, {
-      method: 'POST',
-      body: JSON.stringify({ dryRun: 'yes' }),
-    });
-    expect(response.status).toBe(502);
-    const body = (await response.json()) as { ok: boolean; error: Record<string, unknown> };
-    expect(body).toEqual({
-      schedule: 'stale-deals',
-      ok: false,
-      error: {
-        name: 'InvalidScheduleInputError',
-        message: expect.stringContaining('dryRun'),
-      },
-    });
-    expect(closedDeals()).toEqual([]);
-    expect(ofType('Stale Sweep Completed')).toEqual([]);
-  });
+  it.each([
+    ['a wrong type', { dryRun: 'yes' }, 'dryRun'],
+    ['a key it does not read', { referenceTime: '2099-01-01T00:00:00Z' }, 'referenceTime'],
+  ])(
+    '(%s) is a 400 naming the field, run once, no dead letter, no stack, and closes nothing',
+    async (_, input, field) => {
+      const attemptsBefore = system.runtime.invocations
+        .list()
+        .filter((i) => i.functionName === 'stale-deals' && i.trigger === 'schedule').length;
+      const response = await fetch(`${system.runtime.url}/_local/schedules/stale-deals`, {
+        method: 'POST',
+        body: JSON.stringify(input),
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { ok: boolean; error: Record<string, unknown> };
+      expect(body).toEqual({
+        schedule: 'stale-deals',
+        ok: false,
+        error: {
+          name: 'RequestError',
+          message: expect.stringContaining(field),
+        },
+      });
+      expect(String(body.error.message)).not.toMatch(/\bat .+:\d+:\d+/);
+      const attempts = system.runtime.invocations
+        .list()
+        .filter((i) => i.functionName === 'stale-deals' && i.trigger === 'schedule').length;
+      expect(attempts - attemptsBefore).toBe(1);
+      expect(system.runtime.deadLetters.list()).toEqual([]);
+      expect(closedDeals()).toEqual([]);
+      expect(ofType('Stale Sweep Completed')).toEqual([]);
+    },
+  );
 });
 
 describe('a forged Stale Sweep Continued that reaches the sweep', () => {
