@@ -76,6 +76,14 @@ export class LeaseLostError extends Error {
   }
 }
 
+/**
+ * How many pages' closes may run at once. With one, every page ended on its slowest close with the
+ * request slots idle (1.5× the sweep's lower bound); with two, the next page's closes fill them and
+ * the record is at most two pages behind what was closed (docs/stale-sweep-runs.md). Three gained
+ * nothing more (docs/performance.md).
+ */
+const PAGES_CLOSING = 2;
+
 export async function sweep(start: SweepStart, deps: SweepCollaborators): Promise<SweepOutcome> {
   const newId = deps.newId ?? randomUUID;
   const now = deps.now();
@@ -196,22 +204,21 @@ async function runStep(
    */
   let prefetched: { page: number; read: ReturnType<typeof client.listOpportunities> } | undefined;
   /**
-   * The previous page's closes, still running while this page is read and judged. When they have
-   * settled, their page's totals join `totals` and the checkpoint moves past it (written while the
-   * next page's closes run). One page's closes at a time, so the record is never more than a page
-   * behind what was closed: a crash re-does at most that page, and closed deals are skipped then.
+   * The pages whose closes are still running, oldest first (at most PAGES_CLOSING). When a page's
+   * closes have settled, and every page's before it, its totals join `totals` and the checkpoint moves
+   * past it, written while later closes run. The record's page is thus the first page not finished:
+   * a crash re-does at most PAGES_CLOSING pages, whose closed deals are no longer open and are skipped.
    */
-  let closing: Promise<void> | undefined;
-  const finishClosing = async () => {
-    const pending = closing;
-    closing = undefined;
-    await pending;
+  const closing: Promise<void>[] = [];
+  /** Waits until at most `pages` pages' closes are still running (0: all of them settled). */
+  const settleClosing = async (pages: number) => {
+    while (closing.length > pages) await closing.shift();
   };
 
   for (;;) {
     // Every step reads at least one page, so a run always moves on.
     if (pagesThisStep > 0 && deps.remainingMs() < marginMs) {
-      await finishClosing();
+      await settleClosing(0);
       await writes;
       const next = run.step + 1;
       if (next > MAX_SWEEP_STEPS) {
@@ -299,40 +306,42 @@ async function runStep(
       closesAttempted += toClose.length;
       await write({ closesAttempted });
     }
-    await finishClosing();
+    await settleClosing(PAGES_CLOSING - 1);
     const last = capReached || items.length < config.pageSize;
     const nextPage = page + 1;
     // A page's stale deals are closed side by side: the client's limiter keeps them within the
     // request budget and concurrency.
-    closing = Promise.allSettled(toClose.map(({ deal, reasons }) => close(deal, reasons, runId, deps))).then(
-      (closes) => {
-        for (const [index, result] of closes.entries()) {
-          if (result.status === 'fulfilled') {
-            tally.closed += 1;
-            continue;
-          }
-          const error: unknown = result.reason;
-          if (error instanceof SkipDeal) skip(error.reason);
-          else if (error instanceof SalescalingError) {
-            tally.errors += 1;
-            deps.log?.('Could not close stale deal', {
-              runId,
-              opportunityId: toClose[index]?.deal.id,
-              error: error.toJSON(),
-            });
-          } else throw error;
+    const previous = closing.at(-1);
+    const settled = Promise.allSettled(toClose.map(({ deal, reasons }) => close(deal, reasons, runId, deps)));
+    // Pages are added to the totals and checkpointed in order, whichever page's closes settle first.
+    const done = Promise.all([settled, previous]).then(([closes]) => {
+      for (const [index, result] of closes.entries()) {
+        if (result.status === 'fulfilled') {
+          tally.closed += 1;
+          continue;
         }
-        addTally(totals, tally);
-        // The checkpoint: every page before `nextPage` is finished. Not awaited here; the next
-        // write (or the end of the step) waits for it.
-        if (!last) void write({ page: nextPage, totals, closesAttempted });
-      },
-    );
-    closing.catch(() => {});
+        const error: unknown = result.reason;
+        if (error instanceof SkipDeal) skip(error.reason);
+        else if (error instanceof SalescalingError) {
+          tally.errors += 1;
+          deps.log?.('Could not close stale deal', {
+            runId,
+            opportunityId: toClose[index]?.deal.id,
+            error: error.toJSON(),
+          });
+        } else throw error;
+      }
+      addTally(totals, tally);
+      // The checkpoint: every page before `nextPage` is finished. Not awaited here; the next
+      // write (or the end of the step) waits for it.
+      if (!last) void write({ page: nextPage, totals, closesAttempted });
+    });
+    done.catch(() => {});
+    closing.push(done);
     if (last) break;
     page = nextPage;
   }
-  await finishClosing();
+  await settleClosing(0);
   await writes;
 
   const finishedAt = deps.now();

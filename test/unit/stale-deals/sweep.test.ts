@@ -7,6 +7,7 @@ import type { EventPublisher } from '#shared/events/publisher.ts';
 import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { type Opportunity, opportunitySchema } from '#shared/salescaling/schemas.ts';
+import { eventually } from '#test/support/eventually.ts';
 import { MemoryRunStore } from './memory-run-store.ts';
 
 /**
@@ -22,6 +23,8 @@ class FakeSalescaling {
   readonly calls: string[] = [];
   /** Throws (not a Salescaling error) on the close after this many. */
   crashAfterCloses = Number.POSITIVE_INFINITY;
+  /** Closes of these deals wait until the promise settles (to hold a page's closes open). */
+  readonly gates = new Map<string, Promise<void>>();
   constructor(count: number) {
     this.deals = Array.from({ length: count }, (_, i) =>
       opportunitySchema.parse({ id: uuid(1000 + i), name: `Deal ${i}`, status: 'open', updatedAt: LONG_AGO }),
@@ -39,6 +42,8 @@ class FakeSalescaling {
   async updateOpportunity(id: string, change: (current: Opportunity) => Partial<Opportunity>) {
     if (this.closed().length >= this.crashAfterCloses) throw new Error('the invocation died');
     this.calls.push(`update ${id}`);
+    const gate = this.gates.get(id);
+    if (gate) await gate;
     const deal = this.deals.find((d) => d.id === id);
     if (!deal) throw new Error(`no deal ${id}`);
     Object.assign(deal, change({ ...deal }), { updatedAt: NOW.toISOString() });
@@ -295,6 +300,28 @@ describe('a run across invocations', () => {
       'close p2',
       'close p3',
     ]);
+  });
+
+  it("starts a page's closes while the previous page's finish, two pages at most, and checkpoints only finished pages", async () => {
+    const t = setup({ deals: 9 });
+    let release = () => {};
+    // Page 1's last close hangs until released.
+    t.salescaling.gates.set(uuid(1002), new Promise<void>((resolve) => (release = resolve)));
+    const running = sweep({ kind: 'schedule' }, t.deps());
+    const closedPages = () =>
+      t.salescaling.calls
+        .filter((c) => c.startsWith('update'))
+        .map((c) => Math.floor(t.salescaling.deals.findIndex((d) => d.id === c.slice(7)) / 3) + 1);
+    await eventually(closedPages, (pages) => pages.length === 6);
+    expect(closedPages()).toEqual([1, 1, 1, 2, 2, 2]);
+    const [run] = t.runs.records.values();
+    // Page 2 closed, page 1 not finished: the record still says page 1. Page 3 is read and its
+    // closes counted (before they are made), but they wait for page 1.
+    expect(run).toMatchObject({ page: 1, totals: { scanned: 0, closed: 0 }, closesAttempted: 9 });
+    expect(closedPages()).not.toContain(3);
+    release();
+    expect(await running).toMatchObject({ outcome: 'completed', totals: { scanned: 9, closed: 9 } });
+    expect(t.ofType('Opportunity Closed As Stale')).toHaveLength(9);
   });
 
   it('reads at least one page per step, so a run always moves on', async () => {
