@@ -149,7 +149,6 @@ export async function benchColdStart(
     }
 
     // Interleaved (every target once per round), so a busy moment of the machine hits all alike.
-    const key = (t: Target) => `${t.name}${t.variant ? ` + ${t.variant}` : ''}`;
     const samples = new Map([...targets, ...variants].map((t) => [key(t), [] as Sample[]]));
     for (let run = 0; run < runs; run++) {
       for (const target of [...targets, ...variants])
@@ -263,9 +262,12 @@ export async function benchColdStart(
     };
   } finally {
     await Promise.all([emulator.close(), aws.close()]);
-    rmSync(work, { recursive: true, force: true });
+    // Profiles point into the bundles (and their source maps): kept with them.
+    if (!process.env.BENCH_CPU_PROF) rmSync(work, { recursive: true, force: true });
   }
 }
+
+const key = (t: Target) => `${t.name}${t.variant ? ` + ${t.variant}` : ''}`;
 
 interface Sample {
   wallMs: number;
@@ -353,6 +355,10 @@ function coldStart(target: Target, run: number): Promise<Sample> {
     const child = spawn(
       process.execPath,
       [
+        // BENCH_CPU_PROF=DIR: a V8 CPU profile of every cold start, per target, to see where it goes.
+        ...(process.env.BENCH_CPU_PROF
+          ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, key(target))}`]
+          : []),
         '--input-type=module',
         '-e',
         CHILD,
