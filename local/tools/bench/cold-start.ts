@@ -175,9 +175,11 @@ export async function benchColdStart(
       const runsBefore = samples.get(`${f.function} + ${BEFORE}`) ?? [];
       const wallMs = spread(runsBefore.map((s) => s.wallMs));
       const cpuMs = spread(runsBefore.map((s) => s.cpuMs));
+      const cpuLoadedMs = spread(runsBefore.map((s) => s.cpuLoadedMs));
       return {
         wallMs,
         cpuMs,
+        cpuLoadedMs,
         xTypical: ratio(wallMs.median, typical.wallMs.median),
         cpuXTypical: ratio(cpuMs.median, typical.cpuMs.median),
       };
@@ -247,11 +249,11 @@ export async function benchColdStart(
           ? [
               `Before and after, in the same rounds (before: the bundles of \`${options.baseline}\`; medians):`,
               '',
-              '| Function | Cold start before → after (ms) | × usual before → after | CPU before → after (ms) | CPU × usual before → after |',
-              '| --- | ---: | ---: | ---: | ---: |',
+              '| Function | Cold start before → after (ms) | × usual before → after | CPU before → after (ms) | of which loaded (ms) | CPU × usual before → after |',
+              '| --- | ---: | ---: | ---: | ---: | ---: |',
               ...compared.map(
                 (r) =>
-                  `| ${r.function} | ${r.before?.wallMs.median.toFixed(0)} → ${r.wallMs.median.toFixed(0)} | ${r.before?.xTypical.toFixed(2)} → ${r.xTypical.toFixed(2)} | ${r.before?.cpuMs.median.toFixed(0)} → ${r.cpuMs.median.toFixed(0)} | ${r.before?.cpuXTypical.toFixed(2)} → ${r.cpuXTypical.toFixed(2)} |`,
+                  `| ${r.function} | ${r.before?.wallMs.median.toFixed(0)} → ${r.wallMs.median.toFixed(0)} | ${r.before?.xTypical.toFixed(2)} → ${r.xTypical.toFixed(2)} | ${r.before?.cpuMs.median.toFixed(0)} → ${r.cpuMs.median.toFixed(0)} | ${r.before?.cpuLoadedMs.median.toFixed(0)} → ${r.cpuLoadedMs.median.toFixed(0)} | ${r.before?.cpuXTypical.toFixed(2)} → ${r.cpuXTypical.toFixed(2)} |`,
               ),
               '',
             ]
