@@ -215,134 +215,142 @@ async function runStep(
     while (closing.length > pages) await closing.shift();
   };
 
-  for (;;) {
-    // Every step reads at least one page, so a run always moves on.
-    if (pagesThisStep > 0 && deps.remainingMs() < marginMs) {
-      await settleClosing(0);
-      await writes;
-      const next = run.step + 1;
-      if (next > MAX_SWEEP_STEPS) {
-        const reason = `stopped after ${MAX_SWEEP_STEPS} continuations`;
-        await write({ status: 'abandoned', reason, page, totals, closesAttempted, leaseId: null });
-        deps.log?.('Stale sweep abandoned', { runId, reason });
-        return { outcome: 'abandoned', runId, reason };
+  try {
+    for (;;) {
+      // Every step reads at least one page, so a run always moves on.
+      if (pagesThisStep > 0 && deps.remainingMs() < marginMs) {
+        await settleClosing(0);
+        await writes;
+        const next = run.step + 1;
+        if (next > MAX_SWEEP_STEPS) {
+          const reason = `stopped after ${MAX_SWEEP_STEPS} continuations`;
+          await write({ status: 'abandoned', reason, page, totals, closesAttempted, leaseId: null });
+          deps.log?.('Stale sweep abandoned', { runId, reason });
+          return { outcome: 'abandoned', runId, reason };
+        }
+        // The record moves to the next step before the event exists, so the event never arrives first.
+        await write({ step: next, page, totals, closesAttempted, leaseId: null });
+        try {
+          await publishEvent(deps.publisher, events.staleSweepContinued, { runId, step: next });
+        } catch (error) {
+          // Take the step back (unless the event did arrive and its step was claimed), so the failure
+          // is handled like any other in this step: its retry publishes again.
+          await runs
+            .update(
+              runId,
+              { step: next, leaseId: null },
+              { step: run.step, leaseId: lease.id, leaseUntil: lease.until },
+            )
+            .catch(() => false);
+          throw error;
+        }
+        deps.log?.('Stale sweep continues in a new invocation', { runId, step: next, page });
+        return { outcome: 'continued', runId, step: next, page };
       }
-      // The record moves to the next step before the event exists, so the event never arrives first.
-      await write({ step: next, page, totals, closesAttempted, leaseId: null });
-      try {
-        await publishEvent(deps.publisher, events.staleSweepContinued, { runId, step: next });
-      } catch (error) {
-        // Take the step back (unless the event did arrive and its step was claimed), so the failure
-        // is handled like any other in this step: its retry publishes again.
-        await runs
-          .update(
-            runId,
-            { step: next, leaseId: null },
-            { step: run.step, leaseId: lease.id, leaseUntil: lease.until },
-          )
-          .catch(() => false);
-        throw error;
+      const { items } = await (prefetched?.page === page
+        ? prefetched.read
+        : client.listOpportunities({ page, limit: config.pageSize }));
+      prefetched = undefined;
+      pagesThisStep += 1;
+      // Only when this step will go on to that page: a step about to hand over reads nothing ahead.
+      if (items.length === config.pageSize && deps.remainingMs() >= marginMs) {
+        const read = client.listOpportunities({ page: page + 1, limit: config.pageSize });
+        // Its failure surfaces when the page is used, and is no one's concern when it is not.
+        read.catch(() => {});
+        prefetched = { page: page + 1, read };
       }
-      deps.log?.('Stale sweep continues in a new invocation', { runId, step: next, page });
-      return { outcome: 'continued', runId, step: next, page };
-    }
-    const { items } = await (prefetched?.page === page
-      ? prefetched.read
-      : client.listOpportunities({ page, limit: config.pageSize }));
-    prefetched = undefined;
-    pagesThisStep += 1;
-    // Only when this step will go on to that page: a step about to hand over reads nothing ahead.
-    if (items.length === config.pageSize && deps.remainingMs() >= marginMs) {
-      const read = client.listOpportunities({ page: page + 1, limit: config.pageSize });
-      // Its failure surfaces when the page is used, and is no one's concern when it is not.
-      read.catch(() => {});
-      prefetched = { page: page + 1, read };
-    }
-    /** This page's own counts, added to `totals` once its closes have settled. */
-    const tally: SweepTotals = { scanned: 0, stale: 0, closed: 0, wouldClose: [], skipped: {}, errors: 0 };
-    const skip = (reason: string) => {
-      tally.skipped[reason] = (tally.skipped[reason] ?? 0) + 1;
-    };
-    const toClose: { deal: Opportunity; reasons: string[] }[] = [];
-    for (const deal of items) {
-      tally.scanned += 1;
-      const verdict = evaluate(deal, config, referenceTime, deps.statuses.open);
-      if (!verdict.stale) {
-        if (verdict.reason.startsWith('excluded')) skip(verdict.reason);
-        continue;
-      }
-      if (config.excludeIntegrationTypes.length > 0) {
-        const { integrations } = await client.listOpportunityIntegrations(deal.id);
-        if (
-          integrations.some(
-            (i) => i.integrationType && config.excludeIntegrationTypes.includes(i.integrationType),
-          )
-        ) {
-          skip('excluded-integration');
+      /** This page's own counts, added to `totals` once its closes have settled. */
+      const tally: SweepTotals = { scanned: 0, stale: 0, closed: 0, wouldClose: [], skipped: {}, errors: 0 };
+      const skip = (reason: string) => {
+        tally.skipped[reason] = (tally.skipped[reason] ?? 0) + 1;
+      };
+      const toClose: { deal: Opportunity; reasons: string[] }[] = [];
+      for (const deal of items) {
+        tally.scanned += 1;
+        const verdict = evaluate(deal, config, referenceTime, deps.statuses.open);
+        if (!verdict.stale) {
+          if (verdict.reason.startsWith('excluded')) skip(verdict.reason);
           continue;
         }
-      }
-      tally.stale += 1;
-      // The cap as configured now, against every close this run attempted (or would have, in dry run).
-      if (closesAttempted + toClose.length >= config.maxClosesPerRun) {
-        capReached = true;
-        break;
-      }
-      if (dryRun) {
-        closesAttempted += 1;
-        tally.wouldClose.push(deal.id);
-        deps.log?.('Would close stale deal (dry run)', {
-          runId,
-          opportunityId: deal.id,
-          reasons: verdict.reasons,
-        });
-        continue;
-      }
-      toClose.push({ deal, reasons: verdict.reasons });
-    }
-    if (toClose.length > 0) {
-      // Counted before they are made: a crash mid-page cannot let a rerun exceed the cap. Usually
-      // written while the previous page's closes still run.
-      closesAttempted += toClose.length;
-      await write({ closesAttempted });
-    }
-    await settleClosing(PAGES_CLOSING - 1);
-    const last = capReached || items.length < config.pageSize;
-    const nextPage = page + 1;
-    // A page's stale deals are closed side by side: the client's limiter keeps them within the
-    // request budget and concurrency.
-    const previous = closing.at(-1);
-    const settled = Promise.allSettled(toClose.map(({ deal, reasons }) => close(deal, reasons, runId, deps)));
-    // Pages are added to the totals and checkpointed in order, whichever page's closes settle first.
-    const done = Promise.all([settled, previous]).then(([closes]) => {
-      for (const [index, result] of closes.entries()) {
-        if (result.status === 'fulfilled') {
-          tally.closed += 1;
-          continue;
+        if (config.excludeIntegrationTypes.length > 0) {
+          const { integrations } = await client.listOpportunityIntegrations(deal.id);
+          if (
+            integrations.some(
+              (i) => i.integrationType && config.excludeIntegrationTypes.includes(i.integrationType),
+            )
+          ) {
+            skip('excluded-integration');
+            continue;
+          }
         }
-        const error: unknown = result.reason;
-        if (error instanceof SkipDeal) skip(error.reason);
-        else if (error instanceof SalescalingError) {
-          tally.errors += 1;
-          deps.log?.('Could not close stale deal', {
+        tally.stale += 1;
+        // The cap as configured now, against every close this run attempted (or would have, in dry run).
+        if (closesAttempted + toClose.length >= config.maxClosesPerRun) {
+          capReached = true;
+          break;
+        }
+        if (dryRun) {
+          closesAttempted += 1;
+          tally.wouldClose.push(deal.id);
+          deps.log?.('Would close stale deal (dry run)', {
             runId,
-            opportunityId: toClose[index]?.deal.id,
-            error: error.toJSON(),
+            opportunityId: deal.id,
+            reasons: verdict.reasons,
           });
-        } else throw error;
+          continue;
+        }
+        toClose.push({ deal, reasons: verdict.reasons });
       }
-      addTally(totals, tally);
-      // The checkpoint: every page before `nextPage` is finished. Not awaited here; the next
-      // write (or the end of the step) waits for it.
-      if (!last) void write({ page: nextPage, totals, closesAttempted });
-    });
-    done.catch(() => {});
-    closing.push(done);
-    if (last) break;
-    page = nextPage;
+      if (toClose.length > 0) {
+        // Counted before they are made: a crash mid-page cannot let a rerun exceed the cap. Usually
+        // written while the previous page's closes still run.
+        closesAttempted += toClose.length;
+        await write({ closesAttempted });
+      }
+      await settleClosing(PAGES_CLOSING - 1);
+      const last = capReached || items.length < config.pageSize;
+      const nextPage = page + 1;
+      // A page's stale deals are closed side by side: the client's limiter keeps them within the
+      // request budget and concurrency.
+      const previous = closing.at(-1);
+      const settled = Promise.allSettled(
+        toClose.map(({ deal, reasons }) => close(deal, reasons, runId, deps)),
+      );
+      // Pages are added to the totals and checkpointed in order, whichever page's closes settle first.
+      const done = Promise.all([settled, previous]).then(([closes]) => {
+        for (const [index, result] of closes.entries()) {
+          if (result.status === 'fulfilled') {
+            tally.closed += 1;
+            continue;
+          }
+          const error: unknown = result.reason;
+          if (error instanceof SkipDeal) skip(error.reason);
+          else if (error instanceof SalescalingError) {
+            tally.errors += 1;
+            deps.log?.('Could not close stale deal', {
+              runId,
+              opportunityId: toClose[index]?.deal.id,
+              error: error.toJSON(),
+            });
+          } else throw error;
+        }
+        addTally(totals, tally);
+        // The checkpoint: every page before `nextPage` is finished. Not awaited here; the next
+        // write (or the end of the step) waits for it.
+        if (!last) void write({ page: nextPage, totals, closesAttempted });
+      });
+      done.catch(() => {});
+      closing.push(done);
+      if (last) break;
+      page = nextPage;
+    }
+    await settleClosing(0);
+    await writes;
+  } catch (error) {
+    // A failed step leaves no close running behind it: those under way finish (or fail) first.
+    await Promise.allSettled(closing);
+    throw error;
   }
-  await settleClosing(0);
-  await writes;
 
   const finishedAt = deps.now();
   // Told before it is recorded: a failure in between reruns the last page (closing nothing twice)

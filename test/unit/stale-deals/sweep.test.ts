@@ -378,6 +378,34 @@ describe('a run across invocations', () => {
     expect(await t.runs.get(uuid(900))).toMatchObject({ status: 'completed', capReached: true });
   });
 
+  it('when its step is taken over, fails only after the closes under way have finished', async () => {
+    const t = setup({ deals: 9 });
+    t.runs.records.set(uuid(900), record({ step: 1 }));
+    let release = () => {};
+    t.salescaling.gates.set(uuid(1002), new Promise<void>((resolve) => (release = resolve)));
+    // Taken over once page 2 has been read (the third time the step asks for the time left).
+    let checks = 0;
+    const remainingMs = () => {
+      if (++checks === 3) {
+        const run = t.runs.records.get(uuid(900));
+        if (run) t.runs.records.set(uuid(900), { ...run, leaseId: 'someone-else' });
+      }
+      return 600_000;
+    };
+    let settled = false;
+    const running = sweep({ kind: 'continuation', runId: uuid(900), step: 1 }, t.deps({ remainingMs }));
+    running.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // Page 2's close count could not be written: the step is lost, but page 1's last close is under way.
+    await eventually(() => t.runs.writes.some((w) => w.op === 'update' && !w.ok), Boolean);
+    expect(settled).toBe(false);
+    release();
+    await expect(running).rejects.toBeInstanceOf(LeaseLostError);
+    expect(t.salescaling.closed()).toHaveLength(3);
+  });
+
   it('stops writing when another invocation took its step over', async () => {
     const t = setup({ deals: 9 });
     t.runs.records.set(uuid(900), record({ step: 1 }));
