@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { sweepTotalsSchema } from '#shared/events/catalog.ts';
+import { lazy } from '#shared/lazy.ts';
 
 /**
  * The record of one stale-deal run, written only by the sweep: what a continuation must never be
@@ -10,34 +11,36 @@ import { sweepTotalsSchema } from '#shared/events/catalog.ts';
  * holds a lease on its step while it runs, so a duplicate or replayed continuation cannot run the
  * same step beside it, and every write is conditional on the step and the lease.
  */
-export const sweepRunSchema = z
-  .object({
-    runId: z.uuid(),
-    status: z.enum(['running', 'completed', 'abandoned']),
-    dryRun: z.boolean(),
-    referenceTime: z.iso.datetime(),
-    startedAt: z.iso.datetime(),
-    /** The next page to read. */
-    page: z.number().int().min(1),
-    /** The step due next, or running: 0 for the scheduled start, then one per continuation. */
-    step: z.number().int().nonnegative(),
-    totals: sweepTotalsSchema,
-    /** Closes attempted, counted before they are made, so a step run again after a crash keeps the cap. */
-    closesAttempted: z.number().int().nonnegative(),
-    capReached: z.boolean(),
-    leaseId: z.string().optional(),
-    /** Epoch milliseconds: until then the lease holder's invocation may still be running. */
-    leaseUntil: z.number().int().optional(),
-    finishedAt: z.iso.datetime().optional(),
-    /** Why a run was abandoned. */
-    reason: z.string().max(1000).optional(),
-    /** Epoch seconds: DynamoDB's time to live deletes the record after this. */
-    expiresAt: z.number().int(),
-  })
-  .strict();
-export type SweepRun = z.output<typeof sweepRunSchema>;
-/** What `update` may write (built once, not per write). */
-const changesSchema = sweepRunSchema.omit({ leaseId: true }).partial();
+export const sweepRunSchema = lazy(() =>
+  z
+    .object({
+      runId: z.uuid(),
+      status: z.enum(['running', 'completed', 'abandoned']),
+      dryRun: z.boolean(),
+      referenceTime: z.iso.datetime(),
+      startedAt: z.iso.datetime(),
+      /** The next page to read. */
+      page: z.number().int().min(1),
+      /** The step due next, or running: 0 for the scheduled start, then one per continuation. */
+      step: z.number().int().nonnegative(),
+      totals: sweepTotalsSchema(),
+      /** Closes attempted, counted before they are made, so a step run again after a crash keeps the cap. */
+      closesAttempted: z.number().int().nonnegative(),
+      capReached: z.boolean(),
+      leaseId: z.string().optional(),
+      /** Epoch milliseconds: until then the lease holder's invocation may still be running. */
+      leaseUntil: z.number().int().optional(),
+      finishedAt: z.iso.datetime().optional(),
+      /** Why a run was abandoned. */
+      reason: z.string().max(1000).optional(),
+      /** Epoch seconds: DynamoDB's time to live deletes the record after this. */
+      expiresAt: z.number().int(),
+    })
+    .strict(),
+);
+export type SweepRun = z.output<ReturnType<typeof sweepRunSchema>>;
+/** What `update` may write (built once, at the first write). */
+const changesSchema = lazy(() => sweepRunSchema().omit({ leaseId: true }).partial());
 export type SweepTotals = SweepRun['totals'];
 
 /** What a step may change; `leaseId: null` releases the lease. */
@@ -99,7 +102,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
       await client.send(
         new PutCommand({
           TableName: tableName,
-          Item: sweepRunSchema.parse(run),
+          Item: sweepRunSchema().parse(run),
           ConditionExpression: 'attribute_not_exists(runId)',
         }),
       );
@@ -108,7 +111,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
       const { Item } = await client.send(
         new GetCommand({ TableName: tableName, Key: { runId }, ConsistentRead: true }),
       );
-      return Item === undefined ? undefined : sweepRunSchema.parse(Item);
+      return Item === undefined ? undefined : sweepRunSchema().parse(Item);
     },
     async claim(runId, step, lease, nowMs) {
       return metCondition(() =>
@@ -133,7 +136,7 @@ export function dynamoDbRunStore(client: DynamoDBDocumentClient, tableName: stri
     },
     async update(runId, expected, changes) {
       // What is written is checked like what is read: never a negative total, never an unknown field.
-      changesSchema.parse(Object.fromEntries(Object.entries(changes).filter(([key]) => key !== 'leaseId')));
+      changesSchema().parse(Object.fromEntries(Object.entries(changes).filter(([key]) => key !== 'leaseId')));
       const names: Record<string, string> = { '#status': 'status', '#step': 'step' };
       const values: Record<string, unknown> = { ':running': 'running', ':expectedStep': expected.step };
       const set: string[] = [];

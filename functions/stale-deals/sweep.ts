@@ -76,6 +76,14 @@ export class LeaseLostError extends Error {
   }
 }
 
+/**
+ * How many pages' closes may run at once. With one, every page ended on its slowest close with the
+ * request slots idle (1.5× the sweep's lower bound); with two, the next page's closes fill them and
+ * the record is at most two pages behind what was closed (docs/stale-sweep-runs.md). Three gained
+ * nothing more (docs/performance.md).
+ */
+const PAGES_CLOSING = 2;
+
 export async function sweep(start: SweepStart, deps: SweepCollaborators): Promise<SweepOutcome> {
   const newId = deps.newId ?? randomUUID;
   const now = deps.now();
@@ -167,133 +175,181 @@ async function runStep(
   const { client, config, runs } = deps;
   const { runId, dryRun } = run;
   const expected = { step: run.step, leaseId: lease.id };
-  /** Every write is conditional on this invocation still holding the run's step. */
-  const write = async (changes: SweepRunChanges) => {
-    if (!(await runs.update(runId, expected, changes))) throw new LeaseLostError(runId, run.step);
+  const marginMs = deps.marginMs ?? 60_000;
+  /**
+   * Every write is conditional on this invocation still holding the run's step. Writes go out one at
+   * a time in the order they were asked for (each with the values of that moment), so a later state
+   * never lands before an earlier one; once one fails, every later one fails with it.
+   */
+  let writes: Promise<void> = Promise.resolve();
+  const write = (changes: SweepRunChanges): Promise<void> => {
+    const snapshot = structuredClone(changes);
+    writes = writes.then(async () => {
+      if (!(await runs.update(runId, expected, snapshot))) throw new LeaseLostError(runId, run.step);
+    });
+    // Awaited where it matters (before closes, at the end of the step); never unobserved.
+    writes.catch(() => {});
+    return writes;
   };
+  /** The totals of every finished page: what the record's page (the checkpoint) stands for. */
   const totals = structuredClone(run.totals);
   const referenceTime = new Date(run.referenceTime);
-  const skip = (reason: string) => {
-    totals.skipped[reason] = (totals.skipped[reason] ?? 0) + 1;
-  };
   let { page, closesAttempted } = run;
   let capReached = false;
   let pagesThisStep = 0;
   /**
    * The next page, read while this page's deals are being closed: the read and the closes share the
-   * client's limiter, so the sweep waits on the budget rather than on each page in turn. The record's
-   * page still moves only once a page is finished, so the page stays the checkpoint; a read that turns
-   * out not to be needed (the cap is reached, or time ran short meanwhile) is one wasted request.
+   * client's limiter, so the sweep waits on the budget rather than on each page in turn. A read that
+   * turns out not to be needed (the cap is reached, or time ran short meanwhile) is one wasted request.
    */
   let prefetched: { page: number; read: ReturnType<typeof client.listOpportunities> } | undefined;
+  /**
+   * The pages whose closes are still running, oldest first (at most PAGES_CLOSING). When a page's
+   * closes have settled, and every page's before it, its totals join `totals` and the checkpoint moves
+   * past it, written while later closes run. The record's page is thus the first page not finished:
+   * a crash re-does at most PAGES_CLOSING pages, whose closed deals are no longer open and are skipped.
+   */
+  const closing: Promise<void>[] = [];
+  /** Waits until at most `pages` pages' closes are still running (0: all of them settled). */
+  const settleClosing = async (pages: number) => {
+    while (closing.length > pages) await closing.shift();
+  };
 
-  for (;;) {
-    // Every step reads at least one page, so a run always moves on.
-    if (pagesThisStep > 0 && deps.remainingMs() < (deps.marginMs ?? 60_000)) {
-      const next = run.step + 1;
-      if (next > MAX_SWEEP_STEPS) {
-        const reason = `stopped after ${MAX_SWEEP_STEPS} continuations`;
-        await write({ status: 'abandoned', reason, page, totals, closesAttempted, leaseId: null });
-        deps.log?.('Stale sweep abandoned', { runId, reason });
-        return { outcome: 'abandoned', runId, reason };
+  try {
+    for (;;) {
+      // Every step reads at least one page, so a run always moves on.
+      if (pagesThisStep > 0 && deps.remainingMs() < marginMs) {
+        await settleClosing(0);
+        await writes;
+        const next = run.step + 1;
+        if (next > MAX_SWEEP_STEPS) {
+          const reason = `stopped after ${MAX_SWEEP_STEPS} continuations`;
+          await write({ status: 'abandoned', reason, page, totals, closesAttempted, leaseId: null });
+          deps.log?.('Stale sweep abandoned', { runId, reason });
+          return { outcome: 'abandoned', runId, reason };
+        }
+        // The record moves to the next step before the event exists, so the event never arrives first.
+        await write({ step: next, page, totals, closesAttempted, leaseId: null });
+        try {
+          await publishEvent(deps.publisher, events.staleSweepContinued, { runId, step: next });
+        } catch (error) {
+          // Take the step back (unless the event did arrive and its step was claimed), so the failure
+          // is handled like any other in this step: its retry publishes again.
+          await runs
+            .update(
+              runId,
+              { step: next, leaseId: null },
+              { step: run.step, leaseId: lease.id, leaseUntil: lease.until },
+            )
+            .catch(() => false);
+          throw error;
+        }
+        deps.log?.('Stale sweep continues in a new invocation', { runId, step: next, page });
+        return { outcome: 'continued', runId, step: next, page };
       }
-      // The record moves to the next step before the event exists, so the event never arrives first.
-      await write({ step: next, page, totals, closesAttempted, leaseId: null });
-      try {
-        await publishEvent(deps.publisher, events.staleSweepContinued, { runId, step: next });
-      } catch (error) {
-        // Take the step back (unless the event did arrive and its step was claimed), so the failure
-        // is handled like any other in this step: its retry publishes again.
-        await runs
-          .update(
-            runId,
-            { step: next, leaseId: null },
-            { step: run.step, leaseId: lease.id, leaseUntil: lease.until },
-          )
-          .catch(() => false);
-        throw error;
+      const { items } = await (prefetched?.page === page
+        ? prefetched.read
+        : client.listOpportunities({ page, limit: config.pageSize }));
+      prefetched = undefined;
+      pagesThisStep += 1;
+      // Only when this step will go on to that page: a step about to hand over reads nothing ahead.
+      if (items.length === config.pageSize && deps.remainingMs() >= marginMs) {
+        const read = client.listOpportunities({ page: page + 1, limit: config.pageSize });
+        // Its failure surfaces when the page is used, and is no one's concern when it is not.
+        read.catch(() => {});
+        prefetched = { page: page + 1, read };
       }
-      deps.log?.('Stale sweep continues in a new invocation', { runId, step: next, page });
-      return { outcome: 'continued', runId, step: next, page };
-    }
-    const { items } = await (prefetched?.page === page
-      ? prefetched.read
-      : client.listOpportunities({ page, limit: config.pageSize }));
-    prefetched = undefined;
-    pagesThisStep += 1;
-    // Only when this step will go on to that page: a step about to hand over reads nothing ahead.
-    if (items.length === config.pageSize && deps.remainingMs() >= (deps.marginMs ?? 60_000)) {
-      const read = client.listOpportunities({ page: page + 1, limit: config.pageSize });
-      // Its failure surfaces when the page is used, and is no one's concern when it is not.
-      read.catch(() => {});
-      prefetched = { page: page + 1, read };
-    }
-    const toClose: { deal: Opportunity; reasons: string[] }[] = [];
-    for (const deal of items) {
-      totals.scanned += 1;
-      const verdict = evaluate(deal, config, referenceTime, deps.statuses.open);
-      if (!verdict.stale) {
-        if (verdict.reason.startsWith('excluded')) skip(verdict.reason);
-        continue;
-      }
-      if (config.excludeIntegrationTypes.length > 0) {
-        const { integrations } = await client.listOpportunityIntegrations(deal.id);
-        if (
-          integrations.some(
-            (i) => i.integrationType && config.excludeIntegrationTypes.includes(i.integrationType),
-          )
-        ) {
-          skip('excluded-integration');
+      /** This page's own counts, added to `totals` once its closes have settled. */
+      const tally: SweepTotals = { scanned: 0, stale: 0, closed: 0, wouldClose: [], skipped: {}, errors: 0 };
+      const skip = (reason: string) => {
+        tally.skipped[reason] = (tally.skipped[reason] ?? 0) + 1;
+      };
+      const toClose: { deal: Opportunity; reasons: string[] }[] = [];
+      for (const deal of items) {
+        tally.scanned += 1;
+        const verdict = evaluate(deal, config, referenceTime, deps.statuses.open);
+        if (!verdict.stale) {
+          if (verdict.reason.startsWith('excluded')) skip(verdict.reason);
           continue;
         }
+        if (config.excludeIntegrationTypes.length > 0) {
+          const { integrations } = await client.listOpportunityIntegrations(deal.id);
+          if (
+            integrations.some(
+              (i) => i.integrationType && config.excludeIntegrationTypes.includes(i.integrationType),
+            )
+          ) {
+            skip('excluded-integration');
+            continue;
+          }
+        }
+        tally.stale += 1;
+        // The cap as configured now, against every close this run attempted (or would have, in dry run).
+        if (closesAttempted + toClose.length >= config.maxClosesPerRun) {
+          capReached = true;
+          break;
+        }
+        if (dryRun) {
+          closesAttempted += 1;
+          tally.wouldClose.push(deal.id);
+          deps.log?.('Would close stale deal (dry run)', {
+            runId,
+            opportunityId: deal.id,
+            reasons: verdict.reasons,
+          });
+          continue;
+        }
+        toClose.push({ deal, reasons: verdict.reasons });
       }
-      totals.stale += 1;
-      // The cap as configured now, against every close this run attempted (or would have, in dry run).
-      if (closesAttempted + toClose.length >= config.maxClosesPerRun) {
-        capReached = true;
-        break;
+      if (toClose.length > 0) {
+        // Counted before they are made: a crash mid-page cannot let a rerun exceed the cap. Usually
+        // written while the previous page's closes still run.
+        closesAttempted += toClose.length;
+        await write({ closesAttempted });
       }
-      if (dryRun) {
-        closesAttempted += 1;
-        if (totals.wouldClose.length < WOULD_CLOSE_LIMIT) totals.wouldClose.push(deal.id);
-        deps.log?.('Would close stale deal (dry run)', {
-          runId,
-          opportunityId: deal.id,
-          reasons: verdict.reasons,
-        });
-        continue;
-      }
-      toClose.push({ deal, reasons: verdict.reasons });
+      await settleClosing(PAGES_CLOSING - 1);
+      const last = capReached || items.length < config.pageSize;
+      const nextPage = page + 1;
+      // A page's stale deals are closed side by side: the client's limiter keeps them within the
+      // request budget and concurrency.
+      const previous = closing.at(-1);
+      const settled = Promise.allSettled(
+        toClose.map(({ deal, reasons }) => close(deal, reasons, runId, deps)),
+      );
+      // Pages are added to the totals and checkpointed in order, whichever page's closes settle first.
+      const done = Promise.all([settled, previous]).then(([closes]) => {
+        for (const [index, result] of closes.entries()) {
+          if (result.status === 'fulfilled') {
+            tally.closed += 1;
+            continue;
+          }
+          const error: unknown = result.reason;
+          if (error instanceof SkipDeal) skip(error.reason);
+          else if (error instanceof SalescalingError) {
+            tally.errors += 1;
+            deps.log?.('Could not close stale deal', {
+              runId,
+              opportunityId: toClose[index]?.deal.id,
+              error: error.toJSON(),
+            });
+          } else throw error;
+        }
+        addTally(totals, tally);
+        // The checkpoint: every page before `nextPage` is finished. Not awaited here; the next
+        // write (or the end of the step) waits for it.
+        if (!last) void write({ page: nextPage, totals, closesAttempted });
+      });
+      done.catch(() => {});
+      closing.push(done);
+      if (last) break;
+      page = nextPage;
     }
-    if (toClose.length > 0) {
-      // Counted before they are made: a crash mid-page cannot let a rerun exceed the cap.
-      closesAttempted += toClose.length;
-      await write({ closesAttempted });
-    }
-    // A page's stale deals are closed side by side: the client's limiter keeps them within the
-    // request budget and concurrency, and the page is finished before the next one is read.
-    const closes = await Promise.allSettled(
-      toClose.map(({ deal, reasons }) => close(deal, reasons, runId, deps)),
-    );
-    for (const [index, result] of closes.entries()) {
-      if (result.status === 'fulfilled') {
-        totals.closed += 1;
-        continue;
-      }
-      const error: unknown = result.reason;
-      if (error instanceof SkipDeal) skip(error.reason);
-      else if (error instanceof SalescalingError) {
-        totals.errors += 1;
-        deps.log?.('Could not close stale deal', {
-          runId,
-          opportunityId: toClose[index]?.deal.id,
-          error: error.toJSON(),
-        });
-      } else throw error;
-    }
-    if (capReached || items.length < config.pageSize) break;
-    page += 1;
-    await write({ page, totals, closesAttempted });
+    await settleClosing(0);
+    await writes;
+  } catch (error) {
+    // A failed step leaves no close running behind it: those under way finish (or fail) first.
+    await Promise.allSettled(closing);
+    throw error;
   }
 
   const finishedAt = deps.now();
@@ -321,6 +377,18 @@ async function runStep(
   if (capReached)
     deps.log?.('Stale sweep stopped at its cap', { runId, maxClosesPerRun: config.maxClosesPerRun });
   return { outcome: 'completed', runId, totals, capReached, steps: run.step + 1 };
+}
+
+/** A finished page's counts added to the run's (the deals it would close listed up to the limit). */
+function addTally(totals: SweepTotals, tally: SweepTotals): void {
+  totals.scanned += tally.scanned;
+  totals.stale += tally.stale;
+  totals.closed += tally.closed;
+  totals.errors += tally.errors;
+  for (const id of tally.wouldClose)
+    if (totals.wouldClose.length < WOULD_CLOSE_LIMIT) totals.wouldClose.push(id);
+  for (const [reason, n] of Object.entries(tally.skipped))
+    totals.skipped[reason] = (totals.skipped[reason] ?? 0) + n;
 }
 
 function describe(error: unknown): string {

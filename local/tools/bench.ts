@@ -10,7 +10,7 @@ import { benchSweep } from './bench/sweep.ts';
 
 /**
  * `npm run bench [-- --runs N --only cold-start,calls,sweep,ingest,burst,contention --out DIR
- * --leads N --budgets static,shared]`: every figure docs/performance.md quotes, each the median of
+ * --leads N --budgets static,shared --baseline DIR]`: every figure docs/performance.md quotes, each the median of
  * several runs with its spread, written to bench/results.md and bench/results.json (or DIR) with the
  * machine they ran on. Loopback only. Without --runs: 5 runs each, 9 for cold start, 3 for the sweep.
  * The burst and contention run once per budget mode: 500 leads, or 20 under `--runs 1` (CI's smoke
@@ -23,7 +23,7 @@ const argument = (name: string) => {
 };
 const usage = (message: string): never => {
   console.error(
-    `${message}\nUsage: npm run bench [-- --runs N --only cold-start,calls,sweep,ingest,burst,contention --out DIR --leads N --budgets static,shared]`,
+    `${message}\nUsage: npm run bench [-- --runs N --only cold-start,calls,sweep,ingest,burst,contention --out DIR --leads N --budgets static,shared --baseline DIR]`,
   );
   process.exit(2);
 };
@@ -39,7 +39,7 @@ const budgets = (argument('budgets')?.split(',') ?? [...BUDGET_MODES]) as Budget
 if (budgets.some((b) => !BUDGET_MODES.includes(b))) usage(`--budgets takes ${BUDGET_MODES.join(',')}`);
 
 const benches: Record<string, () => Promise<BenchSection>> = {
-  'cold-start': () => benchColdStart(projectRoot, runsGiven ? runs : 9),
+  'cold-start': () => benchColdStart(projectRoot, runsGiven ? runs : 9, { baseline: argument('baseline') }),
   calls: () => benchCallsPerLead(runs),
   sweep: () => benchSweep(runsGiven ? runs : 3),
   ingest: () => benchIngest(runs),

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { lazy } from '#shared/lazy.ts';
 import { domainSchema, leadSchema } from '#shared/leads/lead.ts';
 import { opportunityFieldsSchema } from '#shared/opportunities/fields.ts';
 import { idSchema } from '#shared/salescaling/schemas.ts';
@@ -30,7 +31,22 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
   destructive?: true;
 }
 
-const define = <S extends z.ZodType>(definition: EventDefinition<S>) => definition;
+/**
+ * An event whose schema is built the first time it is used (its `schema` is a getter): a function
+ * builds only the schemas of the events it publishes or consumes, not all of them at cold start.
+ */
+const define = <S extends z.ZodType>({
+  schema,
+  ...definition
+}: Omit<EventDefinition<S>, 'schema'> & { schema: () => S }): EventDefinition<S> => {
+  const built = lazy(schema);
+  return {
+    ...definition,
+    get schema() {
+      return built();
+    },
+  };
+};
 /** Every detail carries its schema version, so consumers can tell versions apart. */
 const versioned = <T extends z.ZodRawShape>(version: number, shape: T) =>
   z.object({ schemaVersion: z.literal(version), ...shape }).strict();
@@ -42,29 +58,33 @@ const text = (max: number) => z.string().trim().min(1).max(max);
 // ---------------------------------------------------------------------------------------------
 // Inbound commands
 
-export const contactRefSchema = z.union([
-  z.object({ id: idSchema }).strict(),
-  z
-    .object({
-      email: z
-        .string()
-        .trim()
-        .toLowerCase()
-        .pipe(z.email({ error: 'must be an email address' })),
-      firstName: text(100).optional(),
-      lastName: text(100).optional(),
-      phone: text(50).optional(),
-      jobTitle: text(200).optional(),
-    })
-    .strict(),
-]);
-export const companyRefSchema = z.union([
-  z.object({ id: idSchema }).strict(),
-  z
-    .object({ domain: domainSchema.optional(), name: text(200).optional() })
-    .strict()
-    .refine((c) => Boolean(c.domain || c.name), { error: 'a company needs an id, a domain or a name' }),
-]);
+export const contactRefSchema = lazy(() =>
+  z.union([
+    z.object({ id: idSchema }).strict(),
+    z
+      .object({
+        email: z
+          .string()
+          .trim()
+          .toLowerCase()
+          .pipe(z.email({ error: 'must be an email address' })),
+        firstName: text(100).optional(),
+        lastName: text(100).optional(),
+        phone: text(50).optional(),
+        jobTitle: text(200).optional(),
+      })
+      .strict(),
+  ]),
+);
+export const companyRefSchema = lazy(() =>
+  z.union([
+    z.object({ id: idSchema }).strict(),
+    z
+      .object({ domain: domainSchema.optional(), name: text(200).optional() })
+      .strict()
+      .refine((c) => Boolean(c.domain || c.name), { error: 'a company needs an id, a domain or a name' }),
+  ]),
+);
 const upsertOpportunity = define({
   detailType: 'Upsert Opportunity',
   direction: 'inbound',
@@ -72,11 +92,12 @@ const upsertOpportunity = define({
   by: 'integration-commands',
   description:
     "Create or update an opportunity by our lookup rules: the contact by id or exact email (created if new), the company by id, domain or exact name (created if new), the opportunity by name among the contact's. Any writable field may be given: `amount`, `finalAmount` (numbers, not negative), `risk`, `priority` (text up to 100), `description`, `featuredNotes` (up to 5000), `nextStep` (up to 255), `closeDate` (ISO 8601 with offset), `closeProbability` (0–100) and `status` (`open`, `won` or `lost`, written as the stage's statuses, `salescaling.opportunityStatuses`). Only changed fields are written; the contact and company are linked unless already linked.",
-  schema: versioned(1, {
-    contact: contactRefSchema,
-    company: companyRefSchema.optional(),
-    opportunity: opportunityFieldsSchema,
-  }),
+  schema: () =>
+    versioned(1, {
+      contact: contactRefSchema(),
+      company: companyRefSchema().optional(),
+      opportunity: opportunityFieldsSchema,
+    }),
   example: {
     schemaVersion: 1,
     contact: { email: 'ada@analytical.example.com', firstName: 'Ada', lastName: 'Lovelace' },
@@ -91,7 +112,7 @@ const linkContact = define({
   version: 1,
   by: 'integration-commands',
   description: 'Link a contact to an opportunity (nothing happens if already linked).',
-  schema: versioned(1, { opportunityId: idSchema, contactId: idSchema }),
+  schema: () => versioned(1, { opportunityId: idSchema, contactId: idSchema }),
   example: { schemaVersion: 1, opportunityId: ID, contactId: ID2 },
 });
 const unlinkContact = define({
@@ -100,7 +121,7 @@ const unlinkContact = define({
   version: 1,
   by: 'integration-commands',
   description: 'Remove the link between a contact and an opportunity (nothing happens if not linked).',
-  schema: versioned(1, { opportunityId: idSchema, contactId: idSchema }),
+  schema: () => versioned(1, { opportunityId: idSchema, contactId: idSchema }),
   example: { schemaVersion: 1, opportunityId: ID, contactId: ID2 },
 });
 const linkCompany = define({
@@ -109,7 +130,7 @@ const linkCompany = define({
   version: 1,
   by: 'integration-commands',
   description: 'Link a company to an opportunity (nothing happens if already linked).',
-  schema: versioned(1, { opportunityId: idSchema, companyId: idSchema }),
+  schema: () => versioned(1, { opportunityId: idSchema, companyId: idSchema }),
   example: { schemaVersion: 1, opportunityId: ID, companyId: ID2 },
 });
 const unlinkCompany = define({
@@ -118,7 +139,7 @@ const unlinkCompany = define({
   version: 1,
   by: 'integration-commands',
   description: 'Remove the link between a company and an opportunity (nothing happens if not linked).',
-  schema: versioned(1, { opportunityId: idSchema, companyId: idSchema }),
+  schema: () => versioned(1, { opportunityId: idSchema, companyId: idSchema }),
   example: { schemaVersion: 1, opportunityId: ID, companyId: ID2 },
 });
 const closeOpportunity = define({
@@ -128,7 +149,8 @@ const closeOpportunity = define({
   by: 'integration-commands',
   description:
     "Close an opportunity as won or lost (the stage's statuses, `salescaling.opportunityStatuses`), with close probability 100 or 0, close date the event's `time` (the clock's when that is missing or later than now) and the reason appended to its featured notes. An opportunity already closed is left as it is.",
-  schema: versioned(1, { opportunityId: idSchema, outcome: z.enum(['won', 'lost']), reason: text(500) }),
+  schema: () =>
+    versioned(1, { opportunityId: idSchema, outcome: z.enum(['won', 'lost']), reason: text(500) }),
   example: { schemaVersion: 1, opportunityId: ID, outcome: 'won', reason: 'Invoice in_1Q2w3e paid' },
 });
 
@@ -140,18 +162,20 @@ const deleteOpportunity = define({
   destructive: true,
   description:
     'Delete an opportunity by id, for good. Applied only where the stage allows it (`commands.allowDelete`, off by default on every stage; while off, the command is rejected and nothing is called), and only sent by an integration that names it in its `detailTypes` (an integration without `detailTypes` gets every command but this one). An opportunity already gone is `no-change`. Announced by `Opportunity Deleted`, with what the opportunity held.',
-  schema: versioned(1, { opportunityId: idSchema, reason: text(500) }),
+  schema: () => versioned(1, { opportunityId: idSchema, reason: text(500) }),
   example: { schemaVersion: 1, opportunityId: ID, reason: 'Duplicate of 0f0c6a3e (merged in the CRM)' },
 });
 
 // ---------------------------------------------------------------------------------------------
 // Outbound events
 
-const stateSnapshot = z.object({
-  status: z.string().nullish(),
-  closeProbability: z.number().nullish(),
-  updatedAt: z.string().nullish(),
-});
+const stateSnapshot = lazy(() =>
+  z.object({
+    status: z.string().nullish(),
+    closeProbability: z.number().nullish(),
+    updatedAt: z.string().nullish(),
+  }),
+);
 
 const leadReceived = define({
   detailType: 'Lead Received',
@@ -159,7 +183,7 @@ const leadReceived = define({
   version: 1,
   by: 'lead-ingest',
   description: 'A verified, validated lead from a form or form tool, accepted and waiting to be synced.',
-  schema: leadSchema,
+  schema: () => leadSchema,
   example: {
     schemaVersion: 1,
     submissionId: '01JD6Z8K2M4N8P0Q2R4S6T8V0X',
@@ -174,10 +198,10 @@ const leadReceived = define({
 });
 
 /** Who caused a change: a lead (its submissionId) or a command (its event id). */
-const cause = {
+const cause = () => ({
   submissionId: z.string().min(1).optional(),
   commandId: z.string().min(1).optional(),
-};
+});
 
 const opportunityCreated = define({
   detailType: 'Opportunity Created',
@@ -185,12 +209,13 @@ const opportunityCreated = define({
   version: 1,
   by: 'lead-sync, integration-commands',
   description: 'An opportunity was created in Salescaling for a lead or an Upsert Opportunity command.',
-  schema: versioned(1, {
-    opportunityId: idSchema,
-    contactId: idSchema,
-    companyId: idSchema.optional(),
-    ...cause,
-  }),
+  schema: () =>
+    versioned(1, {
+      opportunityId: idSchema,
+      contactId: idSchema,
+      companyId: idSchema.optional(),
+      ...cause(),
+    }),
   example: {
     schemaVersion: 1,
     opportunityId: ID,
@@ -204,13 +229,14 @@ const opportunityUpdated = define({
   version: 1,
   by: 'lead-sync, integration-commands',
   description: 'An existing opportunity was updated with the fields that changed.',
-  schema: versioned(1, {
-    opportunityId: idSchema,
-    contactId: idSchema,
-    companyId: idSchema.optional(),
-    changed: z.array(z.string()),
-    ...cause,
-  }),
+  schema: () =>
+    versioned(1, {
+      opportunityId: idSchema,
+      contactId: idSchema,
+      companyId: idSchema.optional(),
+      changed: z.array(z.string()),
+      ...cause(),
+    }),
   example: { schemaVersion: 1, opportunityId: ID, contactId: ID2, changed: ['amount'], commandId: 'e6f1…' },
 });
 const contactLinked = define({
@@ -219,7 +245,7 @@ const contactLinked = define({
   version: 1,
   by: 'lead-sync, integration-commands',
   description: 'A contact was linked to an opportunity.',
-  schema: versioned(1, { opportunityId: idSchema, contactId: idSchema, ...cause }),
+  schema: () => versioned(1, { opportunityId: idSchema, contactId: idSchema, ...cause() }),
   example: {
     schemaVersion: 1,
     opportunityId: ID,
@@ -233,7 +259,7 @@ const companyLinked = define({
   version: 1,
   by: 'lead-sync, integration-commands',
   description: 'A company was linked to an opportunity.',
-  schema: versioned(1, { opportunityId: idSchema, companyId: idSchema, ...cause }),
+  schema: () => versioned(1, { opportunityId: idSchema, companyId: idSchema, ...cause() }),
   example: {
     schemaVersion: 1,
     opportunityId: ID,
@@ -247,7 +273,7 @@ const contactUnlinked = define({
   version: 1,
   by: 'integration-commands',
   description: 'A contact was unlinked from an opportunity.',
-  schema: versioned(1, { opportunityId: idSchema, contactId: idSchema, ...cause }),
+  schema: () => versioned(1, { opportunityId: idSchema, contactId: idSchema, ...cause() }),
   example: { schemaVersion: 1, opportunityId: ID, contactId: ID2, commandId: 'e6f1…' },
 });
 const companyUnlinked = define({
@@ -256,7 +282,7 @@ const companyUnlinked = define({
   version: 1,
   by: 'integration-commands',
   description: 'A company was unlinked from an opportunity.',
-  schema: versioned(1, { opportunityId: idSchema, companyId: idSchema, ...cause }),
+  schema: () => versioned(1, { opportunityId: idSchema, companyId: idSchema, ...cause() }),
   example: { schemaVersion: 1, opportunityId: ID, companyId: ID2, commandId: 'e6f1…' },
 });
 const opportunityClosed = define({
@@ -265,14 +291,15 @@ const opportunityClosed = define({
   version: 1,
   by: 'integration-commands',
   description: 'An opportunity was closed as won or lost by a Close Opportunity command.',
-  schema: versioned(1, {
-    opportunityId: idSchema,
-    outcome: z.enum(['won', 'lost']),
-    reason: z.string(),
-    before: stateSnapshot,
-    after: stateSnapshot,
-    ...cause,
-  }),
+  schema: () =>
+    versioned(1, {
+      opportunityId: idSchema,
+      outcome: z.enum(['won', 'lost']),
+      reason: z.string(),
+      before: stateSnapshot(),
+      after: stateSnapshot(),
+      ...cause(),
+    }),
   example: {
     schemaVersion: 1,
     opportunityId: ID,
@@ -290,12 +317,13 @@ const opportunityDeleted = define({
   by: 'integration-commands',
   description:
     'An opportunity was deleted by a Delete Opportunity command: its reason, and what the opportunity held just before (its name, status, amount, close probability and last update).',
-  schema: versioned(1, {
-    opportunityId: idSchema,
-    reason: z.string(),
-    before: stateSnapshot.extend({ name: z.string().nullish(), amount: z.number().nullish() }),
-    ...cause,
-  }),
+  schema: () =>
+    versioned(1, {
+      opportunityId: idSchema,
+      reason: z.string(),
+      before: stateSnapshot().extend({ name: z.string().nullish(), amount: z.number().nullish() }),
+      ...cause(),
+    }),
   example: {
     schemaVersion: 1,
     opportunityId: ID,
@@ -317,13 +345,14 @@ const opportunityClosedAsStale = define({
   by: 'stale-deals',
   description:
     'The stale-deal sweep closed an opportunity nobody worked; with the reasons, and its state before and after.',
-  schema: versioned(1, {
-    opportunityId: idSchema,
-    runId: z.string().min(1),
-    reasons: z.array(z.string()),
-    before: stateSnapshot,
-    after: stateSnapshot,
-  }),
+  schema: () =>
+    versioned(1, {
+      opportunityId: idSchema,
+      runId: z.string().min(1),
+      reasons: z.array(z.string()),
+      before: stateSnapshot(),
+      after: stateSnapshot(),
+    }),
   example: {
     schemaVersion: 1,
     opportunityId: ID,
@@ -337,18 +366,19 @@ const opportunityClosedAsStale = define({
 /** The most deal ids a sweep's `wouldClose` lists (a dry run counts the rest without listing them). */
 export const WOULD_CLOSE_LIMIT = 500;
 /** Sweep totals only ever grow from zero: never negative, in the run record or in an event. */
-const count = z.number().int().nonnegative();
-export const sweepTotalsSchema = z
-  .object({
-    scanned: count,
-    stale: count,
-    closed: count,
-    wouldClose: z.array(z.string()).max(WOULD_CLOSE_LIMIT),
-    skipped: z.record(z.string(), count),
-    errors: count,
-  })
-  .strict();
-const totals = sweepTotalsSchema.shape;
+const count = () => z.number().int().nonnegative();
+export const sweepTotalsSchema = lazy(() =>
+  z
+    .object({
+      scanned: count(),
+      stale: count(),
+      closed: count(),
+      wouldClose: z.array(z.string()).max(WOULD_CLOSE_LIMIT),
+      skipped: z.record(z.string(), count()),
+      errors: count(),
+    })
+    .strict(),
+);
 /** A run longer than this many continuations is stopped: a sweep can never continue forever. */
 export const MAX_SWEEP_STEPS = 1000;
 /**
@@ -363,10 +393,11 @@ const staleSweepContinued = define({
   by: 'stale-deals',
   description:
     'A stale-deal sweep ran short of time and resumes in a new invocation (consumed by the sweep itself). It names the run and the step only; the sweep takes everything else from the run record it wrote, and refuses an unknown or finished run or a step that is not the next one.',
-  schema: versioned(2, {
-    runId: z.uuid(),
-    step: z.number().int().min(1).max(MAX_SWEEP_STEPS),
-  }),
+  schema: () =>
+    versioned(2, {
+      runId: z.uuid(),
+      step: z.number().int().min(1).max(MAX_SWEEP_STEPS),
+    }),
   example: {
     schemaVersion: 2,
     runId: '1f3a9c2e-0000-4000-8000-000000000000',
@@ -380,16 +411,17 @@ const staleSweepCompleted = define({
   by: 'stale-deals',
   description:
     'One stale-deal run finished: what it scanned, found, closed (or would close, in dry run) and skipped, and why.',
-  schema: versioned(1, {
-    runId: z.string().min(1),
-    dryRun: z.boolean(),
-    ...totals,
-    capReached: z.boolean(),
-    continuations: count,
-    startedAt: z.string(),
-    finishedAt: z.string(),
-    durationMs: z.number().int(),
-  }),
+  schema: () =>
+    versioned(1, {
+      runId: z.string().min(1),
+      dryRun: z.boolean(),
+      ...sweepTotalsSchema().shape,
+      capReached: z.boolean(),
+      continuations: count(),
+      startedAt: z.string(),
+      finishedAt: z.string(),
+      durationMs: z.number().int(),
+    }),
   example: {
     schemaVersion: 1,
     runId: '1f3a9c2e-0000-4000-8000-000000000000',
@@ -414,13 +446,14 @@ const commandApplied = define({
   by: 'integration-commands',
   description:
     'An inbound command was applied (`applied`; its own result events follow), found already in effect (`no-change`: e.g. a link already there, a deal already closed, an opportunity already deleted), or skipped because a newer command for the same opportunity was already taken up (`superseded`, with `newerCommandId` when known; see docs/replays.md).',
-  schema: versioned(1, {
-    commandId: z.string().min(1),
-    command: z.string(),
-    outcome: z.enum(['applied', 'no-change', 'superseded']),
-    opportunityId: idSchema.optional(),
-    newerCommandId: z.string().min(1).optional(),
-  }),
+  schema: () =>
+    versioned(1, {
+      commandId: z.string().min(1),
+      command: z.string(),
+      outcome: z.enum(['applied', 'no-change', 'superseded']),
+      opportunityId: idSchema.optional(),
+      newerCommandId: z.string().min(1).optional(),
+    }),
   example: {
     schemaVersion: 1,
     commandId: 'e6f1…',
@@ -436,12 +469,13 @@ const commandRejected = define({
   by: 'integration-commands',
   description:
     "An inbound command failed validation, was refused by the stage's settings (a Delete Opportunity while `commands.allowDelete` is off), or Salescaling refused it; it went to the dead-letter queue and will not be retried.",
-  schema: versioned(1, {
-    commandId: z.string().min(1),
-    command: z.string(),
-    reason: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })),
-  }),
+  schema: () =>
+    versioned(1, {
+      commandId: z.string().min(1),
+      command: z.string(),
+      reason: z.string(),
+      errors: z.array(z.object({ field: z.string(), message: z.string() })),
+    }),
   example: {
     schemaVersion: 1,
     commandId: 'e6f1…',

@@ -2,7 +2,8 @@ import * as z from 'zod';
 import { MAX_LIST_LIMIT } from './assumptions.ts';
 
 /**
- * zod schemas for Salescaling requests and responses.
+ * zod schemas for Salescaling requests and responses. Most are built on first use (zod's `lazy`),
+ * so a cold start builds only what its first event reads or writes.
  *
  * Reading is tolerant: every record schema is a loose object (extra fields kept), enum-like fields
  * (`status`, `risk`, `priority`) are any string, and everything but `id` may be missing or null,
@@ -62,22 +63,24 @@ export type Envelope = z.infer<typeof envelopeSchema>;
 // ---------------------------------------------------------------------------------------------
 // Opportunities
 
-export const opportunitySchema = z.looseObject({
-  id: idSchema,
-  name: readString,
-  amount: readNumber,
-  finalAmount: readNumber,
-  risk: readString,
-  priority: readString,
-  description: readString,
-  featuredNotes: readString,
-  nextStep: readString,
-  closeDate: readString,
-  closeProbability: readNumber,
-  status: readString,
-  createdAt: readString,
-  updatedAt: readString,
-});
+export const opportunitySchema = z.lazy(() =>
+  z.looseObject({
+    id: idSchema,
+    name: readString,
+    amount: readNumber,
+    finalAmount: readNumber,
+    risk: readString,
+    priority: readString,
+    description: readString,
+    featuredNotes: readString,
+    nextStep: readString,
+    closeDate: readString,
+    closeProbability: readNumber,
+    status: readString,
+    createdAt: readString,
+    updatedAt: readString,
+  }),
+);
 export type Opportunity = z.infer<typeof opportunitySchema>;
 
 /** The fields a client may write; `PUT` may be a full replace, so updates send all of them. */
@@ -113,42 +116,50 @@ export type OpportunityWrite = z.output<typeof opportunityWriteSchema>;
 /** A partial change for the safe update (read, merge, write). */
 export type OpportunityChange = Partial<OpportunityInput>;
 
-export const opportunityListQuerySchema = pageQuerySchema.extend({
-  name: z.string().min(1).optional(),
-  contactId: idSchema.optional(),
-});
+export const opportunityListQuerySchema = z.lazy(() =>
+  pageQuerySchema.extend({
+    name: z.string().min(1).optional(),
+    contactId: idSchema.optional(),
+  }),
+);
 export type OpportunityListQuery = z.input<typeof opportunityListQuerySchema>;
 
-export const integrationsSchema = z.looseObject({
-  opportunityId: readString,
-  integrations: z
-    .array(
-      z.looseObject({
-        integrationType: readString,
-        integrationName: readString,
-        integrationId: readString,
-      }),
-    )
-    .nullish()
-    .transform((list) => list ?? []),
-});
+export const integrationsSchema = z.lazy(() =>
+  z.looseObject({
+    opportunityId: readString,
+    integrations: z
+      .array(
+        z.looseObject({
+          integrationType: readString,
+          integrationName: readString,
+          integrationId: readString,
+        }),
+      )
+      .nullish()
+      .transform((list) => list ?? []),
+  }),
+);
 export type OpportunityIntegrations = z.infer<typeof integrationsSchema>;
 
-export const opportunityContactSchema = z.looseObject({
-  contactId: idSchema,
-  contactFirstName: readString,
-  contactLastName: readString,
-  contactEmail: readString,
-  contactTitlePosition: readString,
-});
+export const opportunityContactSchema = z.lazy(() =>
+  z.looseObject({
+    contactId: idSchema,
+    contactFirstName: readString,
+    contactLastName: readString,
+    contactEmail: readString,
+    contactTitlePosition: readString,
+  }),
+);
 export type OpportunityContact = z.infer<typeof opportunityContactSchema>;
 
-export const opportunityCompanySchema = z.looseObject({
-  companyId: idSchema,
-  companyName: readString,
-  companyDomain: readString,
-  isPrimary: z.boolean().nullish(),
-});
+export const opportunityCompanySchema = z.lazy(() =>
+  z.looseObject({
+    companyId: idSchema,
+    companyName: readString,
+    companyDomain: readString,
+    isPrimary: z.boolean().nullish(),
+  }),
+);
 export type OpportunityCompany = z.infer<typeof opportunityCompanySchema>;
 
 export const linkContactSchema = z.object({ contactId: idSchema });
@@ -187,94 +198,108 @@ export const contactWritableFields = [
   'reportsTo',
 ] as const;
 
-const contactReadShape = Object.fromEntries(
-  contactWritableFields.map((field) => [field, readString]),
-) as Record<(typeof contactWritableFields)[number], typeof readString>;
+const contactReadShape = () =>
+  Object.fromEntries(contactWritableFields.map((field) => [field, readString])) as Record<
+    (typeof contactWritableFields)[number],
+    typeof readString
+  >;
 
-export const contactSchema = z.looseObject({
-  id: idSchema,
-  ...contactReadShape,
-  createdAt: readString,
-  updatedAt: readString,
-});
+export const contactSchema = z.lazy(() =>
+  z.looseObject({
+    id: idSchema,
+    ...contactReadShape(),
+    createdAt: readString,
+    updatedAt: readString,
+  }),
+);
 export type Contact = z.infer<typeof contactSchema>;
 
 /**
  * Every documented contact field is optional; we still refuse a contact with neither an email nor
  * a name, because nothing could ever find it again.
  */
-export const contactWriteSchema = z
-  .object({
-    firstName: optionalText,
-    lastName: optionalText,
-    salutation: optionalText,
-    birthday: z.iso.date({ error: 'must be a date (YYYY-MM-DD)' }).nullable().optional(),
-    email: z.email({ error: 'must be an email address' }).nullable().optional(),
-    phone: optionalText,
-    genderIdentity: optionalText,
-    pronouns: optionalText,
-    fax: optionalText,
-    linkedinUrl: z.url({ error: 'must be a URL' }).nullable().optional(),
-    address: optionalText,
-    postalCode: optionalText,
-    city: optionalText,
-    state: optionalText,
-    country: optionalText,
-    currency: optionalText,
-    language: optionalText,
-    titlePosition: optionalText,
-    assistant: optionalText,
-    assistantPhone: optionalText,
-    division: optionalText,
-    department: optionalText,
-    description: optionalText,
-    leadSource: optionalText,
-    leadRecordType: optionalText,
-    reportsTo: optionalText,
-  })
-  .refine((contact) => Boolean(contact.email || contact.firstName || contact.lastName), {
-    error: 'a contact needs an email, a first name or a last name',
-    path: ['email'],
-  });
+export const contactWriteSchema = z.lazy(() =>
+  z
+    .object({
+      firstName: optionalText,
+      lastName: optionalText,
+      salutation: optionalText,
+      birthday: z.iso.date({ error: 'must be a date (YYYY-MM-DD)' }).nullable().optional(),
+      email: z.email({ error: 'must be an email address' }).nullable().optional(),
+      phone: optionalText,
+      genderIdentity: optionalText,
+      pronouns: optionalText,
+      fax: optionalText,
+      linkedinUrl: z.url({ error: 'must be a URL' }).nullable().optional(),
+      address: optionalText,
+      postalCode: optionalText,
+      city: optionalText,
+      state: optionalText,
+      country: optionalText,
+      currency: optionalText,
+      language: optionalText,
+      titlePosition: optionalText,
+      assistant: optionalText,
+      assistantPhone: optionalText,
+      division: optionalText,
+      department: optionalText,
+      description: optionalText,
+      leadSource: optionalText,
+      leadRecordType: optionalText,
+      reportsTo: optionalText,
+    })
+    .refine((contact) => Boolean(contact.email || contact.firstName || contact.lastName), {
+      error: 'a contact needs an email, a first name or a last name',
+      path: ['email'],
+    }),
+);
 export type ContactInput = z.input<typeof contactWriteSchema>;
 
-export const contactListQuerySchema = pageQuerySchema.extend({
-  email: z.string().min(1).optional(),
-  name: z.string().min(1).optional(),
-  opportunityId: idSchema.optional(),
-  companyId: idSchema.optional(),
-});
+export const contactListQuerySchema = z.lazy(() =>
+  pageQuerySchema.extend({
+    email: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    opportunityId: idSchema.optional(),
+    companyId: idSchema.optional(),
+  }),
+);
 export type ContactListQuery = z.input<typeof contactListQuerySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Companies (assumed surface: not in the public reference, see operations.ts)
 
-export const companySchema = z.looseObject({
-  id: idSchema,
-  name: readString,
-  domain: readString,
-  createdAt: readString,
-  updatedAt: readString,
-});
+export const companySchema = z.lazy(() =>
+  z.looseObject({
+    id: idSchema,
+    name: readString,
+    domain: readString,
+    createdAt: readString,
+    updatedAt: readString,
+  }),
+);
 export type Company = z.infer<typeof companySchema>;
 
 const domainPattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
-export const companyWriteSchema = z.object({
-  name: z.string().trim().min(1, { error: 'must not be empty' }),
-  domain: z
-    .string()
-    .trim()
-    .toLowerCase()
-    .regex(domainPattern, { error: 'must be a domain name such as acme.com' })
-    .nullable()
-    .optional(),
-});
+export const companyWriteSchema = z.lazy(() =>
+  z.object({
+    name: z.string().trim().min(1, { error: 'must not be empty' }),
+    domain: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(domainPattern, { error: 'must be a domain name such as acme.com' })
+      .nullable()
+      .optional(),
+  }),
+);
 export type CompanyInput = z.input<typeof companyWriteSchema>;
 
-export const companyListQuerySchema = pageQuerySchema.extend({
-  name: z.string().min(1).optional(),
-});
+export const companyListQuerySchema = z.lazy(() =>
+  pageQuerySchema.extend({
+    name: z.string().min(1).optional(),
+  }),
+);
 export type CompanyListQuery = z.input<typeof companyListQuerySchema>;
 
 // ---------------------------------------------------------------------------------------------

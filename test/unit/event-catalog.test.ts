@@ -9,6 +9,13 @@ describe('the event catalog', () => {
     expect(committed).toBe(renderEventCatalog());
   });
 
+  it("builds an event's schema when it is first used, and only once (not at cold start)", () => {
+    for (const event of allEvents) {
+      expect(typeof Object.getOwnPropertyDescriptor(event, 'schema')?.get).toBe('function');
+      expect(event.schema).toBe(event.schema);
+    }
+  });
+
   it.each(allEvents.map((e) => [e.detailType, e] as const))(
     '%s: its example is valid and carries its version',
     (_, event) => {

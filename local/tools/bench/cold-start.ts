@@ -29,6 +29,8 @@ import { type BenchSection, formatSpread, type Spread, spread } from './stats.ts
  */
 const GOAL_TYPICAL = 0.8;
 const REFERENCES = ['empty', 'typical'] as const;
+/** The variant name of a function bundled from the baseline checkout (`--baseline`). */
+const BEFORE = 'before';
 const API_KEY = `bench-${randomBytes(8).toString('hex')}`;
 const SECRET_IDS = { salescalingApiKey: 'bench/salescaling-api-key', webhookSigningSecrets: 'bench/signing' };
 const TABLES = { idempotency: 'bench-idempotency', sweepRuns: 'bench-sweep-runs', budget: 'bench-budget' };
@@ -51,7 +53,19 @@ const VARIANTS: Record<string, Record<string, string>> = {
   'source maps': { NODE_OPTIONS: '--enable-source-maps' },
 };
 
-export async function benchColdStart(projectRoot: string, runs: number): Promise<BenchSection> {
+export interface ColdStartOptions {
+  /**
+   * Another checkout of the project (e.g. `git archive main | tar -x -C /tmp/base`, its node_modules
+   * linked): its functions are bundled the same way and measured in the same rounds, as "before".
+   */
+  baseline?: string | undefined;
+}
+
+export async function benchColdStart(
+  projectRoot: string,
+  runs: number,
+  options: ColdStartOptions = {},
+): Promise<BenchSection> {
   const work = mkdtempSync(join(tmpdir(), 'bench-cold-start-'));
   const emulator = await startEmulator({ apiKeys: [API_KEY], seed: { opportunities: 40 } });
   const aws = await startAwsStandIn({
@@ -64,15 +78,30 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
   try {
     const cdk = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8'));
     const { stage, config } = loadStageConfig('dev', cdk.context.stages);
-    const app = new App({ outdir: join(work, 'cdk.out') });
-    const stack = new SalescalingStack(app, 'Bench', {
-      stage,
-      config,
-      declarations: catalog,
-      projectRoot,
-      env: { region: config.region },
-    });
-    app.synth();
+    /** Each function's bundle as `cdk synth` builds it from that checkout. */
+    const synthesize = (root: string, outdir: string) => {
+      const app = new App({ outdir });
+      const stack = new SalescalingStack(app, 'Bench', {
+        stage,
+        config,
+        declarations: catalog,
+        projectRoot: root,
+        env: { region: config.region },
+      });
+      app.synth();
+      return new Map(
+        catalog.map((declaration) => {
+          const fn = stack.functions.get(declaration.name);
+          const assetPath = (fn?.node.tryFindChild('Code') as { assetPath?: string } | undefined)?.assetPath;
+          if (!assetPath) throw new Error(`No bundle for ${declaration.name}`);
+          return [declaration.name, join(outdir, assetPath, 'index.mjs')];
+        }),
+      );
+    };
+    const bundles = synthesize(projectRoot, join(work, 'cdk.out'));
+    const baselineBundles = options.baseline
+      ? synthesize(options.baseline, join(work, 'cdk.out.baseline'))
+      : undefined;
 
     const lambda = (name: string, bundle: string, memoryMb: number) => ({
       ...HOUSE_ENVIRONMENT,
@@ -95,25 +124,31 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
       };
       return { name, bundle, env, memoryMb: 512 };
     });
-    for (const declaration of catalog) {
-      const fn = stack.functions.get(declaration.name);
-      const assetPath = (fn?.node.tryFindChild('Code') as { assetPath?: string } | undefined)?.assetPath;
-      if (!assetPath) throw new Error(`No bundle for ${declaration.name}`);
-      const bundle = join(app.outdir, assetPath, 'index.mjs');
-      const env = {
+    const functionTarget = (declaration: FunctionDeclaration, bundle: string): Target => ({
+      name: declaration.name,
+      bundle,
+      env: {
         ...lambda(declaration.name, bundle, declaration.memoryMb),
         ...deployedEnvironment(declaration, config.logLevel, emulator.apiBaseUrl, aws.endpoint),
-      };
-      targets.push({ name: declaration.name, bundle, env, memoryMb: declaration.memoryMb });
-    }
+      },
+      memoryMb: declaration.memoryMb,
+    });
+    for (const declaration of catalog)
+      targets.push(functionTarget(declaration, bundles.get(declaration.name) ?? ''));
     const variants = targets
       .filter((t) => !(REFERENCES as readonly string[]).includes(t.name))
       .flatMap((t) =>
         Object.entries(VARIANTS).map(([variant, env]) => ({ ...t, variant, env: { ...t.env, ...env } })),
       );
+    if (baselineBundles) {
+      for (const declaration of catalog)
+        variants.push({
+          ...functionTarget(declaration, baselineBundles.get(declaration.name) ?? ''),
+          variant: BEFORE,
+        });
+    }
 
     // Interleaved (every target once per round), so a busy moment of the machine hits all alike.
-    const key = (t: Target) => `${t.name}${t.variant ? ` + ${t.variant}` : ''}`;
     const samples = new Map([...targets, ...variants].map((t) => [key(t), [] as Sample[]]));
     for (let run = 0; run < runs; run++) {
       for (const target of [...targets, ...variants])
@@ -135,18 +170,34 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
           ];
         }),
       );
+    /** The baseline's bundle of the same function, measured in the same rounds. */
+    const before = (f: Measured) => {
+      const runsBefore = samples.get(`${f.function} + ${BEFORE}`) ?? [];
+      const wallMs = spread(runsBefore.map((s) => s.wallMs));
+      const cpuMs = spread(runsBefore.map((s) => s.cpuMs));
+      const cpuLoadedMs = spread(runsBefore.map((s) => s.cpuLoadedMs));
+      return {
+        wallMs,
+        cpuMs,
+        cpuLoadedMs,
+        xTypical: ratio(wallMs.median, typical.wallMs.median),
+        cpuXTypical: ratio(cpuMs.median, typical.cpuMs.median),
+      };
+    };
     const rows = functions.map((f) => ({
       ...f,
       xEmpty: ratio(f.wallMs.median, empty.wallMs.median),
       xTypical: ratio(f.wallMs.median, typical.wallMs.median),
       cpuXTypical: ratio(f.cpuMs.median, typical.cpuMs.median),
       adds: costs(f),
+      before: baselineBundles ? before(f) : undefined,
       largestParts: largestParts(catalog.find((d) => d.name === f.function)?.entry ?? '', projectRoot).slice(
         0,
         5,
       ),
     }));
     const met = rows.filter((r) => r.xTypical <= GOAL_TYPICAL).length;
+    const compared = rows.filter((r) => r.before !== undefined);
     const metCpu = rows.filter((r) => r.cpuXTypical <= GOAL_TYPICAL).length;
     const line = (
       r: Measured & {
@@ -194,15 +245,31 @@ export async function benchColdStart(projectRoot: string, runs: number): Promise
         }),
         ...rows.map(line),
         '',
+        ...(compared.length > 0
+          ? [
+              `Before and after, in the same rounds (before: the bundles of \`${options.baseline}\`; medians):`,
+              '',
+              '| Function | Cold start before → after (ms) | × usual before → after | CPU before → after (ms) | of which loaded (ms) | CPU × usual before → after |',
+              '| --- | ---: | ---: | ---: | ---: | ---: |',
+              ...compared.map(
+                (r) =>
+                  `| ${r.function} | ${r.before?.wallMs.median.toFixed(0)} → ${r.wallMs.median.toFixed(0)} | ${r.before?.xTypical.toFixed(2)} → ${r.xTypical.toFixed(2)} | ${r.before?.cpuMs.median.toFixed(0)} → ${r.cpuMs.median.toFixed(0)} | ${r.before?.cpuLoadedMs.median.toFixed(0)} → ${r.cpuLoadedMs.median.toFixed(0)} | ${r.before?.cpuXTypical.toFixed(2)} → ${r.cpuXTypical.toFixed(2)} |`,
+              ),
+              '',
+            ]
+          : []),
         "Loaded: from the process's start to its handler imported (Node's start-up, the bundle's module scope); first event: the handler's first answer after that (the spawn itself is in the cold start, in neither); warm event: a second event of the same kind in the same process, i.e. what the work takes once nothing is cold (its Salescaling and AWS round trips among it). CPU: the process's user and system time to its answer, all threads (in brackets: to its handler imported); steadier than wall time on a busy machine. With …: the function's cold start with that setting switched on, less its cold start as deployed (medians of the same rounds; wall time, and CPU time in brackets).",
         '',
       ],
     };
   } finally {
     await Promise.all([emulator.close(), aws.close()]);
-    rmSync(work, { recursive: true, force: true });
+    // Profiles point into the bundles (and their source maps): kept with them.
+    if (!process.env.BENCH_CPU_PROF) rmSync(work, { recursive: true, force: true });
   }
 }
+
+const key = (t: Target) => `${t.name}${t.variant ? ` + ${t.variant}` : ''}`;
 
 interface Sample {
   wallMs: number;
@@ -290,6 +357,10 @@ function coldStart(target: Target, run: number): Promise<Sample> {
     const child = spawn(
       process.execPath,
       [
+        // BENCH_CPU_PROF=DIR: a V8 CPU profile of every cold start, per target, to see where it goes.
+        ...(process.env.BENCH_CPU_PROF
+          ? ['--cpu-prof', `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, key(target))}`]
+          : []),
         '--input-type=module',
         '-e',
         CHILD,

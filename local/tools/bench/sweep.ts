@@ -90,7 +90,7 @@ export async function benchSweep(runs: number): Promise<BenchSection> {
       '| ---: | ---: | ---: | ---: |',
       `| ${formatSpread(requests, 0)} | ${formatSpread(seconds)} | ${lowerBound.toFixed(1)} | ${formatSpread(ratio, 2)} |`,
       '',
-      `Lower bound: the larger of requests ÷ budget (${budgetBound(requests.median).toFixed(1)} s) and requests × latency ÷ concurrency (${latencyBound(requests.median).toFixed(1)} s). Last run: ${last?.scanned} scanned, ${last?.stale} stale, ${last?.closed} closed, ${last?.errors} errors. A page's stale deals are closed side by side while the next page is read; the run record moves a page at a time (a page is the checkpoint), so one page's closes wait for the previous page's. The bound leaves out each request's own cost beyond the added latency (see docs/performance.md).`,
+      `Lower bound: the larger of requests ÷ budget (${budgetBound(requests.median).toFixed(1)} s) and requests × latency ÷ concurrency (${latencyBound(requests.median).toFixed(1)} s). Last run: ${last?.scanned} scanned, ${last?.stale} stale, ${last?.closed} closed, ${last?.errors} errors. A page's stale deals are closed side by side, and the next page's start while its last ones finish (two pages at most); the run record moves past a page once it and every page before it are finished (a page is the checkpoint). The bound leaves out each request's own cost beyond the added latency (see docs/performance.md).`,
       '',
     ],
   };

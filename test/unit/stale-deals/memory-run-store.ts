@@ -19,7 +19,7 @@ export class MemoryRunStore implements SweepRunStore {
     const ok = !this.records.has(run.runId);
     this.writes.push({ op: 'create', runId: run.runId, ok });
     if (!ok) throw new Error(`run ${run.runId} exists`);
-    this.records.set(run.runId, structuredClone(sweepRunSchema.parse(run)));
+    this.records.set(run.runId, structuredClone(sweepRunSchema().parse(run)));
   }
 
   async get(runId: string): Promise<SweepRun | undefined> {
@@ -56,7 +56,7 @@ export class MemoryRunStore implements SweepRunStore {
         if (key === 'leaseId') delete next.leaseUntil;
       } else next[key] = value;
     }
-    this.records.set(runId, sweepRunSchema.parse(next));
+    this.records.set(runId, sweepRunSchema().parse(next));
     return true;
   }
 }

@@ -7,6 +7,7 @@ import type { EventPublisher } from '#shared/events/publisher.ts';
 import { opportunityStatusesSchema } from '#shared/salescaling/assumptions.ts';
 import type { SalescalingClient } from '#shared/salescaling/client.ts';
 import { type Opportunity, opportunitySchema } from '#shared/salescaling/schemas.ts';
+import { eventually } from '#test/support/eventually.ts';
 import { MemoryRunStore } from './memory-run-store.ts';
 
 /**
@@ -22,6 +23,8 @@ class FakeSalescaling {
   readonly calls: string[] = [];
   /** Throws (not a Salescaling error) on the close after this many. */
   crashAfterCloses = Number.POSITIVE_INFINITY;
+  /** Closes of these deals wait until the promise settles (to hold a page's closes open). */
+  readonly gates = new Map<string, Promise<void>>();
   constructor(count: number) {
     this.deals = Array.from({ length: count }, (_, i) =>
       opportunitySchema.parse({ id: uuid(1000 + i), name: `Deal ${i}`, status: 'open', updatedAt: LONG_AGO }),
@@ -39,6 +42,8 @@ class FakeSalescaling {
   async updateOpportunity(id: string, change: (current: Opportunity) => Partial<Opportunity>) {
     if (this.closed().length >= this.crashAfterCloses) throw new Error('the invocation died');
     this.calls.push(`update ${id}`);
+    const gate = this.gates.get(id);
+    if (gate) await gate;
     const deal = this.deals.find((d) => d.id === id);
     if (!deal) throw new Error(`no deal ${id}`);
     Object.assign(deal, change({ ...deal }), { updatedAt: NOW.toISOString() });
@@ -297,6 +302,28 @@ describe('a run across invocations', () => {
     ]);
   });
 
+  it("starts a page's closes while the previous page's finish, two pages at most, and checkpoints only finished pages", async () => {
+    const t = setup({ deals: 9 });
+    let release = () => {};
+    // Page 1's last close hangs until released.
+    t.salescaling.gates.set(uuid(1002), new Promise<void>((resolve) => (release = resolve)));
+    const running = sweep({ kind: 'schedule' }, t.deps());
+    const closedPages = () =>
+      t.salescaling.calls
+        .filter((c) => c.startsWith('update'))
+        .map((c) => Math.floor(t.salescaling.deals.findIndex((d) => d.id === c.slice(7)) / 3) + 1);
+    await eventually(closedPages, (pages) => pages.length === 6);
+    expect(closedPages()).toEqual([1, 1, 1, 2, 2, 2]);
+    const [run] = t.runs.records.values();
+    // Page 2 closed, page 1 not finished: the record still says page 1. Page 3 is read and its
+    // closes counted (before they are made), but they wait for page 1.
+    expect(run).toMatchObject({ page: 1, totals: { scanned: 0, closed: 0 }, closesAttempted: 9 });
+    expect(closedPages()).not.toContain(3);
+    release();
+    expect(await running).toMatchObject({ outcome: 'completed', totals: { scanned: 9, closed: 9 } });
+    expect(t.ofType('Opportunity Closed As Stale')).toHaveLength(9);
+  });
+
   it('reads at least one page per step, so a run always moves on', async () => {
     const t = setup({ deals: 4 });
     const first = await sweep({ kind: 'schedule' }, t.deps({ remainingMs: () => 1 }));
@@ -349,6 +376,34 @@ describe('a run across invocations', () => {
     await sweep(start, t.deps());
     expect(t.salescaling.closed().length).toBeLessThanOrEqual(4);
     expect(await t.runs.get(uuid(900))).toMatchObject({ status: 'completed', capReached: true });
+  });
+
+  it('when its step is taken over, fails only after the closes under way have finished', async () => {
+    const t = setup({ deals: 9 });
+    t.runs.records.set(uuid(900), record({ step: 1 }));
+    let release = () => {};
+    t.salescaling.gates.set(uuid(1002), new Promise<void>((resolve) => (release = resolve)));
+    // Taken over once page 2 has been read (the third time the step asks for the time left).
+    let checks = 0;
+    const remainingMs = () => {
+      if (++checks === 3) {
+        const run = t.runs.records.get(uuid(900));
+        if (run) t.runs.records.set(uuid(900), { ...run, leaseId: 'someone-else' });
+      }
+      return 600_000;
+    };
+    let settled = false;
+    const running = sweep({ kind: 'continuation', runId: uuid(900), step: 1 }, t.deps({ remainingMs }));
+    running.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // Page 2's close count could not be written: the step is lost, but page 1's last close is under way.
+    await eventually(() => t.runs.writes.some((w) => w.op === 'update' && !w.ok), Boolean);
+    expect(settled).toBe(false);
+    release();
+    await expect(running).rejects.toBeInstanceOf(LeaseLostError);
+    expect(t.salescaling.closed()).toHaveLength(3);
   });
 
   it('stops writing when another invocation took its step over', async () => {
