@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { busiestSecond } from '#local/tools/bench/budget.ts';
-import { soakLowerBound } from '#local/tools/soak.ts';
+import { pauseStats, soakLowerBound } from '#local/tools/soak.ts';
 
 const request = (receivedAt: number, status: number, durationMs = 10) => ({ receivedAt, status, durationMs });
 
@@ -24,6 +24,25 @@ describe("the soak's lower bound", () => {
     expect(soakLowerBound([request(0, 200), request(1, 500)], 1, 1000)).toEqual({
       budgetSeconds: 2,
       retryAfterSeconds: 0,
+    });
+  });
+});
+
+describe('where the time goes around 429s', () => {
+  it('merges the Retry-After windows, counts what arrived inside them, and times each restart', () => {
+    const requests = [
+      request(0, 429), // window 10–1010
+      request(500, 200), // inside
+      request(600, 429), // window 610–1610: merged with the first
+      request(1800, 200), // outside: 190 ms after the merged window ended
+      request(3000, 429), // window 3010–4010
+      request(4310, 200), // 300 ms after it
+    ];
+    expect(pauseStats(requests, 1000)).toEqual({
+      windows: 2,
+      restartSeconds: 0.49,
+      requestsInside: 2,
+      requestsOutside: 4,
     });
   });
 });
