@@ -58,6 +58,8 @@ export interface SoakBound {
   ratio: number;
   /** The outage phase: held open for its minimum and for its receives, then drained. */
   outagePhaseSeconds: number;
+  /** Around the 429s: see pauseStats. */
+  pauses: ReturnType<typeof pauseStats>;
 }
 
 /**
@@ -85,6 +87,46 @@ export function soakLowerBound(
     end = to;
   }
   return { budgetSeconds: requests.length / budgetRps, retryAfterSeconds: covered / 1000 };
+}
+
+/**
+ * Where a soak's time goes around 429s (what `soakLowerBound` cannot tell): the Retry-After windows
+ * merged, how long after each merged window ended the next request arrived (a restart the shared
+ * budget may delay: every caller paused leases again), and what arrived inside the windows (sent on
+ * slots leased before the 429, or by callers the 429 did not pause) and outside them.
+ */
+export function pauseStats(
+  requests: readonly { receivedAt: number; durationMs: number | null; status: number | null }[],
+  retryAfterMs: number,
+): { windows: number; restartSeconds: number; requestsInside: number; requestsOutside: number } {
+  const merged: [number, number][] = [];
+  for (const r of requests
+    .filter((q) => q.status === 429)
+    .map((q) => q.receivedAt + (q.durationMs ?? 0))
+    .sort((a, b) => a - b)) {
+    const last = merged.at(-1);
+    if (last && r <= last[1]) last[1] = Math.max(last[1], r + retryAfterMs);
+    else merged.push([r, r + retryAfterMs]);
+  }
+  const arrivals = requests.map((q) => q.receivedAt).sort((a, b) => a - b);
+  let restart = 0;
+  let inside = 0;
+  let i = 0;
+  for (const [from, to] of merged) {
+    while (i < arrivals.length && (arrivals[i] as number) < from) i++;
+    while (i < arrivals.length && (arrivals[i] as number) < to) {
+      inside++;
+      i++;
+    }
+    const next = arrivals[i];
+    if (next !== undefined) restart += next - to;
+  }
+  return {
+    windows: merged.length,
+    restartSeconds: restart / 1000,
+    requestsInside: inside,
+    requestsOutside: requests.length - inside,
+  };
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
@@ -363,6 +405,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       lowerBoundSeconds,
       ratio: mainSeconds / lowerBoundSeconds,
       outagePhaseSeconds: (Date.now() - mainEnded) / 1000,
+      pauses: pauseStats(mainRequests, retryAfterSeconds * 1000),
     };
     problems.push(...outage.problems);
 
@@ -425,6 +468,10 @@ if (import.meta.main) {
       const b = result.bound;
       console.info(
         `soak time (${budget} budget): ${b.seconds.toFixed(1)} s to the end of the redrive, against a lower bound of ${b.lowerBoundSeconds.toFixed(1)} s (${b.requests} requests ÷ ${b.budgetRps}/s = ${b.budgetSeconds.toFixed(1)} s, plus ${b.retryAfterSeconds.toFixed(1)} s under a 429's Retry-After): ${b.ratio.toFixed(2)} × the bound; then the outage phase, ${b.outagePhaseSeconds.toFixed(1)} s (held open by design)`,
+      );
+      const p = b.pauses;
+      console.info(
+        `around the 429s: ${p.windows} Retry-After windows (merged), ${p.requestsInside} requests arrived inside them and ${p.requestsOutside} outside (${(p.requestsOutside / Math.max(0.001, b.seconds - b.retryAfterSeconds)).toFixed(1)}/s of the time outside); from each window's end to the next arrival: ${p.restartSeconds.toFixed(1)} s in all (${((1000 * p.restartSeconds) / Math.max(1, p.windows)).toFixed(0)} ms each)`,
       );
       console.info(result.summary);
       process.exit(result.ok ? 0 : 1);

@@ -17,7 +17,9 @@ import {
  * window of T seconds holds at most rate × T + 1 sends, and there is no burst after idling beyond
  * that one. A caller leases a few slots with one write (fewer than one write per call under load)
  * and waits for each; a slot whose time passed before a request took it is dropped (capacity lost,
- * never the budget exceeded). A request goes at its slot's time plus the timer's delay, no earlier.
+ * never the budget exceeded). A request goes at its slot's time plus the timer's delay, no earlier,
+ * and no later than LATE_LIMIT_MS after it (a later timer forfeits the slot): with the slots' spacing
+ * that bounds every second of send times by the budget, however late the event loop runs.
  * A lone caller on an idle bucket leases a stretch of time instead (IDLE_RANGE_MS), sending within
  * it whenever it needs to, an interval apart: calls made one after another cost one write, not one
  * each.
@@ -82,9 +84,18 @@ export const IDLE_RANGE_MS = 200;
  * Slots are spaced for 95% of the rate. A request leaves when its slot's timer fires, and a timer
  * fires late when the event loop is busy: one request 25 ms late followed by twenty on time puts 21
  * in a second of a 20/s budget (the burst benchmark saw exactly that at 100% and at 98%). At 95% a
- * request may be up to 50 ms late (at 20/s) before a second holds one too many.
+ * request may arrive up to 52.6 ms after its slot before a second holds one too many: LATE_LIMIT_MS
+ * of it is enforced here, the rest is margin for the way to the server.
  */
 export const HEADROOM = 0.95;
+/**
+ * A request leaves within this long after its slot's time, or forfeits the slot. Slots are spaced
+ * 1/(rate × HEADROOM) apart, so with every send in [slot, slot + LATE_LIMIT_MS] no second of send
+ * times holds more than the budget (a whole number of requests/s) as long as LATE_LIMIT_MS stays
+ * under 1000/HEADROOM − 1000 (52.6 ms at 95%): the rest, 32 ms, is left for the time between a
+ * request leaving this process and the server stamping its arrival (docs/budget.md).
+ */
+export const LATE_LIMIT_MS = 20;
 /** Attempts at one conditional write before giving up (contention this high means something is wrong). */
 const MAX_WRITE_ATTEMPTS = 20;
 
@@ -144,6 +155,8 @@ export class TokenBucket {
   /** The item's version after this process's last lease, and that lease's first slot. */
   #leasedVersion = -1;
   #leaseStart = 0;
+  /** Slots forfeited because their timer fired more than LATE_LIMIT_MS late (for tests and diagnostics). */
+  forfeited = 0;
 
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0) || !Number.isFinite(options.ratePerSecond)) {
@@ -175,26 +188,30 @@ export class TokenBucket {
       for (;;) {
         signal?.throwIfAborted();
         const now = this.#now();
+        let slot: number | undefined;
         const range = this.#range;
         if (range) {
           const at = Math.max(now, range.start, (this.#lastSlot ?? -Infinity) + range.interval);
-          if (at <= range.end - range.interval) {
-            this.#lastSlot = at; // taken now, before any wait, so the next caller goes after it
-            if (at > now) await this.#sleep(at - now, signal);
-            return at;
+          if (at <= range.end - range.interval) slot = at;
+          else this.#range = undefined;
+        }
+        if (slot === undefined) {
+          // A slot too far past to be sent within LATE_LIMIT_MS of its time is dropped, never sent
+          // late: late sends could bunch with later slots.
+          while (this.#slots.length > 0 && (this.#slots[0] as number) < now - LATE_LIMIT_MS) {
+            this.#slots.shift();
+            this.#leasesSinceDrop = 0;
           }
-          this.#range = undefined;
+          slot = this.#slots.shift();
         }
-        // A slot already past is dropped, never sent late: late sends could bunch with later slots.
-        while (this.#slots.length > 0 && (this.#slots[0] as number) < now) {
-          this.#slots.shift();
-          this.#leasesSinceDrop = 0;
-        }
-        const slot = this.#slots.shift();
         if (slot !== undefined) {
-          this.#lastSlot = slot; // handed out (slots go in order), used even if this caller is aborted
+          this.#lastSlot = slot; // handed out (slots go in order), spent even if this caller is aborted
           if (slot > now) await this.#sleep(slot - now, signal);
-          return slot;
+          // The pacing guarantee: a request leaves within LATE_LIMIT_MS of its slot or not at all. A
+          // timer that fired later (a busy event loop) forfeits its slot, and the caller takes the next.
+          if (this.#now() - slot <= LATE_LIMIT_MS) return slot;
+          this.forfeited++;
+          continue;
         }
         const ahead = this.#leasesSinceDrop >= LOOKAHEAD_AFTER ? 2 : 1;
         this.#leasing ??= this.#lease(Math.min(this.#maxLease, Math.max(ahead, this.#waiting))).finally(

@@ -1,3 +1,5 @@
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { catalog } from '#functions/catalog.ts';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
@@ -35,12 +37,22 @@ export interface BurstRun {
   ratio: number;
   /** The most requests that arrived at the emulator within any one second. */
   busiestSecond: number;
+  /** Sliding seconds of arrivals above the budget, and how many of them a stall of the emulator's loop overlapped. */
+  overBudget: { seconds: number; withStall: number };
   /** The most requests in flight at once, at the emulator. */
   maxInFlight: number;
   /** Lead-sync sandboxes started (cold starts). */
   coldStarts: number;
   /** Lead-sync batches the local queue runs at once (docs/local-runtime.md). */
   batchesAtOnce: number;
+  /**
+   * How late this process's event loop ran (the emulator's and the runtime's main thread, ms): a
+   * request arriving meanwhile is stamped that much late, so arrivals bunch beyond the budget's pacing.
+   */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** The machine's 1-minute load average at the start and the end of the run. */
+  load: [number, number];
 }
 
 export interface ContentionRun extends BurstRun {
@@ -133,14 +145,71 @@ function maxInFlight(requests: readonly RequestRecord[]): number {
   return peakOverlap(requests.map((r) => ({ start: r.receivedAt, end: r.receivedAt + (r.durationMs ?? 0) })));
 }
 
+/**
+ * A stall of this process's event loop at least this long (ms): the emulator stamps requests that
+ * reached it meanwhile at the stall's end, together. The margin the bucket leaves for the way to the
+ * server is 32 ms (docs/budget.md).
+ */
+const STALL_MS = 32;
+
+/** Watches this process's event loop (its delay, its stalls) and the load average until `stop`. */
+function watchLoad() {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const stalls: Stall[] = [];
+  let last = performance.now();
+  const tick = setInterval(() => {
+    const now = performance.now();
+    if (now - last - 5 >= STALL_MS) stalls.push({ end: Date.now(), ms: now - last - 5 });
+    last = now;
+  }, 5);
+  const stop = () => {
+    delay.disable();
+    clearInterval(tick);
+  };
+  return { delay, stalls, stop, loadAtStart: loadavg()[0] as number };
+}
+
+interface Stall {
+  /** Epoch ms when the loop ran again, and how late it was. */
+  end: number;
+  ms: number;
+}
+
+/**
+ * The sliding seconds holding more than `limit` arrivals (counted by the arrival that closes each),
+ * and how many of them a stall of the loop overlapped.
+ */
+export function overBudgetSeconds(
+  arrivals: readonly number[],
+  limit: number,
+  stalls: readonly Stall[],
+): { seconds: number; withStall: number } {
+  const sorted = [...arrivals].sort((a, b) => a - b);
+  let first = 0;
+  let seconds = 0;
+  let withStall = 0;
+  for (let last = 0; last < sorted.length; last++) {
+    while ((sorted[last] as number) - (sorted[first] as number) >= 1000) first++;
+    if (last - first + 1 <= limit) continue;
+    seconds++;
+    const from = sorted[first] as number;
+    const to = sorted[last] as number;
+    if (stalls.some((s) => s.end >= from && s.end - s.ms <= to)) withStall++;
+  }
+  return { seconds, withStall };
+}
+
 async function measure(
   system: LocalSystem,
   mode: BudgetMode,
   leads: number,
   startedAt: number,
   before: number,
+  watch: ReturnType<typeof watchLoad>,
 ) {
   await drained(system, before + leads);
+  watch.stop();
   const endedAt = Date.now();
   const requests = (await system.admin.requests()).filter(
     (r) => r.receivedAt >= startedAt && r.receivedAt <= endedAt,
@@ -158,10 +227,19 @@ async function measure(
     lowerBoundSeconds,
     ratio: seconds / lowerBoundSeconds,
     busiestSecond: busiestSecond(requests.map((r) => r.receivedAt)),
+    overBudget: overBudgetSeconds(
+      requests.map((r) => r.receivedAt),
+      BUDGET_RPS,
+      watch.stalls,
+    ),
     maxInFlight: maxInFlight(requests),
     coldStarts: system.runtime.hosts.get('lead-sync')?.coldStarts ?? 0,
     batchesAtOnce:
       system.runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.maxConcurrency ?? 0,
+    // The histogram counts from the resolution's expected wake-up: its excess over that, in ms.
+    loopDelayP99Ms: Math.max(0, watch.delay.percentile(99) / 1e6 - 10),
+    loopDelayMaxMs: Math.max(0, watch.delay.max / 1e6 - 10),
+    load: [watch.loadAtStart, loadavg()[0] as number],
   };
   return result;
 }
@@ -172,9 +250,10 @@ export async function burstRun(mode: BudgetMode, leads: number): Promise<BurstRu
     await system.admin.setFaults({ latencyMs: LATENCY_MS });
     await system.admin.clearRequests();
     const before = system.emulator.store.stats().opportunities;
+    const watch = watchLoad();
     const startedAt = Date.now();
     await postBurst(system, mode, leads);
-    return await measure(system, mode, leads, startedAt, before);
+    return await measure(system, mode, leads, startedAt, before, watch);
   } finally {
     await system.close();
   }
@@ -186,6 +265,7 @@ export async function contentionRun(mode: BudgetMode, leads: number): Promise<Co
     await system.admin.setFaults({ latencyMs: LATENCY_MS });
     await system.admin.clearRequests();
     const before = system.emulator.store.stats().opportunities;
+    const watch = watchLoad();
     const startedAt = Date.now();
     // Not awaited: the local schedule route answers when the run ends, and the run outlasts the burst
     // (it is cut short when the system closes).
@@ -193,7 +273,7 @@ export async function contentionRun(mode: BudgetMode, leads: number): Promise<Co
       () => undefined,
     );
     await postBurst(system, `${mode}-c`, leads);
-    const result = await measure(system, mode, leads, startedAt, before);
+    const result = await measure(system, mode, leads, startedAt, before, watch);
     const stale = system.emulator.seeded?.staleOpportunityIds ?? [];
     const sweepClosed = stale.filter(
       (id) => system.emulator.store.getOpportunity(id)?.status === DEFAULT_OPPORTUNITY_STATUSES.lost,
@@ -206,6 +286,9 @@ export async function contentionRun(mode: BudgetMode, leads: number): Promise<Co
 }
 
 const f1 = (n: number) => n.toFixed(1);
+const loopDelay = (r: BurstRun) => `${Math.round(r.loopDelayP99Ms)} / ${Math.round(r.loopDelayMaxMs)}`;
+const overBudget = (r: BurstRun) => `${r.overBudget.seconds} (${r.overBudget.withStall})`;
+const loadRange = (r: BurstRun) => `${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`;
 const staticShare = () => requestsPerSecond(BUDGET_RPS, salescalingConcurrency(catalog));
 
 export async function benchBurst(leads: number, modes: readonly BudgetMode[]): Promise<BenchSection> {
@@ -219,11 +302,11 @@ export async function benchBurst(leads: number, modes: readonly BudgetMode[]): P
       '',
       `${leads} new leads (each a new contact, company and opportunity) posted at once to \`POST /leads\` (its throttle lifted), the emulator adding ${LATENCY_MS} ms to every request; lead sync drains them through the local runtime (batches of 5, as many at once as the table says). Counted at the emulator's request log; one run per budget mode. Lower bound: calls ÷ budget.`,
       '',
-      '| Budget | Calls | Drain (s) | Lower bound (s) | × lower bound | Leads/s | Busiest second | Max in flight | Batches at once | Lead-sync sandboxes |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Budget | Calls | Drain (s) | Lower bound (s) | × lower bound | Leads/s | Busiest second | Max in flight | Batches at once | Lead-sync sandboxes | Over-budget seconds (of them with a loop stall) | Loop delay p99 / max (ms) | Load (start → end) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...runs.map(
         (r) =>
-          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${(r.leads / r.seconds).toFixed(2)} | ${r.busiestSecond} | ${r.maxInFlight} | ${r.batchesAtOnce} | ${r.coldStarts} |`,
+          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${(r.leads / r.seconds).toFixed(2)} | ${r.busiestSecond} | ${r.maxInFlight} | ${r.batchesAtOnce} | ${r.coldStarts} | ${overBudget(r)} | ${loopDelay(r)} | ${loadRange(r)} |`,
       ),
       '',
       `Goal: drain ≤ 1.15 × the lower bound, and the busiest second never above ${BUDGET_RPS}. \`static\` gives each of the ${salescalingConcurrency(catalog)} invocations that may call Salescaling ${staticShare()} requests/s, whether the others are busy or not; \`shared\` is one bucket for all of them (\`SALESCALING_BUDGET\`, docs/salescaling-client.md).`,
@@ -249,11 +332,11 @@ export async function benchContention(leads: number, modes: readonly BudgetMode[
       '',
       `As above, with a stale sweep (${SWEEP_OPPORTUNITIES.toLocaleString('en-US')} opportunities, a fifth of them stale, closing for real) started with the burst. Counted at the emulator's request log from the start until the burst has drained: every request, the sweep's and lead sync's (one key, so the emulator cannot tell them apart; their progress is told by what each has done).`,
       '',
-      '| Budget | Calls (both) | Drain (s) | Lower bound (s) | × lower bound | Requests/s (both) | Busiest second (both) | Leads synced | Stale deals closed |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| Budget | Calls (both) | Drain (s) | Lower bound (s) | × lower bound | Requests/s (both) | Busiest second (both) | Leads synced | Stale deals closed | Over-budget seconds (of them with a loop stall) | Loop delay p99 / max (ms) | Load (start → end) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...runs.map(
         (r) =>
-          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${f1(r.calls / r.seconds)} | ${r.busiestSecond} | ${r.leads} of ${r.leads} | ${r.sweepClosed} of ${r.sweepStale} |`,
+          `| ${r.mode} | ${r.calls} | ${f1(r.seconds)} | ${f1(r.lowerBoundSeconds)} | ${r.ratio.toFixed(2)} | ${f1(r.calls / r.seconds)} | ${r.busiestSecond} | ${r.leads} of ${r.leads} | ${r.sweepClosed} of ${r.sweepStale} | ${overBudget(r)} | ${loopDelay(r)} | ${loadRange(r)} |`,
       ),
       '',
       `Goal: the busiest second of both together never above ${BUDGET_RPS}, and both making progress. Lower bound: all the calls made in the window ÷ budget.`,
