@@ -70,6 +70,12 @@ export const RECOVERY_PER_SECOND = 0.05;
 export const MIN_RATE_SHARE = 0.05;
 /** A Retry-After pauses everyone for at most this long (a longer one fails the request instead). */
 export const MAX_PAUSE_MS = 30_000;
+/**
+ * The farthest ahead a slot can be: far beyond what callers queue (at prod's 5 requests/s and the
+ * lowest rate, 28 callers' leases reach about 2 minutes), near enough that a bad item cannot hold
+ * every caller for long.
+ */
+export const MAX_AHEAD_MS = 10 * 60_000;
 /** Leases without a dropped slot before a lone caller leases one slot ahead again. */
 const LOOKAHEAD_AFTER = 8;
 /**
@@ -375,16 +381,23 @@ export class TokenBucket {
     }
   }
 
+  /**
+   * The item as read, held to what this code could have written: only the functions' roles may
+   * write it, but a bad item (a bug, a hand edit) must not stop every caller for good. A pause is
+   * at most MAX_PAUSE_MS away, a slot at most MAX_AHEAD_MS, and the rate within its bounds.
+   */
   #parse(item: Record<string, AttributeValue>): BudgetState {
     const field = (name: string, fallback: number) => {
       const value = Number(item[name]?.N);
       return Number.isFinite(value) ? value : fallback;
     };
+    const now = this.#now();
+    const within = (value: number, low: number, high: number) => Math.min(Math.max(value, low), high);
     return {
-      nextAt: field('nextAt', 0),
-      rate: field('rate', this.budget),
-      rateAt: field('rateAt', 0),
-      pausedUntil: field('pausedUntil', 0),
+      nextAt: within(field('nextAt', 0), 0, now + MAX_AHEAD_MS),
+      rate: within(field('rate', this.budget), this.budget * MIN_RATE_SHARE, this.budget),
+      rateAt: within(field('rateAt', 0), 0, now),
+      pausedUntil: within(field('pausedUntil', 0), 0, now + MAX_PAUSE_MS),
       version: field('version', 0),
     };
   }

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { logger } from '#shared/observability/logger.ts';
 import { metrics } from '#shared/observability/metrics.ts';
@@ -7,6 +7,7 @@ import {
   DECREASE_FACTOR,
   HEADROOM,
   IDLE_RANGE_MS,
+  MAX_AHEAD_MS,
   MAX_PAUSE_MS,
   RECOVERY_PER_SECOND,
   TokenBucket,
@@ -233,6 +234,30 @@ describe('the shared budget (token bucket in DynamoDB)', () => {
     expect(error).toBeInstanceOf(BudgetUnavailableError);
     expect((error as Error).message).toMatch(/^the budget table could not be used \(\w+\)$/);
     unreachable.destroy();
+  });
+  it('holds a bad item to what it could have written: no pause or slot years ahead, no zero rate', async () => {
+    const clock = { t: 1_000_000 };
+    const [caller] = processes(1, 20, clock) as [TokenBucket];
+    const year2099 = 4_070_908_800_000;
+    await dynamoDb.client.send(
+      new PutItemCommand({
+        TableName: 'budget',
+        Item: {
+          id: { S: `budget-${keys}` },
+          nextAt: { N: String(year2099) },
+          pausedUntil: { N: String(year2099) },
+          rate: { N: '0' },
+          rateAt: { N: String(year2099) },
+          version: { N: '7' },
+        },
+      }),
+    );
+    const first = await caller.acquire();
+    expect(first).toBeGreaterThanOrEqual(clock.t + MAX_PAUSE_MS);
+    expect(first).toBeLessThanOrEqual(clock.t + MAX_AHEAD_MS + 1000);
+    // The next lease wrote the corrected item: the slot after follows at the lowest rate at worst.
+    const second = await caller.acquire();
+    expect(second - first).toBeLessThanOrEqual(gap(20 * 0.05) + 1);
   });
 });
 
