@@ -51,6 +51,8 @@ export interface BurstRun {
    */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** The emulator loop's stalls of 32 ms or more: seconds after the first POST, and how long (the first 50). */
+  loopStalls: { atSeconds: number; ms: number }[];
   /** The machine's 1-minute load average at the start and the end of the run. */
   load: [number, number];
 }
@@ -230,6 +232,10 @@ async function measure(
       system.runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.maxConcurrency ?? 0,
     loopDelayP99Ms: loop.delayP99Ms,
     loopDelayMaxMs: loop.delayMaxMs,
+    loopStalls: loop.stalls.slice(0, 50).map((s) => ({
+      atSeconds: Math.round((s.end - s.ms - startedAt) / 10) / 100,
+      ms: Math.round(s.ms),
+    })),
     load: [watch.loadAtStart, loadavg()[0] as number],
   };
   return result;
