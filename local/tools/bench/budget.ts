@@ -297,7 +297,7 @@ export async function benchBurst(leads: number, modes: readonly BudgetMode[]): P
     markdown: [
       `## Burst of ${leads} new leads on a budget of ${BUDGET_RPS} requests/s`,
       '',
-      `${leads} new leads (each a new contact, company and opportunity) posted at once to \`POST /leads\` (its throttle lifted), the emulator adding ${LATENCY_MS} ms to every request; lead sync drains them through the local runtime (batches of 5, as many at once as the table says). Counted at the emulator's request log; one run per budget mode. Lower bound: calls ÷ budget.`,
+      `${leads} new leads (each a new contact, company and opportunity) posted at once to \`POST /leads\` (its throttle lifted), the emulator adding ${LATENCY_MS} ms to every request; lead sync drains them through the local runtime (batches of 5, as many at once as the table says). Counted at the emulator's request log, the emulator in a worker thread of its own (warm), so the loop that stamps arrivals is not the local runtime's; its stalls of 32 ms or more are watched there. One run per budget mode. Lower bound: calls ÷ budget.`,
       '',
       '| Budget | Calls | Drain (s) | Lower bound (s) | × lower bound | Leads/s | Busiest second | Max in flight | Batches at once | Lead-sync sandboxes | Over-budget seconds (of them with a loop stall) | Loop delay p99 / max (ms) | Load (start → end) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -327,7 +327,7 @@ export async function benchContention(leads: number, modes: readonly BudgetMode[
     markdown: [
       `## The same burst (${leads} leads) while a stale sweep runs`,
       '',
-      `As above, with a stale sweep (${SWEEP_OPPORTUNITIES.toLocaleString('en-US')} opportunities, a fifth of them stale, closing for real) started with the burst. Counted at the emulator's request log from the start until the burst has drained: every request, the sweep's and lead sync's (one key, so the emulator cannot tell them apart; their progress is told by what each has done).`,
+      `As above, with a stale sweep (${SWEEP_OPPORTUNITIES.toLocaleString('en-US')} opportunities, a fifth of them stale, closing for real) started with the burst. Counted at the emulator's request log (the emulator in its own thread, as above) from the start until the burst has drained: every request, the sweep's and lead sync's (one key, so the emulator cannot tell them apart; their progress is told by what each has done).`,
       '',
       '| Budget | Calls (both) | Drain (s) | Lower bound (s) | × lower bound | Requests/s (both) | Busiest second (both) | Leads synced | Stale deals closed | Over-budget seconds (of them with a loop stall) | Loop delay p99 / max (ms) | Load (start → end) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
