@@ -75,9 +75,14 @@ export interface ThreadedEmulator {
 
 export async function startEmulatorThread(options: EmulatorThreadOptions): Promise<ThreadedEmulator> {
   const worker = new Worker(new URL('../emulator/thread.ts', import.meta.url), { workerData: options });
+  // A thread that has exited answers nothing: whoever waits on it is told, rather than left hanging.
+  const exited = once(worker, 'exit').then(([code]) => {
+    throw new Error(`The emulator thread exited (code ${code})`);
+  });
+  exited.catch(() => undefined);
   const next = async <T extends EmulatorThreadMessage['type']>(type: T) => {
     // One message at a time: each request is answered before the next is sent.
-    const [message] = (await once(worker, 'message')) as [EmulatorThreadMessage];
+    const [message] = (await Promise.race([once(worker, 'message'), exited])) as [EmulatorThreadMessage];
     if (message.type !== type) throw new Error(`Emulator thread answered ${message.type}, expected ${type}`);
     return message as Extract<EmulatorThreadMessage, { type: T }>;
   };
