@@ -14,8 +14,19 @@ export class EmulatorAdmin {
     this.#base = `${url.replace(/\/+$/, '')}/_emulator`;
   }
 
-  health(): Promise<{ ok: boolean }> {
+  /** `threadId`: the emulator's worker thread, 0 when it runs on its process's main thread. */
+  health(): Promise<{ ok: boolean; threadId: number }> {
     return this.#call('GET', '/health');
+  }
+
+  /** An opportunity's status, read from the store (no Salescaling call, nothing logged); undefined if absent. */
+  async opportunityStatus(id: string): Promise<unknown> {
+    const response = await fetch(`${this.#base}/opportunities/${encodeURIComponent(id)}`);
+    const data = (await response.json()) as { status?: unknown; error?: string };
+    if (response.status === 404) return undefined;
+    if (!response.ok)
+      throw new Error(`Emulator admin GET /opportunities failed: ${response.status} ${data.error ?? ''}`);
+    return data.status;
   }
 
   setFaults(settings: FaultSettingsInput): Promise<unknown> {

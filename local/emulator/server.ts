@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { threadId } from 'node:worker_threads';
 import * as z from 'zod';
 import { isCrossSite, isFromThisMachine, isLoopbackHost, WILDCARDS } from '#local/runtime/guards.ts';
 import { matchOperation } from '#shared/salescaling/operations.ts';
@@ -60,6 +61,8 @@ const API_PREFIX = '/api/v1';
 const ADMIN_PREFIX = '/_emulator';
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** An opportunity's id in an admin path: the store's ids, bounded. */
+const ADMIN_OPPORTUNITY = /^\/opportunities\/([A-Za-z0-9_-]{1,64})$/;
 const apiKeysSchema = z.object({ keys: z.array(z.string().min(1)).min(1) }).strict();
 const requestsQuerySchema = z.object({
   since: z.coerce
@@ -248,9 +251,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const ok = (data: unknown) => send(res, 200, data);
     try {
       const body = () => parseJson(raw) ?? {};
+      const opportunity = method === 'GET' ? ADMIN_OPPORTUNITY.exec(route.slice('GET '.length)) : null;
+      if (opportunity) {
+        // Its status only: what a benchmark counts without a Salescaling call in the request log.
+        const record = store.getOpportunity(opportunity[1] as string);
+        if (!record) return send(res, 404, { error: `No opportunity ${opportunity[1]}` });
+        return ok({ id: record.id, status: record.status ?? null });
+      }
       switch (route) {
         case 'GET /health':
-          return ok({ ok: true });
+          // The thread it runs on (0 is a process's main thread): says where its loop is.
+          return ok({ ok: true, threadId });
         case 'GET /faults':
           return ok(faults.snapshot());
         case 'PUT /faults':

@@ -1,12 +1,12 @@
 import { loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { catalog } from '#functions/catalog.ts';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
 import { requestsPerSecond, salescalingConcurrency } from '#functions/environment.ts';
+import type { LoopReport, Stall } from '#local/emulator/loop-watch.ts';
 import type { RequestRecord } from '#local/emulator/request-log.ts';
 import { peakOverlap } from '#local/tools/peak-overlap.ts';
-import { type LocalSystem, startLocalSystem } from '#local/tools/system.ts';
+import { type LocalSystem, startLocalSystem, type ThreadedEmulator } from '#local/tools/system.ts';
 import { DEFAULT_OPPORTUNITY_STATUSES } from '#shared/salescaling/assumptions.ts';
 import type { BenchSection } from './stats.ts';
 
@@ -46,11 +46,13 @@ export interface BurstRun {
   /** Lead-sync batches the local queue runs at once (docs/local-runtime.md). */
   batchesAtOnce: number;
   /**
-   * How late this process's event loop ran (the emulator's and the runtime's main thread, ms): a
-   * request arriving meanwhile is stamped that much late, so arrivals bunch beyond the budget's pacing.
+   * How late the emulator's event loop ran (its own worker thread, ms): a request arriving meanwhile
+   * is stamped that much late, so arrivals bunch beyond the budget's pacing.
    */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** The emulator loop's stalls of 32 ms or more: seconds after the first POST, and how long (the first 50). */
+  loopStalls: { atSeconds: number; ms: number }[];
   /** The machine's 1-minute load average at the start and the end of the run. */
   load: [number, number];
 }
@@ -73,8 +75,13 @@ function burstCatalog(): FunctionDeclaration[] {
   }));
 }
 
-async function startSystem(mode: BudgetMode, withSweep: boolean): Promise<LocalSystem> {
+type BenchSystem = LocalSystem<ThreadedEmulator>;
+
+async function startSystem(mode: BudgetMode, withSweep: boolean): Promise<BenchSystem> {
   return startLocalSystem({
+    // In a thread of its own, so it stamps arrivals on a loop the runtime's stand-ins (dynalite, SQS,
+    // EventBridge, the gateway) never stall, as a real Salescaling server would.
+    emulatorThread: true,
     seed: withSweep ? { opportunities: SWEEP_OPPORTUNITIES, seed: 11, staleShare: 0.2 } : undefined,
     platform: { salescalingMaxRps: BUDGET_RPS, salescalingMaxConcurrency: MAX_CONCURRENCY },
     runtime: {
@@ -101,7 +108,7 @@ const lead = (run: string, i: number) => ({
 });
 
 /** Posts `count` new leads at once; resolves when every one is accepted (on the lead-sync queue). */
-async function postBurst(system: LocalSystem, run: string, count: number): Promise<void> {
+async function postBurst(system: BenchSystem, run: string, count: number): Promise<void> {
   let next = 0;
   const poster = async () => {
     while (next < count) {
@@ -118,13 +125,13 @@ async function postBurst(system: LocalSystem, run: string, count: number): Promi
   await Promise.all(Array.from({ length: Math.min(POSTERS, count) }, poster));
 }
 
-async function drained(system: LocalSystem, expectedOpportunities: number): Promise<void> {
+async function drained(system: BenchSystem, expectedOpportunities: number): Promise<void> {
   const queue = system.runtime.queues.find((q) => q.name === 'lead-sync-lead-received');
   // A message leaves the queue only when its batch is done: depth 0 is every lead synced or dead-lettered.
   while ((queue?.depth ?? 0) > 0) await sleep(50);
   const letters = system.runtime.deadLetters.list().filter((l) => l.functionName === 'lead-sync');
   if (letters.length > 0) throw new Error(`${letters.length} lead(s) dead-lettered: ${letters[0]?.reason}`);
-  const opportunities = system.emulator.store.stats().opportunities;
+  const opportunities = (await system.admin.stats()).store.opportunities ?? 0;
   if (opportunities < expectedOpportunities)
     throw new Error(`${opportunities} opportunities, expected at least ${expectedOpportunities}`);
 }
@@ -146,34 +153,21 @@ function maxInFlight(requests: readonly RequestRecord[]): number {
 }
 
 /**
- * A stall of this process's event loop at least this long (ms): the emulator stamps requests that
- * reached it meanwhile at the stall's end, together. The margin the bucket leaves for the way to the
- * server is 32 ms (docs/budget.md).
+ * A stall of the emulator's event loop at least this long (ms): it stamps requests that reached it
+ * meanwhile at the stall's end, together. The margin the bucket leaves for the way to the server is
+ * 32 ms (docs/budget.md).
  */
 const STALL_MS = 32;
 
-/** Watches this process's event loop (its delay, its stalls) and the load average until `stop`. */
-function watchLoad() {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  const stalls: Stall[] = [];
-  let last = performance.now();
-  const tick = setInterval(() => {
-    const now = performance.now();
-    if (now - last - 5 >= STALL_MS) stalls.push({ end: Date.now(), ms: now - last - 5 });
-    last = now;
-  }, 5);
-  const stop = () => {
-    delay.disable();
-    clearInterval(tick);
+/** Watches the emulator's loop (in its thread) and the machine's load until `stop`. */
+async function watchLoad(system: BenchSystem) {
+  await system.emulator.watchLoop(STALL_MS);
+  const loadAtStart = loadavg()[0] as number;
+  return {
+    loadAtStart,
+    stop: async (): Promise<LoopReport> =>
+      (await system.emulator.loopReport()) ?? { delayP99Ms: 0, delayMaxMs: 0, stalls: [] },
   };
-  return { delay, stalls, stop, loadAtStart: loadavg()[0] as number };
-}
-
-interface Stall {
-  /** Epoch ms when the loop ran again, and how late it was. */
-  end: number;
-  ms: number;
 }
 
 /**
@@ -201,15 +195,15 @@ export function overBudgetSeconds(
 }
 
 async function measure(
-  system: LocalSystem,
+  system: BenchSystem,
   mode: BudgetMode,
   leads: number,
   startedAt: number,
   before: number,
-  watch: ReturnType<typeof watchLoad>,
+  watch: Awaited<ReturnType<typeof watchLoad>>,
 ) {
   await drained(system, before + leads);
-  watch.stop();
+  const loop = await watch.stop();
   const endedAt = Date.now();
   const requests = (await system.admin.requests()).filter(
     (r) => r.receivedAt >= startedAt && r.receivedAt <= endedAt,
@@ -230,15 +224,18 @@ async function measure(
     overBudget: overBudgetSeconds(
       requests.map((r) => r.receivedAt),
       BUDGET_RPS,
-      watch.stalls,
+      loop.stalls,
     ),
     maxInFlight: maxInFlight(requests),
     coldStarts: system.runtime.hosts.get('lead-sync')?.coldStarts ?? 0,
     batchesAtOnce:
       system.runtime.queues.find((q) => q.name === 'lead-sync-lead-received')?.maxConcurrency ?? 0,
-    // The histogram counts from the resolution's expected wake-up: its excess over that, in ms.
-    loopDelayP99Ms: Math.max(0, watch.delay.percentile(99) / 1e6 - 10),
-    loopDelayMaxMs: Math.max(0, watch.delay.max / 1e6 - 10),
+    loopDelayP99Ms: loop.delayP99Ms,
+    loopDelayMaxMs: loop.delayMaxMs,
+    loopStalls: loop.stalls.slice(0, 50).map((s) => ({
+      atSeconds: Math.round((s.end - s.ms - startedAt) / 10) / 100,
+      ms: Math.round(s.ms),
+    })),
     load: [watch.loadAtStart, loadavg()[0] as number],
   };
   return result;
@@ -249,8 +246,8 @@ export async function burstRun(mode: BudgetMode, leads: number): Promise<BurstRu
   try {
     await system.admin.setFaults({ latencyMs: LATENCY_MS });
     await system.admin.clearRequests();
-    const before = system.emulator.store.stats().opportunities;
-    const watch = watchLoad();
+    const before = (await system.admin.stats()).store.opportunities ?? 0;
+    const watch = await watchLoad(system);
     const startedAt = Date.now();
     await postBurst(system, mode, leads);
     return await measure(system, mode, leads, startedAt, before, watch);
@@ -264,8 +261,8 @@ export async function contentionRun(mode: BudgetMode, leads: number): Promise<Co
   try {
     await system.admin.setFaults({ latencyMs: LATENCY_MS });
     await system.admin.clearRequests();
-    const before = system.emulator.store.stats().opportunities;
-    const watch = watchLoad();
+    const before = (await system.admin.stats()).store.opportunities ?? 0;
+    const watch = await watchLoad(system);
     const startedAt = Date.now();
     // Not awaited: the local schedule route answers when the run ends, and the run outlasts the burst
     // (it is cut short when the system closes).
@@ -275,9 +272,9 @@ export async function contentionRun(mode: BudgetMode, leads: number): Promise<Co
     await postBurst(system, `${mode}-c`, leads);
     const result = await measure(system, mode, leads, startedAt, before, watch);
     const stale = system.emulator.seeded?.staleOpportunityIds ?? [];
-    const sweepClosed = stale.filter(
-      (id) => system.emulator.store.getOpportunity(id)?.status === DEFAULT_OPPORTUNITY_STATUSES.lost,
-    ).length;
+    let sweepClosed = 0;
+    for (const id of stale)
+      if ((await system.admin.opportunityStatus(id)) === DEFAULT_OPPORTUNITY_STATUSES.lost) sweepClosed++;
     void sweep;
     return { ...result, sweepClosed, sweepStale: stale.length };
   } finally {
@@ -300,7 +297,7 @@ export async function benchBurst(leads: number, modes: readonly BudgetMode[]): P
     markdown: [
       `## Burst of ${leads} new leads on a budget of ${BUDGET_RPS} requests/s`,
       '',
-      `${leads} new leads (each a new contact, company and opportunity) posted at once to \`POST /leads\` (its throttle lifted), the emulator adding ${LATENCY_MS} ms to every request; lead sync drains them through the local runtime (batches of 5, as many at once as the table says). Counted at the emulator's request log; one run per budget mode. Lower bound: calls ÷ budget.`,
+      `${leads} new leads (each a new contact, company and opportunity) posted at once to \`POST /leads\` (its throttle lifted), the emulator adding ${LATENCY_MS} ms to every request; lead sync drains them through the local runtime (batches of 5, as many at once as the table says). Counted at the emulator's request log, the emulator in a worker thread of its own (warm), so the loop that stamps arrivals is not the local runtime's; its stalls of 32 ms or more are watched there. One run per budget mode. Lower bound: calls ÷ budget.`,
       '',
       '| Budget | Calls | Drain (s) | Lower bound (s) | × lower bound | Leads/s | Busiest second | Max in flight | Batches at once | Lead-sync sandboxes | Over-budget seconds (of them with a loop stall) | Loop delay p99 / max (ms) | Load (start → end) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -330,7 +327,7 @@ export async function benchContention(leads: number, modes: readonly BudgetMode[
     markdown: [
       `## The same burst (${leads} leads) while a stale sweep runs`,
       '',
-      `As above, with a stale sweep (${SWEEP_OPPORTUNITIES.toLocaleString('en-US')} opportunities, a fifth of them stale, closing for real) started with the burst. Counted at the emulator's request log from the start until the burst has drained: every request, the sweep's and lead sync's (one key, so the emulator cannot tell them apart; their progress is told by what each has done).`,
+      `As above, with a stale sweep (${SWEEP_OPPORTUNITIES.toLocaleString('en-US')} opportunities, a fifth of them stale, closing for real) started with the burst. Counted at the emulator's request log (the emulator in its own thread, as above) from the start until the burst has drained: every request, the sweep's and lead sync's (one key, so the emulator cannot tell them apart; their progress is told by what each has done).`,
       '',
       '| Budget | Calls (both) | Drain (s) | Lower bound (s) | × lower bound | Requests/s (both) | Busiest second (both) | Leads synced | Stale deals closed | Over-budget seconds (of them with a loop stall) | Loop delay p99 / max (ms) | Load (start → end) |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
