@@ -262,17 +262,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     fireSchedule: async (name, override) => {
       const schedule = schedules.find((s) => s.trigger.name === name);
       if (!schedule) return undefined;
-      const result = await schedule.fire(override, { onDemand: true });
-      return result.ok
-        ? { status: 200, body: { schedule: name, ...result } }
-        : {
-            status: isCallersMistake(result) ? 400 : 502,
-            body: {
-              schedule: name,
-              ok: false,
-              error: { name: result.error.name, message: result.error.message.slice(0, 2_000) },
-            },
-          };
+      return onDemandAnswer(name, await schedule.fire(override, { onDemand: true }));
     },
     redrive: (dlqName) => {
       const dlq = [...deadLetterQueues.values()].find((q) => q.name === dlqName);
@@ -773,20 +763,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         sendJson(res, 404, { message: `No schedule named ${name.slice(0, 200)}` });
         return;
       }
-      const result = await schedule.fire(override, { onDemand: true });
-      // The function's error by name and message; its stack stays in the function's own log. The
-      // input's mistake is the caller's (400); any other failure is the function's (502).
-      sendJson(
-        res,
-        result.ok ? 200 : isCallersMistake(result) ? 400 : 502,
-        result.ok
-          ? { schedule: schedule.trigger.name, ...result }
-          : {
-              schedule: schedule.trigger.name,
-              ok: false,
-              error: { name: result.error.name, message: result.error.message.slice(0, 2_000) },
-            },
-      );
+      const answer = onDemandAnswer(schedule.trigger.name, await schedule.fire(override, { onDemand: true }));
+      sendJson(res, answer.status, answer.body);
       return;
     }
     switch (`${method} ${path}`) {
@@ -1149,4 +1127,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/**
+ * An on-demand schedule run's answer, for `POST /_local/schedules/{name}` and the console alike: the
+ * result, or the function's error by name and message (its stack stays in the function's own log);
+ * an input the function refused is the caller's mistake (400), any other failure the function's (502).
+ */
+function onDemandAnswer(schedule: string, result: InvocationResult): { status: number; body: unknown } {
+  if (result.ok) return { status: 200, body: { schedule, ...result } };
+  return {
+    status: isCallersMistake(result) ? 400 : 502,
+    body: {
+      schedule,
+      ok: false,
+      error: { name: result.error.name, message: result.error.message.slice(0, 2_000) },
+    },
+  };
 }
