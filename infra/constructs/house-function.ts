@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -5,6 +6,19 @@ import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
+
+/**
+ * Where `node:http` and `node:https` come from in a bundle. An ESM `import` of either makes Node
+ * fill in the module's whole namespace, lazy getters included, and the `WebSocket` getter loads
+ * undici (docs/performance.md). The SDK's HTTP handler and the Salescaling client import them that
+ * way; these shims hand them the same module object through `process.getBuiltinModule`.
+ */
+export const HOUSE_ALIASES: Record<string, string> = {
+  'node:http': join(import.meta.dirname, '../bundling/builtin-http.cjs'),
+  http: join(import.meta.dirname, '../bundling/builtin-http.cjs'),
+  'node:https': join(import.meta.dirname, '../bundling/builtin-https.cjs'),
+  https: join(import.meta.dirname, '../bundling/builtin-https.cjs'),
+};
 
 /** How every function is bundled (`npm run bench` builds its empty handler the same way). */
 export const HOUSE_BUNDLING = {
@@ -21,6 +35,7 @@ export const HOUSE_BUNDLING = {
   // Bundle the AWS SDK too: functions run the version the lockfile pins and the tests ran,
   // not whichever one the Lambda runtime ships.
   externalModules: [],
+  esbuildArgs: Object.fromEntries(Object.entries(HOUSE_ALIASES).map(([from, to]) => [`--alias:${from}`, to])),
 } satisfies BundlingOptions;
 
 /**

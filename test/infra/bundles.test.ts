@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
+import { HOUSE_ALIASES, HOUSE_BUNDLING } from '#infra/constructs/house-function.ts';
 import { synthStack } from '#test/support/synth.ts';
 
 /**
@@ -12,6 +14,16 @@ import { synthStack } from '#test/support/synth.ts';
  * check — or, for a function that needs none, load cleanly.
  */
 const run = promisify(execFile);
+/** The house bundling as esbuild options, for the one bundle built here. */
+const bundling = {
+  bundle: true,
+  platform: 'node' as const,
+  format: 'esm' as const,
+  target: HOUSE_BUNDLING.target,
+  mainFields: HOUSE_BUNDLING.mainFields,
+  banner: { js: HOUSE_BUNDLING.banner },
+  logLevel: 'silent' as const,
+};
 const { app } = synthStack(catalog);
 const outdir = app.synth().directory;
 const bundles = readdirSync(outdir)
@@ -34,4 +46,41 @@ describe('function bundles', () => {
       expect(stdout.trim()).toMatch(/^(LOADED|ConfigurationError: Invalid configuration: )/);
     },
   );
+
+  // An ESM import of node:http fills in its lazy WebSocket export, which loads undici: 10–20 ms of
+  // CPU at every cold start (docs/performance.md). The house bundling's aliases avoid it; the
+  // imports are linked before any module code runs, so a bundle stopped by its configuration check
+  // has already paid it, or not.
+  it.each(bundles.map((bundle) => [bundle.split('/').at(-2)?.slice(0, 14) ?? bundle, bundle]))(
+    '%s loads without undici',
+    async (_, bundle) => {
+      const script = `import(${JSON.stringify(bundle)}).catch(() => {}).then(() => console.log(process.moduleLoadList.filter((m) => m.includes('undici')).join(',') || 'none'))`;
+      const { stdout } = await run(process.execPath, ['-e', script], {
+        env: { PATH: process.env.PATH ?? '' },
+        cwd: outdir,
+      });
+      expect(stdout.trim()).toBe('none');
+    },
+  );
+
+  it('a bundle built without the aliases does load undici (so the test above can fail)', async () => {
+    const entry = join(outdir, 'imports-http.mjs');
+    writeFileSync(
+      entry,
+      "import { request } from 'node:http';\nexport const handler = () => typeof request;\n",
+    );
+    const built = (aliases: Record<string, string>) => {
+      const outfile = join(outdir, `imports-http-${Object.keys(aliases).length}.mjs`);
+      buildSync({ ...bundling, entryPoints: [entry], outfile, alias: aliases });
+      return outfile;
+    };
+    const undici = async (bundle: string) => {
+      const script = `import(${JSON.stringify(bundle)}).then((m) => console.log(m.handler(), process.moduleLoadList.some((m) => m.includes('undici'))))`;
+      return (
+        await run(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '' } })
+      ).stdout.trim();
+    };
+    expect(await undici(built({}))).toBe('function true');
+    expect(await undici(built(HOUSE_ALIASES))).toBe('function false');
+  });
 });

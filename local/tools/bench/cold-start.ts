@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,7 +12,7 @@ import { catalog } from '#functions/catalog.ts';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
 import { functionEnvironment, salescalingConcurrency } from '#functions/environment.ts';
 import { loadStageConfig } from '#infra/config.ts';
-import { HOUSE_BUNDLING, HOUSE_ENVIRONMENT } from '#infra/constructs/house-function.ts';
+import { HOUSE_ALIASES, HOUSE_BUNDLING, HOUSE_ENVIRONMENT } from '#infra/constructs/house-function.ts';
 import { SalescalingStack } from '#infra/salescaling-stack.ts';
 import { startEmulator } from '#local/emulator/server.ts';
 import { startAwsStandIn } from './aws-stand-in.ts';
@@ -24,11 +25,28 @@ import { type BenchSection, formatSpread, type Spread, spread } from './stats.ts
  * it, with its deployed environment (NODE_OPTIONS included) and Lambda's own variables, and answers
  * a representative event; its AWS calls go to a stand-in on loopback (Secrets Manager, EventBridge,
  * SQS; DynamoDB by dynalite), its Salescaling calls to the emulator. In the same run, interleaved,
- * two references bundled the same way: an empty handler, and the usual handler of Powertools' docs
- * (reference-handlers/typical.ts). Goal: every function at most GOAL × the usual handler.
+ * references bundled the same way: an empty handler, the usual handler of Powertools' docs
+ * (reference-handlers/typical.ts), and each function's SDK floor (reference-handlers/sdk-floor-*.ts:
+ * its SDK clients alone, one request through each its first event calls). Goal: every function at
+ * most GOAL × the usual handler, and as close to its SDK floor as the work allows.
  */
 const GOAL_TYPICAL = 0.8;
 const REFERENCES = ['empty', 'typical'] as const;
+/**
+ * Each function's SDK floor (a reference handler in reference-handlers/); a function with no SDK
+ * client (api-health) has the empty handler as its floor.
+ */
+const SDK_FLOORS: Record<string, string> = {
+  'lead-ingest': 'sdk-floor-lead-ingest',
+  'lead-sync': 'sdk-floor-with-queue',
+  'stale-deals': 'sdk-floor-stale-deals',
+  'integration-commands': 'sdk-floor-with-queue',
+};
+const FLOOR_CLIENTS: Record<string, string> = {
+  'sdk-floor-lead-ingest': 'Secrets Manager, EventBridge',
+  'sdk-floor-stale-deals': 'DynamoDB, Secrets Manager, EventBridge',
+  'sdk-floor-with-queue': 'DynamoDB, Secrets Manager, EventBridge; SQS built',
+};
 /** The variant name of a function bundled from the baseline checkout (`--baseline`). */
 const BEFORE = 'before';
 const API_KEY = `bench-${randomBytes(8).toString('hex')}`;
@@ -56,7 +74,8 @@ const VARIANTS: Record<string, Record<string, string>> = {
 export interface ColdStartOptions {
   /**
    * Another checkout of the project (e.g. `git archive main | tar -x -C /tmp/base`, its node_modules
-   * linked): its functions are bundled the same way and measured in the same rounds, as "before".
+   * linked): its functions are synthesized by its own stack, so bundled as it bundles them, and
+   * measured in the same rounds, as "before".
    */
   baseline?: string | undefined;
 }
@@ -79,18 +98,22 @@ export async function benchColdStart(
     const cdk = JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8'));
     const { stage, config } = loadStageConfig('dev', cdk.context.stages);
     /** Each function's bundle as `cdk synth` builds it from that checkout. */
-    const synthesize = (root: string, outdir: string) => {
-      const app = new App({ outdir });
-      const stack = new SalescalingStack(app, 'Bench', {
+    const synthesize = (
+      root: string,
+      outdir: string,
+      code: StackCode = { App, SalescalingStack, catalog },
+    ) => {
+      const app = new code.App({ outdir });
+      const stack = new code.SalescalingStack(app, 'Bench', {
         stage,
         config,
-        declarations: catalog,
+        declarations: code.catalog,
         projectRoot: root,
         env: { region: config.region },
       });
       app.synth();
       return new Map(
-        catalog.map((declaration) => {
+        code.catalog.map((declaration) => {
           const fn = stack.functions.get(declaration.name);
           const assetPath = (fn?.node.tryFindChild('Code') as { assetPath?: string } | undefined)?.assetPath;
           if (!assetPath) throw new Error(`No bundle for ${declaration.name}`);
@@ -100,7 +123,7 @@ export async function benchColdStart(
     };
     const bundles = synthesize(projectRoot, join(work, 'cdk.out'));
     const baselineBundles = options.baseline
-      ? synthesize(options.baseline, join(work, 'cdk.out.baseline'))
+      ? synthesize(options.baseline, join(work, 'cdk.out.baseline'), await baselineCode(options.baseline))
       : undefined;
 
     const lambda = (name: string, bundle: string, memoryMb: number) => ({
@@ -109,7 +132,8 @@ export async function benchColdStart(
       AWS_ENDPOINT_URL: aws.endpoint,
       AWS_ENDPOINT_URL_DYNAMODB: aws.dynamoDbEndpoint,
     });
-    const targets: Target[] = REFERENCES.map((name) => {
+    const floorNames = [...new Set(Object.values(SDK_FLOORS))];
+    const targets: Target[] = [...REFERENCES, ...floorNames].map((name) => {
       const bundle = join(work, name, 'index.mjs');
       buildSync({
         ...esbuildOptions(),
@@ -121,6 +145,8 @@ export async function benchColdStart(
         POWERTOOLS_SERVICE_NAME: 'reference',
         POWERTOOLS_LOG_LEVEL: config.logLevel,
         EVENT_BUS_NAME: 'bench',
+        FLOOR_SECRET_ID: SECRET_IDS.salescalingApiKey,
+        FLOOR_TABLE: TABLES.idempotency,
       };
       return { name, bundle, env, memoryMb: 512 };
     });
@@ -136,7 +162,7 @@ export async function benchColdStart(
     for (const declaration of catalog)
       targets.push(functionTarget(declaration, bundles.get(declaration.name) ?? ''));
     const variants = targets
-      .filter((t) => !(REFERENCES as readonly string[]).includes(t.name))
+      .filter((t) => catalog.some((d) => d.name === t.name))
       .flatMap((t) =>
         Object.entries(VARIANTS).map(([variant, env]) => ({ ...t, variant, env: { ...t.env, ...env } })),
       );
@@ -155,7 +181,12 @@ export async function benchColdStart(
         samples.get(key(target))?.push(await coldStart(target, run));
     }
     const measured = targets.map((t) => summarize(t, samples.get(key(t)) ?? []));
-    const [empty, typical, ...functions] = measured as [Measured, Measured, ...Measured[]];
+    const [empty, typical] = measured as [Measured, Measured];
+    const floors = new Map(
+      measured.slice(REFERENCES.length, REFERENCES.length + floorNames.length).map((m) => [m.function, m]),
+    );
+    const functions = measured.slice(REFERENCES.length + floorNames.length);
+    const floorOf = (f: Measured) => floors.get(SDK_FLOORS[f.function] ?? '') ?? empty;
     /** What each variant adds to a function's cold start: medians against medians, same rounds. */
     const costs = (f: Measured) =>
       Object.fromEntries(
@@ -189,6 +220,8 @@ export async function benchColdStart(
       xEmpty: ratio(f.wallMs.median, empty.wallMs.median),
       xTypical: ratio(f.wallMs.median, typical.wallMs.median),
       cpuXTypical: ratio(f.cpuMs.median, typical.cpuMs.median),
+      sdkFloor: floorOf(f).function,
+      cpuXFloor: ratio(f.cpuMs.median, floorOf(f).cpuMs.median),
       adds: costs(f),
       before: baselineBundles ? before(f) : undefined,
       largestParts: largestParts(catalog.find((d) => d.name === f.function)?.entry ?? '', projectRoot).slice(
@@ -199,16 +232,24 @@ export async function benchColdStart(
     const met = rows.filter((r) => r.xTypical <= GOAL_TYPICAL).length;
     const compared = rows.filter((r) => r.before !== undefined);
     const metCpu = rows.filter((r) => r.cpuXTypical <= GOAL_TYPICAL).length;
+    const floorRows = [...floors.values()].map((f) => ({
+      ...f,
+      clients: FLOOR_CLIENTS[f.function] ?? '',
+      xEmpty: ratio(f.wallMs.median, empty.wallMs.median),
+      xTypical: ratio(f.wallMs.median, typical.wallMs.median),
+      cpuXTypical: ratio(f.cpuMs.median, typical.cpuMs.median),
+    }));
     const line = (
       r: Measured & {
         xEmpty?: number;
         xTypical?: number;
         cpuXTypical?: number;
+        cpuXFloor?: number;
         adds?: Record<string, { wallMs: number; cpuMs: number }>;
         largestParts?: Part[];
       },
     ) =>
-      `| ${r.function} | ${r.sizeKb} | ${formatSpread(r.wallMs)} | ${r.loadedMs.median.toFixed(0)} | ${r.firstEventMs.median.toFixed(0)} | ${r.warmMs.median.toFixed(0)} | ${r.cpuMs.median.toFixed(0)} (${r.cpuLoadedMs.median.toFixed(0)}) | ${r.xEmpty?.toFixed(2) ?? '1.00'} | ${r.xTypical?.toFixed(2) ?? '—'} | ${r.cpuXTypical?.toFixed(2) ?? '—'} | ${Object.keys(
+      `| ${r.function} | ${r.sizeKb} | ${formatSpread(r.wallMs)} | ${r.loadedMs.median.toFixed(0)} | ${r.firstEventMs.median.toFixed(0)} | ${r.warmMs.median.toFixed(0)} | ${r.cpuMs.median.toFixed(0)} (${r.cpuLoadedMs.median.toFixed(0)}) | ${r.xEmpty?.toFixed(2) ?? '1.00'} | ${r.xTypical?.toFixed(2) ?? '—'} | ${r.cpuXTypical?.toFixed(2) ?? '—'} | ${r.cpuXFloor?.toFixed(2) ?? '—'} | ${Object.keys(
         VARIANTS,
       )
         .map((v) => (r.adds?.[v] ? `${signed(r.adds[v].wallMs)} (CPU ${signed(r.adds[v].cpuMs)})` : '—'))
@@ -220,19 +261,20 @@ export async function benchColdStart(
         nodeOptions: HOUSE_ENVIRONMENT.NODE_OPTIONS ?? '',
         emptyHandler: empty,
         typicalHandler: { ...typical, xEmpty: ratio(typical.wallMs.median, empty.wallMs.median) },
+        sdkFloors: floorRows,
         functions: rows,
       },
       markdown: [
         '## Cold start: a fresh process to the answer of its first event',
         '',
-        `Wall time from spawning a fresh Node process to the answer of its first event: the process loads the bundle exactly as \`cdk synth\` builds it, with the deployed environment (\`NODE_OPTIONS=${HOUSE_ENVIRONMENT.NODE_OPTIONS || '(none)'}\`) and Lambda's variables, and answers a representative event; AWS calls go to a stand-in on loopback (Secrets Manager, EventBridge, SQS, and DynamoDB by dynalite), Salescaling calls to the emulator. References, bundled the same way and measured in the same rounds: an empty handler, and the usual handler of Powertools' docs (Logger, Tracer and Metrics through middy, a zod parse, one EventBridge PutEvents; \`local/tools/bench/reference-handlers/typical.ts\`). Goal: at most ${GOAL_TYPICAL}× the usual handler; ${met} of ${rows.length} functions meet it (${metCpu} by CPU time).`,
+        `Wall time from spawning a fresh Node process to the answer of its first event: the process loads the bundle exactly as \`cdk synth\` builds it, with the deployed environment (\`NODE_OPTIONS=${HOUSE_ENVIRONMENT.NODE_OPTIONS || '(none)'}\`) and Lambda's variables, and answers a representative event; AWS calls go to a stand-in on loopback (Secrets Manager, EventBridge, SQS, and DynamoDB by dynalite), Salescaling calls to the emulator. References, bundled the same way and measured in the same rounds: an empty handler, and the usual handler of Powertools' docs (Logger, Tracer and Metrics through middy, a zod parse, one EventBridge PutEvents; \`local/tools/bench/reference-handlers/typical.ts\`), and each function's SDK floor: its AWS SDK clients alone, built at module scope, one request through each client its first event calls, nothing else (\`reference-handlers/sdk-floor-*.ts\`; api-health's floor is the empty handler). Goal: at most ${GOAL_TYPICAL}× the usual handler; ${met} of ${rows.length} functions meet it (${metCpu} by CPU time).`,
         '',
-        `| Handler | Bundle (KB) | Cold start (ms) | of which loaded (ms) | first event (ms) | warm event (ms) | CPU (ms; of which loaded) | × empty | × usual handler | CPU × usual handler | ${Object.keys(
+        `| Handler | Bundle (KB) | Cold start (ms) | of which loaded (ms) | first event (ms) | warm event (ms) | CPU (ms; of which loaded) | × empty | × usual handler | CPU × usual handler | CPU × its SDK floor | ${Object.keys(
           VARIANTS,
         )
           .map((v) => `with ${v} (ms)`)
           .join(' | ')} | Largest parts (KB) |`,
-        `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${Object.keys(VARIANTS)
+        `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ${Object.keys(VARIANTS)
           .map(() => '---: | ')
           .join('')}--- |`,
         line({ ...empty, function: 'empty handler (reference)' }),
@@ -243,6 +285,9 @@ export async function benchColdStart(
           xTypical: 1,
           cpuXTypical: 1,
         }),
+        ...floorRows.map((f) =>
+          line({ ...f, function: `${f.function} (reference: ${f.clients}; one request each)` }),
+        ),
         ...rows.map(line),
         '',
         ...(compared.length > 0
@@ -267,6 +312,27 @@ export async function benchColdStart(
     // Profiles point into the bundles (and their source maps): kept with them.
     if (!process.env.BENCH_CPU_PROF) rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** What synthesizes a checkout's functions: its own CDK app, stack and catalog. */
+interface StackCode {
+  App: typeof App;
+  SalescalingStack: typeof SalescalingStack;
+  catalog: readonly FunctionDeclaration[];
+}
+
+/**
+ * The baseline's own stack and catalog (and the aws-cdk-lib its package resolves), so its functions
+ * are bundled as that checkout bundles them (its HOUSE_BUNDLING included), not as this one does.
+ */
+async function baselineCode(root: string): Promise<StackCode> {
+  const resolve = createRequire(join(root, 'package.json')).resolve;
+  const [cdk, stack, functions] = await Promise.all([
+    import(pathToFileURL(resolve('aws-cdk-lib')).href),
+    import(pathToFileURL(join(root, 'infra/salescaling-stack.ts')).href),
+    import(pathToFileURL(join(root, 'functions/catalog.ts')).href),
+  ]);
+  return { App: cdk.App, SalescalingStack: stack.SalescalingStack, catalog: functions.catalog };
 }
 
 const key = (t: Target) => `${t.name}${t.variant ? ` + ${t.variant}` : ''}`;
@@ -533,5 +599,6 @@ function esbuildOptions() {
     mainFields: HOUSE_BUNDLING.mainFields,
     banner: { js: HOUSE_BUNDLING.banner },
     external: HOUSE_BUNDLING.externalModules,
+    alias: HOUSE_ALIASES,
   };
 }

@@ -70,6 +70,9 @@ export function firstEvent(target: string, tag: string): FirstEvent {
   const email = `ada.${unique}@analytical-${unique}.example.com`;
   switch (target) {
     case 'empty':
+    case 'sdk-floor-lead-ingest':
+    case 'sdk-floor-stale-deals':
+    case 'sdk-floor-with-queue':
       return { event: {}, succeeded: status(200) };
     case 'typical':
       return {

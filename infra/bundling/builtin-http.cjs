@@ -1,0 +1,2 @@
+// `node:http` for the bundles, without an ESM import (infra/constructs/house-function.ts says why).
+module.exports = process.getBuiltinModule('node:http');
