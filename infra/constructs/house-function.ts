@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AssetStaging, Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -11,13 +10,15 @@ import type { FunctionDeclaration } from '#functions/declaration.ts';
  * Where `node:http` and `node:https` come from in a bundle. An ESM `import` of either makes Node
  * fill in the module's whole namespace, lazy getters included, and the `WebSocket` getter loads
  * undici (docs/performance.md). The SDK's HTTP handler and the Salescaling client import them that
- * way; these shims hand them the same module object through `process.getBuiltinModule`.
+ * way; these shims hand them the same module object through `process.getBuiltinModule` (which also
+ * lets them see a patch of `http.request`, as detailed tracing applies). Paths are relative to the
+ * project root, esbuild's working directory (see `workingDirectory` below for Docker).
  */
 export const HOUSE_ALIASES: Record<string, string> = {
-  'node:http': join(import.meta.dirname, '../bundling/builtin-http.cjs'),
-  http: join(import.meta.dirname, '../bundling/builtin-http.cjs'),
-  'node:https': join(import.meta.dirname, '../bundling/builtin-https.cjs'),
-  https: join(import.meta.dirname, '../bundling/builtin-https.cjs'),
+  'node:http': './infra/bundling/builtin-http.cjs',
+  http: './infra/bundling/builtin-http.cjs',
+  'node:https': './infra/bundling/builtin-https.cjs',
+  https: './infra/bundling/builtin-https.cjs',
 };
 
 /** How every function is bundled (`npm run bench` builds its empty handler the same way). */
@@ -32,6 +33,9 @@ export const HOUSE_BUNDLING = {
   banner:
     "import { createRequire as __houseCreateRequire } from 'node:module'; const require = __houseCreateRequire(import.meta.url);",
   forceDockerBundling: false,
+  // Only if CDK ever fell back to Docker: run esbuild in the mounted project, as locally, so the
+  // aliases' relative paths resolve there too.
+  workingDirectory: AssetStaging.BUNDLING_INPUT_DIR,
   // Bundle the AWS SDK too: functions run the version the lockfile pins and the tests ran,
   // not whichever one the Lambda runtime ships.
   externalModules: [],

@@ -2,11 +2,13 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 
 /**
  * Detailed X-Ray tracing (Powertools: a subsegment for the handler and for each outgoing HTTP
- * request, the Salescaling calls among them) only where a function's POWERTOOLS_TRACE_ENABLED is
- * `true`. Off by default: Lambda's active tracing still records every invocation (its
- * initialization, invocation and overhead) without any code here, Salescaling calls are metrics by
- * operation and outcome, and loading the X-Ray SDK would add tens of milliseconds to every cold
- * start (docs/performance.md). When on, the SDK is loaded at cold start, before the first event.
+ * request, the Salescaling calls among them, each then carrying an `X-Amzn-Trace-Id` header) only
+ * where a function's POWERTOOLS_TRACE_ENABLED is `true`. Off by default: Lambda's active tracing
+ * still records every invocation (its initialization, invocation and overhead) without any code
+ * here, Salescaling calls are metrics by operation and outcome, and loading the X-Ray SDK would add
+ * tens of milliseconds to every cold start (docs/performance.md). When on, the SDK is loaded at cold
+ * start, before the first event. (X-Ray patches `http.request`; the deployed bundles see the patch
+ * through the house's `node:http` alias, infra/constructs/house-function.ts.)
  */
 export const tracer: Tracer =
   process.env.POWERTOOLS_TRACE_ENABLED === 'true'

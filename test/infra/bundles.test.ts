@@ -63,7 +63,7 @@ describe('function bundles', () => {
     },
   );
 
-  it("a bundle built without the aliases loads undici (so the test above can fail); with them it gets Node's own http and https", async () => {
+  it("a bundle built without the aliases loads undici (so the test above can fail); with them it gets Node's own http and https, patches included", async () => {
     const entry = join(outdir, 'imports-http.mjs');
     writeFileSync(
       entry,
@@ -72,20 +72,23 @@ describe('function bundles', () => {
         "import * as https from 'node:https';",
         // The same functions Node's own modules hold: what the Salescaling client and the SDK call.
         "export const handler = () => request === process.getBuiltinModule('node:http').request && Agent === process.getBuiltinModule('node:http').Agent && https.request === process.getBuiltinModule('node:https').request && https.Agent === process.getBuiltinModule('node:https').Agent;",
+        // What a caller gets after something patches the module, as detailed tracing (X-Ray) does.
+        'export const currentRequest = () => request;',
       ].join('\n'),
     );
     const built = (aliases: Record<string, string>) => {
       const outfile = join(outdir, `imports-http-${Object.keys(aliases).length}.mjs`);
-      buildSync({ ...bundling, entryPoints: [entry], outfile, alias: aliases });
+      buildSync({ ...bundling, entryPoints: [entry], outfile, alias: aliases, absWorkingDir: process.cwd() });
       return outfile;
     };
     const undici = async (bundle: string) => {
-      const script = `import(${JSON.stringify(bundle)}).then((m) => console.log(m.handler(), process.moduleLoadList.some((m) => m.includes('undici'))))`;
+      const script = `import(${JSON.stringify(bundle)}).then((m) => { const same = m.handler(); const undici = process.moduleLoadList.some((m) => m.includes('undici')); const http = process.getBuiltinModule('node:http'); const patched = function patched() {}; http.request = patched; console.log(same, undici, m.currentRequest() === patched); })`;
       return (
         await run(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '' } })
       ).stdout.trim();
     };
-    expect(await undici(built({}))).toBe('true true');
-    expect(await undici(built(HOUSE_ALIASES))).toBe('true false');
+    // Without the aliases an ESM binding keeps the original `request`: a patch never reaches it.
+    expect(await undici(built({}))).toBe('true true false');
+    expect(await undici(built(HOUSE_ALIASES))).toBe('true false true');
   });
 });

@@ -15,7 +15,7 @@ export interface AwsStandIn {
   endpoint: string;
   /** For `AWS_ENDPOINT_URL_DYNAMODB`. */
   dynamoDbEndpoint: string;
-  /** Requests answered, by `X-Amz-Target` (DynamoDB's not counted). */
+  /** Requests received, by `X-Amz-Target` (`DynamoDB_20120810.PutItem`, `AWSEvents.PutEvents`, …). */
   calls: Map<string, number>;
   close(): Promise<void>;
 }
@@ -74,6 +74,11 @@ export async function startAwsStandIn(options: {
     );
   }
   setUp.destroy();
+  // DynamoDB's requests are counted too, from here on (the set-up's are not).
+  dynamo.on('request', (req: IncomingMessage) => {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    calls.set(target, (calls.get(target) ?? 0) + 1);
+  });
   return {
     endpoint,
     dynamoDbEndpoint,
