@@ -42,6 +42,45 @@ export const HOUSE_BUNDLING = {
   esbuildArgs: Object.fromEntries(Object.entries(HOUSE_ALIASES).map(([from, to]) => [`--alias:${from}`, to])),
 } satisfies BundlingOptions;
 
+/** A checkout's house bundling and aliases (an older checkout's may have no aliases). */
+export interface HouseBundling {
+  options: {
+    minify?: boolean;
+    sourceMap?: boolean;
+    sourcesContent?: boolean;
+    target?: string;
+    mainFields?: string[];
+    banner?: string;
+    externalModules?: string[];
+  };
+  aliases?: Record<string, string> | undefined;
+}
+
+/** This checkout's house bundling. */
+export const HOUSE: HouseBundling = { options: HOUSE_BUNDLING, aliases: HOUSE_ALIASES };
+
+/**
+ * A house bundling as esbuild's own options, for bundles built outside CDK (the cold-start
+ * benchmark's references, the bundles test), run from `root` as CDK runs esbuild from the project
+ * root (the aliases' paths are relative to it).
+ */
+export function houseEsbuildOptions(root: string, { options, aliases }: HouseBundling = HOUSE) {
+  return {
+    bundle: true,
+    platform: 'node' as const,
+    format: 'esm' as const,
+    minify: options.minify,
+    sourcemap: options.sourceMap,
+    sourcesContent: options.sourcesContent,
+    target: options.target,
+    mainFields: options.mainFields,
+    banner: options.banner ? { js: options.banner } : undefined,
+    external: options.externalModules,
+    alias: aliases ?? {},
+    absWorkingDir: root,
+  };
+}
+
 /**
  * The environment every function starts with (`npm run bench` loads bundles with it too). No
  * `NODE_OPTIONS=--enable-source-maps`: it reads and parses the source map at every cold start (tens

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { catalog } from '#functions/catalog.ts';
-import { HOUSE_ALIASES, HOUSE_BUNDLING } from '#infra/constructs/house-function.ts';
+import { HOUSE_ALIASES, HOUSE_BUNDLING, houseEsbuildOptions } from '#infra/constructs/house-function.ts';
 import { synthStack } from '#test/support/synth.ts';
 
 /**
@@ -14,16 +14,6 @@ import { synthStack } from '#test/support/synth.ts';
  * check — or, for a function that needs none, load cleanly.
  */
 const run = promisify(execFile);
-/** The house bundling as esbuild options, for the one bundle built here. */
-const bundling = {
-  bundle: true,
-  platform: 'node' as const,
-  format: 'esm' as const,
-  target: HOUSE_BUNDLING.target,
-  mainFields: HOUSE_BUNDLING.mainFields,
-  banner: { js: HOUSE_BUNDLING.banner },
-  logLevel: 'silent' as const,
-};
 const { app } = synthStack(catalog);
 const outdir = app.synth().directory;
 const bundles = readdirSync(outdir)
@@ -78,7 +68,12 @@ describe('function bundles', () => {
     );
     const built = (aliases: Record<string, string>) => {
       const outfile = join(outdir, `imports-http-${Object.keys(aliases).length}.mjs`);
-      buildSync({ ...bundling, entryPoints: [entry], outfile, alias: aliases, absWorkingDir: process.cwd() });
+      buildSync({
+        ...houseEsbuildOptions(process.cwd(), { options: HOUSE_BUNDLING, aliases }),
+        entryPoints: [entry],
+        outfile,
+        logLevel: 'silent',
+      });
       return outfile;
     };
     const undici = async (bundle: string) => {

@@ -1,10 +1,11 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DELETE_REFUSED } from '#functions/integration-commands/commands.ts';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
-import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
+import type { LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
+import { putOnBus } from '#test/support/bus.ts';
 import { eventually } from '#test/support/eventually.ts';
 
 /**
@@ -49,21 +50,7 @@ function withRuntime(commandsConfig?: { allowDelete: boolean }) {
   });
   afterAll(() => context.runtime?.close());
 
-  const put = async (detail: unknown) => {
-    const result = await context.bus.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: LOCAL_BUS_NAME,
-            Source: 'crm.example',
-            DetailType: 'Delete Opportunity',
-            Detail: JSON.stringify(detail),
-          },
-        ],
-      }),
-    );
-    return result.Entries?.[0]?.EventId ?? '';
-  };
+  const put = async (detail: unknown) => (await putOnBus(context.bus, 'Delete Opportunity', detail)).eventId;
   const published = (type: string, commandId: string) =>
     context.runtime.bus.events
       .list()
@@ -156,22 +143,8 @@ describe('Delete Opportunity where the stage allows it', () => {
  */
 describe('Delete Opportunity and replays', () => {
   const { context, published, answer } = withRuntime({ allowDelete: true });
-  const putAt = async (detailType: string, detail: unknown, time: Date) => {
-    const result = await context.bus.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: LOCAL_BUS_NAME,
-            Source: 'crm.example',
-            DetailType: detailType,
-            Detail: JSON.stringify(detail),
-            Time: time,
-          },
-        ],
-      }),
-    );
-    return result.Entries?.[0]?.EventId ?? '';
-  };
+  const putAt = async (detailType: string, detail: unknown, time: Date) =>
+    (await putOnBus(context.bus, detailType, detail, { time })).eventId;
   /** Whole seconds, as EventBridge keeps an event's time. */
   const ago = (s: number) => new Date(Math.floor(Date.now() / 1000) * 1000 - s * 1000);
   const drained = () =>

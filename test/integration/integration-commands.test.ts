@@ -8,6 +8,7 @@ import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
 import { redrive } from '#local/tools/redrive.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
 import { events } from '#shared/events/catalog.ts';
+import { putOnBus } from '#test/support/bus.ts';
 import { eventually } from '#test/support/eventually.ts';
 import { quiet } from '#test/support/quiet.ts';
 
@@ -55,19 +56,7 @@ afterAll(async () => {
 });
 
 async function put(detailType: string, detail: unknown, source = 'crm.example') {
-  const result = await bus.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: LOCAL_BUS_NAME,
-          Source: source,
-          DetailType: detailType,
-          Detail: JSON.stringify(detail),
-        },
-      ],
-    }),
-  );
-  return result.Entries?.[0]?.EventId ?? '';
+  return (await putOnBus(bus, detailType, detail, { source })).eventId;
 }
 
 const published = (type: string) => runtime.bus.events.list().filter((e) => e['detail-type'] === type);

@@ -22,6 +22,7 @@ import {
 } from '#local/runtime/runtime.ts';
 import { type LocalSystem, startLocalSystem, startQuietRuntime } from '#local/tools/system.ts';
 import { fixtureCatalog } from '#test/fixtures/catalog.ts';
+import { putOnBus } from '#test/support/bus.ts';
 import { eventually } from '#test/support/eventually.ts';
 import { quiet } from '#test/support/quiet.ts';
 import { sandboxEventBridge } from '#test/support/sandbox.ts';
@@ -64,18 +65,7 @@ const get = async <T>(path: string): Promise<T> =>
   (await fetch(`${runtime.url}${path}`)).json() as Promise<T>;
 
 async function put(detailType: string, detail: Record<string, unknown>) {
-  return events.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: LOCAL_BUS_NAME,
-          Source: 'test.fixture',
-          DetailType: detailType,
-          Detail: JSON.stringify(detail),
-        },
-      ],
-    }),
-  );
+  return putOnBus(events, detailType, detail, { source: 'test.fixture' });
 }
 
 describe('HTTP routes', () => {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmulatorAdmin } from '#local/emulator/admin-client.ts';
 import { type RunningEmulator, startEmulator } from '#local/emulator/server.ts';
-import { LOCAL_BUS_NAME, type LocalRuntime } from '#local/runtime/runtime.ts';
+import type { LocalRuntime } from '#local/runtime/runtime.ts';
 import { startQuietRuntime } from '#local/tools/system.ts';
+import { putOnBus } from '#test/support/bus.ts';
 import { eventually } from '#test/support/eventually.ts';
 import { quiet } from '#test/support/quiet.ts';
 
@@ -54,21 +55,9 @@ afterAll(async () => {
 });
 
 async function put(detailType: string, detail: unknown, time: Date): Promise<string> {
-  const result = await bus.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: LOCAL_BUS_NAME,
-          Source: 'crm.example',
-          DetailType: detailType,
-          Detail: JSON.stringify(detail),
-          Time: time,
-        },
-      ],
-    }),
-  );
+  const result = await putOnBus(bus, detailType, detail, { time });
   expect(result.FailedEntryCount).toBe(0);
-  return result.Entries?.[0]?.EventId ?? '';
+  return result.eventId;
 }
 
 async function replay(from: Date, to: Date): Promise<{ replayName: string; replayed: number }> {

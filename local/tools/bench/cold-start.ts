@@ -12,7 +12,12 @@ import { catalog } from '#functions/catalog.ts';
 import type { FunctionDeclaration } from '#functions/declaration.ts';
 import { functionEnvironment, salescalingConcurrency } from '#functions/environment.ts';
 import { loadStageConfig } from '#infra/config.ts';
-import { HOUSE_ALIASES, HOUSE_BUNDLING, HOUSE_ENVIRONMENT } from '#infra/constructs/house-function.ts';
+import {
+  HOUSE,
+  HOUSE_ENVIRONMENT,
+  type HouseBundling,
+  houseEsbuildOptions,
+} from '#infra/constructs/house-function.ts';
 import { SalescalingStack } from '#infra/salescaling-stack.ts';
 import { startEmulator } from '#local/emulator/server.ts';
 import { startAwsStandIn } from './aws-stand-in.ts';
@@ -139,7 +144,7 @@ export async function benchColdStart(
     const referenceTarget = (name: string, bundling: HouseBundling = HOUSE, root = projectRoot): Target => {
       const bundle = join(work, root === projectRoot ? name : `${name}.baseline`, 'index.mjs');
       buildSync({
-        ...esbuildOptions(bundling, root),
+        ...houseEsbuildOptions(root, bundling),
         entryPoints: [join(projectRoot, 'local/tools/bench/reference-handlers', `${name}.ts`)],
         outfile: bundle,
       });
@@ -616,7 +621,7 @@ function deployedEnvironment(
 /** The bundle's largest parts by package (own code as "project code"), from esbuild's metafile. */
 function largestParts(entry: string, projectRoot: string): Part[] {
   const result = buildSync({
-    ...esbuildOptions(HOUSE, projectRoot),
+    ...houseEsbuildOptions(projectRoot),
     entryPoints: [join(projectRoot, entry)],
     write: false,
     metafile: true,
@@ -632,38 +637,4 @@ function largestParts(entry: string, projectRoot: string): Part[] {
   return [...bytes.entries()]
     .map(([part, b]) => ({ part, kb: Math.round(b / 1024) }))
     .sort((a, b) => b.kb - a.kb);
-}
-
-/** A checkout's house bundling (infra/constructs/house-function.ts); older ones have no aliases. */
-interface HouseBundling {
-  options: {
-    minify?: boolean;
-    sourceMap?: boolean;
-    sourcesContent?: boolean;
-    target?: string;
-    mainFields?: string[];
-    banner?: string;
-    externalModules?: string[];
-  };
-  aliases?: Record<string, string> | undefined;
-}
-const HOUSE: HouseBundling = { options: HOUSE_BUNDLING, aliases: HOUSE_ALIASES };
-
-/** esbuild options equivalent to a house bundling, run from the checkout's root as CDK runs it. */
-function esbuildOptions(bundling: HouseBundling = HOUSE, root?: string) {
-  const { options, aliases } = bundling;
-  return {
-    bundle: true,
-    platform: 'node' as const,
-    minify: options.minify,
-    sourcemap: options.sourceMap,
-    sourcesContent: options.sourcesContent,
-    format: 'esm' as const,
-    target: options.target,
-    mainFields: options.mainFields,
-    banner: options.banner ? { js: options.banner } : undefined,
-    external: options.externalModules,
-    alias: aliases ?? {},
-    ...(root ? { absWorkingDir: root } : {}),
-  };
 }

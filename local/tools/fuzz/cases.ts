@@ -282,6 +282,20 @@ const webhookIdArb = fc.nat().map((n) => `msg_fuzz_${n.toString(36)}`);
 
 const categories: Category[] = [];
 /** `[[[…]]]`, `depth` deep. */
+/** A request to the runtime's AWS JSON APIs (EventBridge, Secrets Manager, SQS) by `X-Amz-Target`. */
+const awsRequest = (
+  target: string,
+  body: string,
+  headers: Record<string, string> = {},
+  host = '127.0.0.1',
+): Wire => ({
+  target: 'runtime',
+  method: 'POST',
+  path: '/',
+  headers: { host, 'x-amz-target': target, 'content-type': 'application/x-amz-json-1.1', ...headers },
+  body: Buffer.from(body),
+});
+
 const deepArray = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 const category = (name: string, expect: Expectation, arbitrary: fc.Arbitrary<CaseBody>) =>
@@ -1097,13 +1111,7 @@ category(
             ],
           } as const
         )[call];
-        return {
-          target: 'runtime',
-          method: 'POST',
-          path: '/',
-          headers: { host, 'x-amz-target': target, 'content-type': 'application/x-amz-json-1.1' },
-          body: Buffer.from(JSON.stringify(input)),
-        };
+        return awsRequest(target, JSON.stringify(input), {}, host);
       },
     })),
 );
@@ -1362,17 +1370,9 @@ category(
     })
     .map(({ target, authorization }) => ({
       description: `${target} ${authorization === undefined ? 'unsigned' : `with an Authorization of ${authorization.length} chars`}`,
-      build: (): Wire => ({
-        target: 'runtime',
-        method: 'POST',
-        path: '/',
-        headers: {
-          host: '127.0.0.1',
-          'x-amz-target': target,
-          'content-type': 'application/x-amz-json-1.1',
-          ...(authorization === undefined ? {} : { authorization }),
-        },
-        body: Buffer.from(
+      build: (): Wire =>
+        awsRequest(
+          target,
           JSON.stringify({
             Entries: [
               {
@@ -1387,8 +1387,8 @@ category(
             MessageBody: '{}',
             SourceArn: 'arn:aws:sqs:us-east-1:000000000000:lead-sync-lead-received-dlq',
           }),
+          authorization === undefined ? {} : { authorization },
         ),
-      }),
     })),
 );
 
@@ -1416,18 +1416,10 @@ category(
     })
     .map(({ target, parameter, depth }) => ({
       description: `${target} with ${parameter} nested ${depth} deep`,
-      build: (): Wire => ({
-        target: 'runtime',
-        method: 'POST',
-        path: '/',
-        headers: {
-          host: '127.0.0.1',
-          'x-amz-target': target,
-          'content-type': 'application/x-amz-json-1.1',
+      build: (): Wire =>
+        awsRequest(target, `{"${parameter}":${deepArray(depth)}}`, {
           authorization: `AWS4-HMAC-SHA256 Credential=AKIAFUZZ/20991231/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=${'0'.repeat(64)}`,
-        },
-        body: Buffer.from(`{"${parameter}":${deepArray(depth)}}`),
-      }),
+        }),
     })),
 );
 

@@ -101,6 +101,21 @@ const shortAfter = (pages: number) => {
 };
 
 /** A run record as the sweep writes it, for forging states the sweep would reach. */
+/**
+ * A clock of the time left that, the nth time the step asks, hands run 900's lease to another
+ * invocation (as if this one had run out).
+ */
+const takenOverAtCheck = (records: Map<string, SweepRun>, n: number) => {
+  let checks = 0;
+  return () => {
+    if (++checks === n) {
+      const run = records.get(uuid(900));
+      if (run) records.set(uuid(900), { ...run, leaseId: 'someone-else' });
+    }
+    return 600_000;
+  };
+};
+
 const record = (fields: Partial<SweepRun>): SweepRun => ({
   runId: uuid(900),
   status: 'running',
@@ -384,14 +399,7 @@ describe('a run across invocations', () => {
     let release = () => {};
     t.salescaling.gates.set(uuid(1002), new Promise<void>((resolve) => (release = resolve)));
     // Taken over once page 2 has been read (the third time the step asks for the time left).
-    let checks = 0;
-    const remainingMs = () => {
-      if (++checks === 3) {
-        const run = t.runs.records.get(uuid(900));
-        if (run) t.runs.records.set(uuid(900), { ...run, leaseId: 'someone-else' });
-      }
-      return 600_000;
-    };
+    const remainingMs = takenOverAtCheck(t.runs.records, 3);
     let settled = false;
     const running = sweep({ kind: 'continuation', runId: uuid(900), step: 1 }, t.deps({ remainingMs }));
     running.then(
@@ -412,14 +420,7 @@ describe('a run across invocations', () => {
     const start = { kind: 'continuation', runId: uuid(900), step: 1 } as const;
     // After the first page, this invocation's lease is taken by another after it ran out. (Time is
     // asked for at the start, after page 1 before reading ahead, and before page 2.)
-    let checks = 0;
-    const remainingMs = () => {
-      if (++checks === 3) {
-        const run = t.runs.records.get(uuid(900));
-        if (run) t.runs.records.set(uuid(900), { ...run, leaseId: 'someone-else' });
-      }
-      return 600_000;
-    };
+    const remainingMs = takenOverAtCheck(t.runs.records, 3);
     await expect(sweep(start, t.deps({ remainingMs }))).rejects.toBeInstanceOf(LeaseLostError);
     // Page 2 was read, but none of its deals closed: the close count could not be recorded.
     expect(t.salescaling.closed()).toHaveLength(3);
